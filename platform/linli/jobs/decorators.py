@@ -1,0 +1,95 @@
+"""Tasks that always carry their tenant.
+
+``@tenant_task`` registers a procrastinate task whose job records the tenant's
+schema; the worker looks the tenant up and runs the function inside it. A job
+without a tenant, or for a tenant that no longer serves, fails instead of
+running anywhere else. ``@platform_task`` is the loud escape hatch for work
+that belongs to the platform (public schema) rather than to one tenant.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+from django_tenants.utils import schema_context, tenant_context
+from procrastinate.contrib.django import app
+
+from linli.errors import NoTenant
+from linli.registry.models import Tenant
+
+TENANT_KWARG = "tenant_schema"
+NO_TENANT = "This job names no tenant; tenant jobs must be deferred with one."
+TENANT_GONE = "The job's tenant {schema!r} does not exist or is not serving."
+
+
+class TenantTask:
+    """A deferrable task bound to one tenant per job."""
+
+    def __init__(self, task: Any, func: Callable[..., Any]) -> None:
+        self.task = task
+        self.func = func
+        self.name = task.name
+
+    def defer(self, *, tenant: Tenant, **kwargs: Any) -> int:
+        return int(self.task.defer(**{TENANT_KWARG: tenant.schema_name}, **kwargs))
+
+    def configure(self, *, tenant: Tenant, **options: Any) -> Any:
+        """Like procrastinate's ``configure`` (lock, queue, schedule...), for one tenant."""
+        deferrer = self.task.configure(**options)
+        return _BoundDeferrer(deferrer, tenant.schema_name)
+
+
+class _BoundDeferrer:
+    def __init__(self, deferrer: Any, schema: str) -> None:
+        self.deferrer = deferrer
+        self.schema = schema
+
+    def defer(self, **kwargs: Any) -> int:
+        return int(self.deferrer.defer(**{TENANT_KWARG: self.schema}, **kwargs))
+
+
+def tenant_task(*, queue: str = "default", name: str | None = None, **options: Any) -> Any:
+    def decorator(func: Callable[..., Any]) -> TenantTask:
+        @functools.wraps(func)
+        def run_in_tenant(**kwargs: Any) -> Any:
+            schema = kwargs.pop(TENANT_KWARG, None)
+            if not schema:
+                raise NoTenant(NO_TENANT)
+            try:
+                with schema_context("public"):
+                    tenant = Tenant.objects.filter(schema_name=schema).first()
+                if tenant is None or not tenant.is_serving:
+                    raise NoTenant(TENANT_GONE.format(schema=schema))
+                with tenant_context(tenant):
+                    return func(**kwargs)
+            finally:
+                # Each job runs in a thread of its own: never leave a tenant's
+                # search path on a connection another job could pick up.
+                connection.close()
+
+        task_name = name or f"{func.__module__}.{func.__name__}"
+        task = app.task(name=task_name, queue=queue, **options)(run_in_tenant)
+        return TenantTask(task, func)
+
+    return decorator
+
+
+def platform_task(*, queue: str = "platform", name: str | None = None, **options: Any) -> Any:
+    """A job that runs in the public schema, on purpose. Use sparingly."""
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        @functools.wraps(func)
+        def run_in_public(**kwargs: Any) -> Any:
+            try:
+                with schema_context("public"):
+                    return func(**kwargs)
+            finally:
+                connection.close()
+
+        task_name = name or f"{func.__module__}.{func.__name__}"
+        return app.task(name=task_name, queue=queue, **options)(run_in_public)
+
+    return decorator

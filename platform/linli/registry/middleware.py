@@ -1,0 +1,93 @@
+"""Route each request to its tenant by host, before anything reads the database.
+
+``{slug}.{LINLI_BASE_DOMAIN}`` (or any Domain row) serves that tenant's
+schema and URLs; the base domain itself serves the platform. An unknown host
+gets a 404 page, a suspended or closed tenant a 403 page (problem+json under
+``/api/``). Neither ever falls back to another schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.locale import LocaleMiddleware
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import trans_real
+
+from linli.registry.models import Tenant
+from linli.registry.selectors import platform_hosts, tenant_for_host
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        host = request.get_host().rsplit(":", 1)[0].lower()
+        if host in platform_hosts():
+            request.tenant = None  # type: ignore[attr-defined]
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            connection.set_schema_to_public()
+            return self.get_response(request)
+        tenant = tenant_for_host(host)
+        if tenant is None:
+            return _refuse(request, None, 404, "tenant_not_found")
+        if not tenant.is_serving:
+            return _refuse(request, tenant, 403, f"tenant_{tenant.status}")
+        request.tenant = tenant  # type: ignore[attr-defined]
+        connection.set_tenant(tenant)
+        return self.get_response(request)
+
+
+def _refuse(request: HttpRequest, tenant: Tenant | None, status: int, code: str) -> HttpResponse:
+    language = preferred_language(request) or (tenant.locale if tenant else settings.LANGUAGE_CODE)
+    with translation.override(language):
+        if tenant is None:
+            title = _("No neighbourhood here")
+            detail = _("There is no Linli site at this address. Check the address and try again.")
+        else:
+            title = _("This site is paused")
+            detail = _(
+                "%(name)s is not available at the moment. Residents' data is kept safe; "
+                "the district's administrators have been told how to restore access."
+            ) % {"name": tenant.name}
+        if request.path.startswith("/api/"):
+            body = {"type": "about:blank", "title": title, "status": status, "code": code}
+            body["detail"] = detail
+            return JsonResponse(body, status=status, content_type="application/problem+json")
+        context = {"title": title, "detail": detail, "code": code, "language": language}
+        return render(request, "linli/errors/tenant.html", context, status=status)
+
+
+def preferred_language(request: HttpRequest) -> str | None:
+    """The visitor's own choice (cookie, then Accept-Language), if they made one."""
+    cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if cookie:
+        try:
+            return trans_real.get_supported_language_variant(cookie)
+        except LookupError:
+            pass
+    header = request.headers.get("Accept-Language", "")
+    for code, _quality in trans_real.parse_accept_lang_header(header):
+        if code == "*":
+            continue
+        try:
+            return trans_real.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return None
+
+
+class TenantLocaleMiddleware(LocaleMiddleware):
+    """LocaleMiddleware whose fallback is the tenant's language, not the platform's."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        tenant = getattr(request, "tenant", None)
+        fallback = tenant.locale if tenant is not None else settings.LANGUAGE_CODE
+        translation.activate(preferred_language(request) or fallback)
+        request.LANGUAGE_CODE = translation.get_language()

@@ -1,0 +1,85 @@
+"""The public-schema registry of tenants (cities and districts) and their hosts."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Tenant(TenantMixin):
+    """A city or district. ``schema_name`` is its slug: schema name and subdomain."""
+
+    class Status(models.TextChoices):
+        TRIAL = "trial", _("Trial")
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Past due")
+        SUSPENDED = "suspended", _("Suspended")
+        CLOSED = "closed", _("Closed")
+
+    # Schemas are built by linli.registry.provisioning, never by migrating on save().
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    name = models.CharField(_("name"), max_length=200)
+    region = models.CharField(_("region"), max_length=200, blank=True)
+    locale = models.CharField(_("language"), max_length=10, default="zh-hans")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.TRIAL
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["schema_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(schema_name__regex=r"^[a-z][a-z0-9_]{1,39}$"),
+                name="registry_tenant_schema_name_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.schema_name
+
+    @property
+    def slug(self) -> str:
+        return self.schema_name
+
+    @property
+    def is_serving(self) -> bool:
+        """Suspended and closed tenants answer 403; every other status serves."""
+        return self.status not in {self.Status.SUSPENDED, self.Status.CLOSED}
+
+
+class Domain(DomainMixin):
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+
+class SchemaBlueprint(models.Model):
+    """The SQL that builds a tenant schema at one migration state, recorded once.
+
+    ``state_key`` names the set of migrations the blueprint was recorded at;
+    ``fingerprint`` describes the resulting schema so every new schema can be
+    checked against it.
+    """
+
+    state_key = models.CharField(max_length=64, unique=True)
+    script = models.TextField()
+    migrations = models.JSONField()
+    fingerprint = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("schema blueprint")
+        verbose_name_plural = _("schema blueprints")
+
+    def __str__(self) -> str:
+        return self.state_key[:12]

@@ -1,0 +1,46 @@
+"""Reads of the tenant registry, and the host -> tenant cache the web layer uses."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django_tenants.utils import schema_context
+
+from linli.registry.models import Domain, Tenant
+
+_host_cache: dict[str, tuple[Tenant | None, float]] = {}
+
+
+def tenant_list(*, status: str | None = None) -> QuerySet[Tenant]:
+    tenants = Tenant.objects.order_by("schema_name").prefetch_related("domains")
+    if status:
+        tenants = tenants.filter(status=status)
+    return tenants
+
+
+def tenant_get(*, slug: str) -> Tenant | None:
+    return Tenant.objects.filter(schema_name=slug).first()
+
+
+def tenant_for_host(host: str) -> Tenant | None:
+    """The tenant serving ``host``, or None; cached for LINLI_TENANT_CACHE_SECONDS."""
+    now = time.monotonic()
+    hit = _host_cache.get(host)
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        domain = Domain.objects.select_related("tenant").filter(domain=host).first()
+    tenant = domain.tenant if domain is not None else None
+    _host_cache[host] = (tenant, now + settings.LINLI_TENANT_CACHE_SECONDS)
+    return tenant
+
+
+def tenant_cache_clear() -> None:
+    _host_cache.clear()
+
+
+def platform_hosts() -> frozenset[str]:
+    base = settings.LINLI_BASE_DOMAIN
+    return frozenset({base, f"www.{base}"})

