@@ -26,8 +26,18 @@ ADMIN_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+def django_db_setup(django_test_environment, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Always build the test database, even when no collected test asks for ``db``.
+
+    pytest-django skips database setup when no test is marked for it, which
+    would leave tests that commit (the job worker's) on the development
+    database. Here the test database is created every time, and checked.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test_"), "not on a test database"
         provisioning.reset_cache()
         provisioning.blueprint_current()
         password_hash = make_password(ADMIN_PASSWORD)
@@ -39,6 +49,10 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:  # type: ignore
                 admin_username=f"admin-{slug}",
                 admin_password_hash=password_hash,
             )
+    yield
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        teardown_databases(config, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

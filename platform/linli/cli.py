@@ -160,10 +160,10 @@ def cmd_tenants_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from procrastinate.contrib.django import app
+    from linli.jobs.worker import run_worker
 
     queues = [q for q in (args.queues or "").split(",") if q] or None
-    app.run_worker(
+    run_worker(
         queues=queues,
         concurrency=args.concurrency,
         wait=not args.once,

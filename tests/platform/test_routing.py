@@ -1,0 +1,118 @@
+"""Requests reach their tenant by host, and only their tenant."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from linli.registry.models import Tenant
+from linli.registry.services import tenant_resume, tenant_suspend
+
+
+def test_tenant_admin_login_page_answers_on_its_host(tenant_client):
+    response = tenant_client.get("/admin/login/")
+    assert response.status_code == 200
+    assert b'name="username"' in response.content
+
+
+def test_tenant_admin_login_works_with_that_tenants_own_users_only(tenant_client, other_client):
+    from tests.conftest import ADMIN_PASSWORD
+
+    # alpha's admin can log in on alpha's host ...
+    response = tenant_client.post(
+        "/admin/login/?next=/admin/", {"username": "admin-alpha", "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert tenant_client.get("/admin/").status_code == 200
+    # ... but not on beta's host, where that user does not exist
+    response = other_client.post(
+        "/admin/login/?next=/admin/", {"username": "admin-alpha", "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200
+    assert other_client.get("/admin/").status_code == 302
+
+
+def test_session_from_one_tenant_is_worthless_on_another(tenant_client, other_tenant):
+    from tests.conftest import ADMIN_PASSWORD, host_of
+
+    tenant_client.post("/admin/login/", {"username": "admin-alpha", "password": ADMIN_PASSWORD})
+    stolen = tenant_client.cookies["sessionid"].value
+    intruder = Client(HTTP_HOST=host_of(other_tenant))
+    intruder.cookies["sessionid"] = stolen
+    response = intruder.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_unknown_host_is_a_404_page_not_the_platform_and_not_a_500(db):
+    response = Client(HTTP_HOST="nowhere.localhost").get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    assert b"No neighbourhood here" in response.content
+    assert b"tenant_not_found" in response.content
+    assert b"Platform administration" not in response.content
+
+
+def test_unknown_host_api_answers_problem_json(db):
+    response = Client(HTTP_HOST="nowhere.localhost").get("/api/v1/tenant")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "tenant_not_found"
+
+
+def test_suspended_tenant_gets_a_clear_403_and_resumes(tenant, tenant_client):
+    tenant_suspend(slug=tenant.slug)
+    response = tenant_client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert b"This site is paused" in response.content
+    assert b"Alpha District is not available" in response.content
+    api = tenant_client.get("/api/v1/tenant")
+    assert api.status_code == 403
+    assert api.json()["code"] == "tenant_suspended"
+
+    tenant_resume(slug=tenant.slug)
+    assert Tenant.objects.get(pk=tenant.pk).status == Tenant.Status.ACTIVE
+    assert tenant_client.get("/admin/login/").status_code == 200
+
+
+def test_closed_tenant_is_refused_too(tenant, tenant_client):
+    Tenant.objects.filter(pk=tenant.pk).update(status=Tenant.Status.CLOSED)
+    response = tenant_client.get("/api/v1/tenant")
+    assert response.status_code == 403
+    assert response.json()["code"] == "tenant_closed"
+
+
+def test_platform_host_serves_the_platform_site(platform_client):
+    response = platform_client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert b"Platform administration" in response.content
+    assert platform_client.get("/admin/login/").status_code == 200
+
+
+def test_tenant_registry_is_not_in_a_tenants_admin(tenant_client):
+    from tests.conftest import ADMIN_PASSWORD
+
+    tenant_client.post("/admin/login/", {"username": "admin-alpha", "password": ADMIN_PASSWORD})
+    assert tenant_client.get("/admin/registry/tenant/").status_code == 404
+    assert b"registry" not in tenant_client.get("/admin/").content
+
+
+def test_platform_api_paths_do_not_exist_on_the_platform_host_by_accident(platform_client):
+    assert platform_client.get("/api/v1/tenant").status_code == 404
+
+
+def test_disallowed_host_is_a_400_not_a_500(db):
+    response = Client(HTTP_HOST="evil.example.com").get("/")
+    assert response.status_code == 400
+
+
+def test_no_extra_queries_per_request_once_warm(tenant_client, django_assert_num_queries):
+    tenant_client.get("/api/v1/tenant")  # warm: host lookup cached, search path set
+    with django_assert_num_queries(0):
+        response = tenant_client.get("/api/v1/tenant")
+    assert response.status_code == 200
+
+
+def test_switching_hosts_switches_schema_every_time(tenant_client, other_client):
+    for _ in range(3):
+        assert tenant_client.get("/api/v1/tenant").json()["slug"] == "alpha"
+        assert other_client.get("/api/v1/tenant").json()["slug"] == "beta"
