@@ -13,8 +13,10 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django_tenants.utils import tenant_context
 
+from linli.db.access import tenant_db
 from linli.registry import provisioning
 from linli.registry.models import Tenant
 from linli.registry.selectors import tenant_cache_clear
@@ -26,7 +28,7 @@ ADMIN_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def django_db_setup(django_test_environment, django_db_blocker) -> Iterator[None]:
     """Always build the test database, even when no collected test asks for ``db``.
 
     pytest-django skips database setup when no test is marked for it, which
@@ -36,7 +38,7 @@ def django_db_setup(django_test_environment, django_db_blocker) -> Iterator[None
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
-        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default"})  # type: ignore[arg-type]
         assert connection.settings_dict["NAME"].startswith("test_"), "not on a test database"
         provisioning.reset_cache()
         provisioning.blueprint_current()
@@ -51,17 +53,18 @@ def django_db_setup(django_test_environment, django_db_blocker) -> Iterator[None
             )
     yield
     with django_db_blocker.unblock():
-        connection.set_schema_to_public()
+        tenant_db().set_schema_to_public()
         teardown_databases(config, verbosity=0)
 
 
 @pytest.fixture(autouse=True)
 def _public_schema_between_tests() -> Iterator[None]:
-    """Every test starts and ends on the public schema with a cold host cache."""
-    connection.set_schema_to_public()
+    """Every test starts on the public schema, in English, with a cold host cache."""
+    tenant_db().set_schema_to_public()
     tenant_cache_clear()
+    translation.activate("en")
     yield
-    connection.set_schema_to_public()
+    tenant_db().set_schema_to_public()
     tenant_cache_clear()
 
 

@@ -207,8 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--locale", default="zh-hans", help="zh-hans, zh-hant or en")
     create.add_argument("--time-zone", default="Asia/Shanghai")
     create.add_argument("--currency", default="CNY")
-    create.add_argument("--admin-username", help="create the first admin (password from "
-                        "LINLI_ADMIN_PASSWORD or a prompt)")
+    create.add_argument(
+        "--admin-username",
+        help="create the first admin (password from LINLI_ADMIN_PASSWORD or a prompt)",
+    )
     create.add_argument("--admin-email", default="")
     create.set_defaults(func=cmd_tenants_create)
     listing = tsub.add_parser("list", help="list tenants")
@@ -228,7 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the job worker")
     worker.add_argument("--queues", default="", help="comma-separated; all when empty")
-    worker.add_argument("--concurrency", type=int, default=int(os.environ.get("LINLI_WORKER_CONCURRENCY", "2")))
+    worker.add_argument(
+        "--concurrency", type=int, default=int(os.environ.get("LINLI_WORKER_CONCURRENCY", "2"))
+    )
     worker.add_argument("--once", action="store_true", help="run the jobs waiting now, then exit")
     worker.set_defaults(func=cmd_worker)
 

@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://typecheck@127.0.0.1:5432/typecheck")
 
-from linli.settings import *  # noqa: E402, F403
+from linli.settings import *  # noqa: F403

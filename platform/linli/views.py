@@ -4,6 +4,4 @@ from django.shortcuts import render
 
 
 def platform_home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "linli/public/home.html", {"base_domain": settings.LINLI_BASE_DOMAIN}
-    )
+    return render(request, "linli/public/home.html", {"base_domain": settings.LINLI_BASE_DOMAIN})

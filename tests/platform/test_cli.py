@@ -18,8 +18,17 @@ def _schema_exists(name: str) -> bool:
 def test_create_then_list(db, capsys, monkeypatch):
     monkeypatch.setenv("LINLI_ADMIN_PASSWORD", "a-long-password")
     code = main(
-        ["tenants", "create", "wanxiang", "--name", "萬象公館", "--locale", "zh-hant",
-         "--admin-username", "shopkeeper"]
+        [
+            "tenants",
+            "create",
+            "wanxiang",
+            "--name",
+            "萬象公館",
+            "--locale",
+            "zh-hant",
+            "--admin-username",
+            "shopkeeper",
+        ]
     )
     assert code == 0
     assert capsys.readouterr().out.strip() == "Created tenant wanxiang: wanxiang.localhost"
@@ -91,5 +100,7 @@ def test_rollout_finds_exactly_the_schemas_that_are_behind(db):
     blueprint = provisioning.blueprint_current()
     assert schemas_behind(migrations=blueprint.migrations) == []
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM alpha.django_migrations WHERE app = 'auth' AND name LIKE '0012%%'")
+        cursor.execute(
+            "DELETE FROM alpha.django_migrations WHERE app = 'auth' AND name LIKE '0012%%'"
+        )
     assert schemas_behind(migrations=blueprint.migrations) == ["alpha"]

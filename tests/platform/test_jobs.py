@@ -14,6 +14,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from linli.db.access import tenant_db
 from linli.jobs.decorators import NO_TENANT
 from linli.jobs.tasks import group_ensure
 from linli.jobs.worker import run_worker
@@ -28,7 +29,7 @@ def committed(django_db_setup, django_db_blocker) -> Iterator[None]:
         try:
             yield
         finally:
-            connection.set_schema_to_public()
+            tenant_db().set_schema_to_public()
             with connection.cursor() as cursor:
                 cursor.execute("TRUNCATE procrastinate_jobs CASCADE")
                 for schema in ("alpha", "beta"):

@@ -18,7 +18,10 @@ STRONG_KEY = "k" * 64
 
 @pytest.mark.parametrize("domain", ["localhost", "linli.localhost", "linli.test"])
 def test_development_defaults_are_fine_on_a_local_host(domain):
-    assert check_production_safety(debug=True, secret_key=DEVELOPMENT_SECRET_KEY, base_domain=domain) is None
+    assert (
+        check_production_safety(debug=True, secret_key=DEVELOPMENT_SECRET_KEY, base_domain=domain)
+        is None
+    )
 
 
 def test_debug_on_a_public_host_is_refused():
@@ -29,7 +32,9 @@ def test_debug_on_a_public_host_is_refused():
 
 def test_default_secret_key_on_a_public_host_is_refused():
     with pytest.raises(ImproperlyConfigured) as err:
-        check_production_safety(debug=False, secret_key=DEVELOPMENT_SECRET_KEY, base_domain="linli.cn")
+        check_production_safety(
+            debug=False, secret_key=DEVELOPMENT_SECRET_KEY, base_domain="linli.cn"
+        )
     assert str(err.value) == DEFAULT_SECRET_KEY.format(domain="linli.cn")
 
 
@@ -40,7 +45,9 @@ def test_short_secret_key_on_a_public_host_is_refused():
 
 
 def test_safe_production_settings_pass():
-    assert check_production_safety(debug=False, secret_key=STRONG_KEY, base_domain="linli.cn") is None
+    assert (
+        check_production_safety(debug=False, secret_key=STRONG_KEY, base_domain="linli.cn") is None
+    )
 
 
 def test_the_command_refuses_to_start_with_one_clear_line():
@@ -54,5 +61,7 @@ def test_the_command_refuses_to_start_with_one_clear_line():
         [sys.executable, "-m", "linli", "tenants", "list"], env=env, capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert result.stderr.strip() == "linli: error: " + DEBUG_ON_PUBLIC_HOST.format(domain="linli.cn")
+    assert result.stderr.strip() == "linli: error: " + DEBUG_ON_PUBLIC_HOST.format(
+        domain="linli.cn"
+    )
     assert "Traceback" not in result.stderr

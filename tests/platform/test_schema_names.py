@@ -11,8 +11,19 @@ def test_valid_slugs_are_accepted(slug):
 
 @pytest.mark.parametrize(
     "slug",
-    ["", "a", "Cenxi", "1city", "_linli_template", "has-hyphen", "sp ace", "a" * 41,
-     'x";drop', "ünï", "x.y"],
+    [
+        "",
+        "a",
+        "Cenxi",
+        "1city",
+        "_linli_template",
+        "has-hyphen",
+        "sp ace",
+        "a" * 41,
+        'x";drop',
+        "ünï",
+        "x.y",
+    ],
 )
 def test_malformed_slugs_are_refused_with_a_clear_code(slug):
     with pytest.raises(ValidationFailed) as err:
@@ -22,7 +33,9 @@ def test_malformed_slugs_are_refused_with_a_clear_code(slug):
     assert "lowercase letters, digits and underscores" in err.value.message
 
 
-@pytest.mark.parametrize("slug", ["public", "information_schema", "pg_catalog", "pg_x", "www", "api"])
+@pytest.mark.parametrize(
+    "slug", ["public", "information_schema", "pg_catalog", "pg_x", "www", "api"]
+)
 def test_reserved_slugs_are_refused(slug):
     with pytest.raises(ValidationFailed) as err:
         validate_slug(slug)

@@ -13,7 +13,7 @@ from typing import Any
 from django_tenants.postgresql_backend import base
 
 
-class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]
+class DatabaseWrapper(base.DatabaseWrapper):
     def set_tenant(self, tenant: Any, include_public: bool = True) -> None:
         if (
             self.schema_name == tenant.schema_name

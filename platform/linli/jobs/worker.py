@@ -8,11 +8,12 @@ workers on several machines share the queue safely: jobs are taken with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from procrastinate.contrib.django import app
 
 
 def run_worker(**options: Any) -> None:
-    with app.replace_connector(app.connector.get_worker_connector()):
+    connector = cast(Any, app.connector).get_worker_connector()
+    with app.replace_connector(connector):
         app.run_worker(**options)

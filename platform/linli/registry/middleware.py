@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
@@ -19,6 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import trans_real
 
+from linli.db.access import tenant_db
 from linli.registry.models import Tenant
 from linli.registry.selectors import platform_hosts, tenant_for_host
 
@@ -32,7 +32,7 @@ class TenantMiddleware:
         if host in platform_hosts():
             request.tenant = None  # type: ignore[attr-defined]
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
-            connection.set_schema_to_public()
+            tenant_db().set_schema_to_public()
             return self.get_response(request)
         tenant = tenant_for_host(host)
         if tenant is None:
@@ -40,7 +40,7 @@ class TenantMiddleware:
         if not tenant.is_serving:
             return _refuse(request, tenant, 403, f"tenant_{tenant.status}")
         request.tenant = tenant  # type: ignore[attr-defined]
-        connection.set_tenant(tenant)
+        tenant_db().set_tenant(tenant)
         return self.get_response(request)
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_tenant_base_migrate_command_class
 
+from linli.db.access import compose_sql, tenant_db
 from linli.errors import LinliError
 from linli.registry.models import SchemaBlueprint
 
@@ -38,7 +39,9 @@ TEMPLATE_SCHEMA = "_linli_template"
 _BUILD_LOCK_KEY = 0x4C494E4C49  # "LINLI"
 
 _SKIPPED_HEADS = {"SELECT", "SHOW", "SAVEPOINT", "RELEASE"}
-_MIGRATIONS_WRITE = re.compile(r'^\s*(INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+"?django_migrations"?\b', re.I)
+_MIGRATIONS_WRITE = re.compile(
+    r'^\s*(INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+"?django_migrations"?\b', re.I
+)
 _CONCURRENTLY = re.compile(r"\b(INDEX)\s+CONCURRENTLY\b", re.I)
 
 
@@ -56,9 +59,7 @@ class Blueprint:
 
     @functools.cached_property
     def relation_names(self) -> list[str]:
-        return sorted(
-            line.split(" ", 2)[1] for line in self.fingerprint if line.startswith("rel ")
-        )
+        return sorted(line.split(" ", 2)[1] for line in self.fingerprint if line.startswith("rel "))
 
 
 # --- Migration state -------------------------------------------------------------
@@ -108,7 +109,7 @@ def blueprint_build(*, force: bool = False) -> SchemaBlueprint:
     Holds an advisory lock so concurrent builders wait for one another.
     """
     key = migration_state_key()
-    connection.set_schema_to_public()
+    tenant_db().set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [_BUILD_LOCK_KEY])
     try:
@@ -131,7 +132,9 @@ def blueprint_build(*, force: bool = False) -> SchemaBlueprint:
             )
         fingerprint = schema_fingerprint(TEMPLATE_SCHEMA)
         with connection.cursor() as cursor:
-            cursor.execute(f'SELECT app, name FROM "{TEMPLATE_SCHEMA}".django_migrations ORDER BY id')
+            cursor.execute(
+                f'SELECT app, name FROM "{TEMPLATE_SCHEMA}".django_migrations ORDER BY id'
+            )
             migrations = [[app, name] for app, name in cursor.fetchall()]
         row, _created = SchemaBlueprint.objects.update_or_create(
             state_key=key,
@@ -144,21 +147,21 @@ def blueprint_build(*, force: bool = False) -> SchemaBlueprint:
         SchemaBlueprint.objects.exclude(state_key=key).delete()
         return row
     finally:
-        connection.set_schema_to_public()
+        tenant_db().set_schema_to_public()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_BUILD_LOCK_KEY])
 
 
 def migrate_schema(schema: str, *, verbosity: int = 0) -> None:
     """Run the tenant migrations on one schema, as django-tenants does per tenant."""
-    connection.set_schema(schema, include_public=False)
+    tenant_db().set_schema(schema, include_public=False)
     MigrationRecorder(connection).ensure_schema()
-    connection.set_schema(schema)
+    tenant_db().set_schema(schema)
     command = get_tenant_base_migrate_command_class()(stdout=io.StringIO(), stderr=io.StringIO())
     try:
         call_command(command, interactive=False, verbosity=verbosity, skip_checks=True)
     finally:
-        connection.set_schema_to_public()
+        tenant_db().set_schema_to_public()
 
 
 class _StatementRecorder:
@@ -202,13 +205,12 @@ def schema_build(*, schema: str, blueprint: Blueprint) -> None:
         raise ProvisioningError(_("A tenant schema must be built inside a transaction."))
     now = timezone.now()
     values = ", ".join(
-        connection.ops.compose_sql("(%s, %s, %s)", [app, name, now])
-        for app, name in blueprint.migrations
+        compose_sql("(%s, %s, %s)", [app, name, now]) for app, name in blueprint.migrations
     )
     script = "\n".join(
         [
             f'CREATE SCHEMA "{schema}";',
-            connection.ops.compose_sql("SELECT set_config('search_path', %s, true);", [f'"{schema}"']),
+            compose_sql("SELECT set_config('search_path', %s, true);", [f'"{schema}"']),
             blueprint.script + ";",
             f'INSERT INTO "{schema}".django_migrations (app, name, applied) VALUES {values};',
             "SELECT set_config('search_path', 'public', true);",
@@ -217,7 +219,7 @@ def schema_build(*, schema: str, blueprint: Blueprint) -> None:
     with connection.cursor() as cursor:
         cursor.execute(script)
     # The script moved the search path; make the connection set it again.
-    connection.search_path_set_schemas = None
+    tenant_db().search_path_set_schemas = None
     found = schema_fingerprint(schema, relation_names=blueprint.relation_names)
     if found != blueprint.fingerprint:
         missing = sorted(set(blueprint.fingerprint) - set(found))[:5]
@@ -296,4 +298,3 @@ def reset_cache() -> None:
     """Forget the in-process blueprint (tests and ``linli migrate`` use this)."""
     global _cached
     _cached = None
-

@@ -34,7 +34,7 @@ def schemas_behind(*, migrations: tuple[tuple[str, str], ...]) -> list[str]:
             f'FROM "{schema}".django_migrations'
             for schema in batch
         ]
-        params: list[object] = []
+        params: list[str | list[str]] = []
         for schema in batch:
             params += [schema, names]
         with connection.cursor() as cursor:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from linli.db.access import tenant_db
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.registry import provisioning
 from linli.registry.models import Domain, Tenant
@@ -55,7 +56,7 @@ def tenant_create(
         raise ValidationFailed(_("A tenant needs a name."), code="name_required", field="name")
     if status not in Tenant.Status.values:
         raise ValidationFailed(_("Unknown status."), code="status_invalid", field="status")
-    if connection.schema_name != settings.PUBLIC_SCHEMA_NAME:
+    if tenant_db().schema_name != settings.PUBLIC_SCHEMA_NAME:
         raise ValidationFailed(_("Tenants are created from the platform, not from a tenant."))
 
     blueprint = provisioning.blueprint_current()

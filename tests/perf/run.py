@@ -1,0 +1,281 @@
+"""Linli's benchmarks, each against a baseline measured in the same run.
+
+    make bench                      # all, at 10/100/500 existing tenants
+    make bench BENCH_ARGS="--levels 10,100 --samples 5"
+
+(a) Provisioning: Linli's replayed blueprint against stock django-tenants'
+    creation path (a new schema migrated by ``migrate_schemas``), each creating
+    schema, domain and first admin, at several counts of existing tenants.
+(b) Request overhead: one API GET listing 50 rows through Linli's tenant
+    middleware, against the same view with the tenant fixed (and, for
+    reference, through stock django-tenants' middleware).
+
+Runs on a throwaway database on the configured server (embedded by default).
+Machines are noisy: read the ratios, not the absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+
+import django  # noqa: E402
+import django.utils.translation  # noqa: E402
+
+django.setup()
+django.utils.translation.activate("en")
+
+from django.conf import settings  # noqa: E402
+from django.contrib.admin.models import LogEntry  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.contenttypes.models import ContentType  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django_tenants.utils import tenant_context  # noqa: E402
+
+from linli.db.access import tenant_db  # noqa: E402
+from linli.registry import provisioning  # noqa: E402
+from linli.registry.models import Domain, Tenant  # noqa: E402
+from linli.registry.selectors import tenant_cache_clear  # noqa: E402
+from linli.registry.services import tenant_create, tenant_delete  # noqa: E402
+
+# A pre-hashed password: both paths store the admin the same way, without a slow hash.
+PASSWORD_HASH = "pbkdf2_sha256$1000000$benchsalt$0000000000000000000000000000000000000000000="
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+# --- (a) provisioning ------------------------------------------------------------------
+
+
+def linli_create(slug: str) -> None:
+    tenant_create(slug=slug, name=slug, admin_username="admin", admin_password_hash=PASSWORD_HASH)
+
+
+def stock_create(slug: str) -> None:
+    """django-tenants' own path: save() creates the schema and runs migrate_schemas on it."""
+    tenant = Tenant(schema_name=slug, name=slug)
+    tenant.auto_create_schema = True
+    saved_stdout = sys.stdout
+    sys.stdout = io.StringIO()  # migrate_schemas prints per schema
+    try:
+        tenant.save(verbosity=0)
+    finally:
+        sys.stdout = saved_stdout
+    Domain.objects.create(domain=f"{slug}.{settings.LINLI_BASE_DOMAIN}", tenant=tenant)
+    with tenant_context(tenant):
+        get_user_model().objects.create(
+            username="admin", password=PASSWORD_HASH, is_staff=True, is_superuser=True
+        )
+
+
+def timed(fn: Callable[[str], None], slug: str) -> float:
+    start = time.perf_counter()
+    fn(slug)
+    elapsed = time.perf_counter() - start
+    tenant_delete(slug=slug)
+    return elapsed
+
+
+def fill_to(count: int) -> None:
+    existing = Tenant.objects.count()
+    for i in range(existing, count):
+        linli_create(f"filler{i:05d}")
+
+
+def bench_provisioning(levels: list[int], samples: int, stock_samples: int) -> list[dict[str, Any]]:
+    provisioning.blueprint_current()
+    rows = []
+    for level in levels:
+        fill_to(level)
+        linli = [timed(linli_create, f"bench_linli_{i}") for i in range(samples)]
+        stock = [timed(stock_create, f"bench_stock_{i}") for i in range(stock_samples)]
+        row = {
+            "tenants": level,
+            "linli_ms": median_ms(linli),
+            "linli_p90_ms": sorted(linli)[int(0.9 * (len(linli) - 1))] * 1000,
+            "stock_ms": median_ms(stock),
+        }
+        row["speedup"] = row["stock_ms"] / row["linli_ms"]
+        rows.append(row)
+        print(
+            f"  {level:>5} tenants: linli {row['linli_ms']:7.1f} ms (p90 {row['linli_p90_ms']:.1f})"
+            f"   stock {row['stock_ms']:7.1f} ms   stock/linli x{row['speedup']:.1f}",
+            flush=True,
+        )
+    return rows
+
+
+# --- (b) request overhead ----------------------------------------------------------------
+
+
+class FixedTenantMiddleware:
+    """The same request with the tenant chosen in advance: no host routing at all."""
+
+    tenant: Tenant | None = None
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        request.tenant = self.tenant
+        return self.get_response(request)
+
+
+def _environ(host: str, path: str) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": host,
+        "SERVER_PORT": "80",
+        "HTTP_HOST": host,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+
+
+def _ignore_start_response(*args: Any) -> Any:
+    return None
+
+
+def _handler(middleware: list[str]) -> WSGIHandler:
+    with override_settings(MIDDLEWARE=middleware):
+        return WSGIHandler()
+
+
+def bench_requests(rounds: int, per_round: int) -> dict[str, Any]:
+    settings.ROOT_URLCONF = "tests.perf.bench_urls"
+    slug = "bench_requests"
+    if not Tenant.objects.filter(schema_name=slug).exists():
+        tenant_create(slug=slug, name="Bench", status=Tenant.Status.ACTIVE, admin_username="admin")
+    tenant = Tenant.objects.get(schema_name=slug)
+    host = tenant.domains.get().domain
+    with tenant_context(tenant):
+        user = get_user_model().objects.get()
+        content_type = ContentType.objects.get_for_model(Tenant)
+        LogEntry.objects.all().delete()
+        LogEntry.objects.bulk_create(
+            LogEntry(
+                user=user,
+                content_type=content_type,
+                object_id=str(i),
+                object_repr=f"row {i}",
+                action_flag=1,
+            )
+            for i in range(50)
+        )
+    base = list(settings.MIDDLEWARE)
+    routed = _handler(base)
+    FixedTenantMiddleware.tenant = tenant
+    fixed_mw = [
+        m
+        if m != "linli.registry.middleware.TenantMiddleware"
+        else "tests.perf.run.FixedTenantMiddleware"
+        for m in base
+    ]
+    fixed = _handler(fixed_mw)
+    stock_mw = [
+        m
+        if m != "linli.registry.middleware.TenantMiddleware"
+        else "django_tenants.middleware.main.TenantMainMiddleware"
+        for m in base
+    ]
+    stock = _handler(stock_mw)
+
+    def call(handler: WSGIHandler, fix: bool) -> None:
+        if fix:  # the fixed path sets the schema once, as a single-tenant project would
+            tenant_db().set_tenant(tenant)
+        response = handler(_environ(host, "/bench/rows"), _ignore_start_response)
+        assert response.status_code == 200, response.status_code
+        b"".join(response)
+        response.close()
+
+    paths = {"linli": (routed, False), "fixed": (fixed, True), "stock": (stock, False)}
+    queries = {}
+    for name, (handler, fix) in paths.items():
+        call(handler, fix)  # warm
+        with CaptureQueriesContext(connection) as ctx:
+            call(handler, fix)
+        queries[name] = len(ctx.captured_queries)
+    timings: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, (handler, fix) in paths.items():
+            start = time.perf_counter()
+            for _ in range(per_round):
+                call(handler, fix)
+            timings[name].append((time.perf_counter() - start) / per_round)
+    result: dict[str, Any] = {name: median_ms(values) for name, values in timings.items()}
+    result["ratio_linli"] = result["linli"] / result["fixed"]
+    result["ratio_stock"] = result["stock"] / result["fixed"]
+    result["queries"] = queries
+    tenant_cache_clear()
+    tenant_db().set_schema_to_public()
+    return result
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--levels", default="10,100,500")
+    parser.add_argument("--samples", type=int, default=15, help="Linli creations per level")
+    parser.add_argument("--stock-samples", type=int, default=3, help="stock creations per level")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--per-round", type=int, default=100)
+    parser.add_argument("--only", choices=["provisioning", "requests"])
+    args = parser.parse_args()
+
+    connection.settings_dict["TEST"]["NAME"] = "linli_bench"
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        pg = connection.cursor().connection.info.server_version
+        print(
+            f"PostgreSQL {pg // 10000}.{pg % 10000}, Django {django.get_version()}, "
+            f"Python {sys.version.split()[0]}",
+            flush=True,
+        )
+        if args.only in (None, "requests"):
+            print("\n(b) Request overhead, one API GET listing 50 rows (median per request):")
+            r = bench_requests(args.rounds, args.per_round)
+            q = r["queries"]
+            print(f"  tenant fixed (baseline)     {r['fixed']:.3f} ms   {q['fixed']} queries")
+            print(
+                f"  Linli tenant middleware     {r['linli']:.3f} ms   {q['linli']} queries"
+                f"   x{r['ratio_linli']:.3f}"
+            )
+            print(
+                f"  stock django-tenants        {r['stock']:.3f} ms   {q['stock']} queries"
+                f"   x{r['ratio_stock']:.3f}"
+            )
+        if args.only in (None, "provisioning"):
+            levels = [int(x) for x in args.levels.split(",")]
+            print("\n(a) Provisioning a tenant (schema, domain, first admin), medians:")
+            bench_provisioning(levels, args.samples, args.stock_samples)
+    finally:
+        tenant_db().set_schema_to_public()
+        connection.creation.destroy_test_db("linli_bench", verbosity=0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
