@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -242,9 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    # Exit through Python on SIGTERM too, so the embedded PostgreSQL is stopped cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _setup()
         return func(args)

