@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import django
+from django.utils.translation import gettext as _
 
 
 def _setup() -> None:
@@ -53,7 +54,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             progress.update(bar, total=total, completed=index, description=schema)
 
         behind = migrate_all(on_progress=advance)
-    _print(f"Migrated the public schema, the template and {len(behind)} tenant schema(s).")
+    _print(
+        _("Migrated the public schema, the template and %(count)d tenant schema(s).")
+        % {"count": len(behind)}
+    )
     return 0
 
 
@@ -69,12 +73,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     base, port = settings.LINLI_BASE_DOMAIN, args.port
     host = f"{slug_to_host_label(tenant.slug)}.{base}"
     _print("")
-    _print(f"Linli is running{' (demo tenant created)' if created else ''}:")
-    _print(f"  platform            http://{base}:{port}/")
-    _print(f"  {tenant.slug} admin         http://{host}:{port}/admin/")
-    _print(f"      login {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
-    _print(f"  {tenant.slug} API docs      http://{host}:{port}/api/v1/docs")
-    _print("Stop with Ctrl+C.")
+    _print(_("Linli is running (demo tenant created):") if created else _("Linli is running:"))
+    platform_label = _("platform")
+    admin_label = _("%(slug)s admin") % {"slug": tenant.slug}
+    login_label = _("login")
+    docs_label = _("%(slug)s API docs") % {"slug": tenant.slug}
+    _print(f"  {platform_label:<20}http://{base}:{port}/")
+    _print(f"  {admin_label:<20}http://{host}:{port}/admin/")
+    _print(f"  {'':<20}{login_label} {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
+    _print(f"  {docs_label:<20}http://{host}:{port}/api/v1/docs")
+    _print(_("Stop with Ctrl+C."))
     call_command("runserver", f"{args.bind}:{port}", use_reloader=False, skip_checks=False)
     return 0
 
@@ -93,7 +101,7 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
     if args.admin_username:
         password = os.environ.get("LINLI_ADMIN_PASSWORD")
         if password is None and sys.stdin.isatty():
-            password = getpass.getpass(f"Password for {args.admin_username}: ")
+            password = getpass.getpass(_("Password for %(user)s: ") % {"user": args.admin_username})
         if password:
             password_hash = make_password(password)
     tenant = tenant_create(
@@ -107,7 +115,8 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
         admin_email=args.admin_email,
         admin_password_hash=password_hash,
     )
-    _print(f"Created tenant {tenant.slug}: {tenant.domains.get(is_primary=True).domain}")
+    domain = tenant.domains.get(is_primary=True).domain
+    _print(_("Created tenant %(slug)s: %(domain)s") % {"slug": tenant.slug, "domain": domain})
     return 0
 
 
@@ -118,7 +127,7 @@ def cmd_tenants_list(args: argparse.Namespace) -> int:
     _print(f"{'SLUG':<24} {'STATUS':<10} {'LANG':<8} {'DOMAINS':<40} NAME")
     for tenant in tenants:
         _print(_tenant_line(tenant))
-    _print(f"{len(tenants)} tenant(s)")
+    _print(_("%(count)d tenant(s)") % {"count": len(tenants)})
     return 0
 
 
@@ -126,7 +135,7 @@ def cmd_tenants_suspend(args: argparse.Namespace) -> int:
     from linli.registry.services import tenant_suspend
 
     tenant = tenant_suspend(slug=args.slug)
-    _print(f"Suspended {tenant.slug}: its site and API now answer 403.")
+    _print(_("Suspended %(slug)s: its site and API now answer 403.") % {"slug": tenant.slug})
     return 0
 
 
@@ -134,7 +143,9 @@ def cmd_tenants_resume(args: argparse.Namespace) -> int:
     from linli.registry.services import tenant_resume
 
     tenant = tenant_resume(slug=args.slug)
-    _print(f"Resumed {tenant.slug}: status {tenant.status}.")
+    _print(
+        _("Resumed %(slug)s: status %(status)s.") % {"slug": tenant.slug, "status": tenant.status}
+    )
     return 0
 
 
@@ -144,19 +155,25 @@ def cmd_tenants_delete(args: argparse.Namespace) -> int:
     from linli.registry.services import tenant_delete
 
     if tenant_get(slug=args.slug) is None:
-        raise NotFound(f"No tenant {args.slug!r}.")
+        raise NotFound(_("No tenant “%(slug)s”.") % {"slug": args.slug})
     if not args.yes:
         if not sys.stdin.isatty():
             raise SystemExit(
-                "linli: error: deleting a tenant destroys all its data; "
-                "confirm with --yes when not running interactively."
+                "linli: error: "
+                + _(
+                    "deleting a tenant destroys all its data; "
+                    "confirm with --yes when not running interactively."
+                )
             )
-        typed = input(f"This deletes {args.slug!r} and all its data. Type the slug to confirm: ")
+        typed = input(
+            _("This deletes “%(slug)s” and all its data. Type the slug to confirm: ")
+            % {"slug": args.slug}
+        )
         if typed.strip() != args.slug:
-            _print("Not deleted.")
+            _print(_("Not deleted."))
             return 1
     tenant_delete(slug=args.slug)
-    _print(f"Deleted tenant {args.slug} and its schema.")
+    _print(_("Deleted tenant %(slug)s and its schema.") % {"slug": args.slug})
     return 0
 
 

@@ -116,3 +116,22 @@ def test_switching_hosts_switches_schema_every_time(tenant_client, other_client)
     for _ in range(3):
         assert tenant_client.get("/api/v1/tenant").json()["slug"] == "alpha"
         assert other_client.get("/api/v1/tenant").json()["slug"] == "beta"
+
+
+def test_a_tenant_provisioned_mid_test_is_served_at_once(db):
+    from django_tenants.utils import tenant_context
+
+    from tests.factories import TenantFactory, UserFactory
+
+    # given
+    tenant = TenantFactory(slug="late_comer", name="Late Comer")
+    with tenant_context(tenant):
+        UserFactory(username="leader-late")
+    client = Client(HTTP_HOST="late-comer.localhost")
+    # when
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "leader-late", "password": "leader-password"}
+    )
+    # then
+    assert response.status_code == 302
+    assert client.get("/api/v1/tenant").json()["slug"] == "late_comer"
