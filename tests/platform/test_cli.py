@@ -104,3 +104,33 @@ def test_rollout_finds_exactly_the_schemas_that_are_behind(db):
             "DELETE FROM alpha.django_migrations WHERE app = 'auth' AND name LIKE '0012%%'"
         )
     assert schemas_behind(migrations=blueprint.migrations) == ["alpha"]
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """For commands that commit (migrations cannot run inside the test transaction)."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def test_migrate_brings_back_only_the_schema_that_is_behind(committed, capsys):
+    # given: alpha lost the record of one migration, beta is up to date
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM alpha.django_migrations "
+            "WHERE app = 'auth' AND name = '0012_alter_user_first_name_max_length'"
+        )
+    # when
+    assert main(["migrate"]) == 0
+    # then: alpha was migrated again and is complete; nothing else was touched
+    assert capsys.readouterr().out.strip() == (
+        "Migrated the public schema, the template and 1 tenant schema(s)."
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM alpha.django_migrations "
+            "WHERE app = 'auth' AND name = '0012_alter_user_first_name_max_length'"
+        )
+        assert cursor.fetchone()[0] == 1
+    assert main(["migrate"]) == 0
+    assert "and 0 tenant schema(s)" in capsys.readouterr().out
