@@ -17,7 +17,10 @@ class Timestamped(models.Model):
 
 
 class AreaLevel(models.Model):
-    """One level of the tenant's own hierarchy, e.g. 1 街道 street, 2 社區 community, 3 網格 grid."""
+    """One level of the tenant's own hierarchy.
+
+    For a district: 1 街道 street, 2 社區 community, 3 網格 grid.
+    """
 
     depth = models.PositiveSmallIntegerField(_("depth"), unique=True)
     name = models.CharField(_("name"), max_length=64)
@@ -183,7 +186,8 @@ class Resident(Timestamped):
         help_text=_("The login of a resident who works in the admin (leaders, volunteers)."),
     )
     display_name = models.CharField(_("display name"), max_length=64)
-    phone = models.CharField(_("phone"), max_length=20, null=True, blank=True)
+    # NULL, not "", for "no phone": the uniqueness constraint ignores NULLs.
+    phone = models.CharField(_("phone"), max_length=20, null=True, blank=True)  # noqa: DJ001
     preferred_language = models.CharField(_("preferred language"), max_length=10, blank=True)
     contact_consent = models.BooleanField(_("consents to be contacted"), default=False)
     needs_assistance = models.BooleanField(_("needs assistance"), default=False)
