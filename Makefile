@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean messages
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Linli needs Python 3.12 or newer on PATH."; exit 1; }
@@ -38,3 +38,8 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Extract translatable strings from every package into platform/linli/locale.
+messages: install
+	$(BIN)/linli manage makemessages -l zh_Hans -l zh_Hant -l en --no-obsolete \
+	  --ignore ".venv/*" --ignore "build/*" --ignore "tests/*" --ignore ".linli/*"

@@ -1,15 +1,44 @@
-"""The one typed API, served on every tenant's host at /api/v1/."""
+"""The one typed API: /api/v1/ on every tenant's host, /api/v1/platform/ on the platform host."""
 
+from django.urls import path, re_path
 from ninja import NinjaAPI
 
+from api import errors
+from api.community.routes import router as community_router
+from api.platform.routes import router as platform_router
 from api.tenancy.routes import router as tenancy_router
 
 api = NinjaAPI(
     title="Linli API",
     version="1",
-    description="Neighbourhood programmes: community, deliberation, help team, shop, points.",
+    description=(
+        "Neighbourhood programmes: community, deliberation, help team, shop, points. "
+        "Authenticate with `Authorization: Bearer <key>`; errors are RFC 9457 problems "
+        "with a stable `code`; POSTs accept an `Idempotency-Key`."
+    ),
     urls_namespace="api-v1",
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
-api.add_router("/tenant", tenancy_router, tags=["tenant"])
+errors.install(api)
+api.add_router("/tenant", tenancy_router)
+api.add_router("/community", community_router)
+
+platform_api = NinjaAPI(
+    title="Linli platform API",
+    version="1",
+    urls_namespace="platform-api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+errors.install(platform_api)
+platform_api.add_router("", platform_router)
+
+tenant_urls = [
+    path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", errors.not_found_view),
+]
+platform_urls = [
+    path("api/v1/platform/", platform_api.urls),
+    re_path(r"^api/(?P<rest>.*)$", errors.not_found_view),
+]

@@ -7,7 +7,8 @@ transaction that is rolled back, so schemas are reused, never rebuilt per test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -16,6 +17,8 @@ from django.test import Client
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
+from api.access.services import key_create
+from api.scopes import ALL_SCOPES
 from linli.db.access import tenant_db
 from linli.registry import provisioning
 from linli.registry.models import Tenant
@@ -102,3 +105,30 @@ def other_client(other_tenant: Tenant) -> Client:
 @pytest.fixture
 def platform_client(db: None) -> Client:
     return Client(HTTP_HOST="localhost")
+
+
+@pytest.fixture
+def make_key(tenant: Tenant) -> Callable[..., str]:
+    """Issue an API key in a tenant (alpha by default); returns the token."""
+
+    def make(*scopes: str, on: Tenant | None = None, **options: Any) -> str:
+        with tenant_context(on or tenant):
+            return key_create(name="test key", scopes=list(scopes), **options).token
+
+    return make
+
+
+def key_client(tenant: Tenant, token: str, **extra: str) -> Client:
+    return Client(HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
+
+
+@pytest.fixture
+def api(tenant: Tenant, make_key: Callable[..., str]) -> Client:
+    """A client on alpha's host holding a key with every scope."""
+    return key_client(tenant, make_key(*ALL_SCOPES))
+
+
+@pytest.fixture
+def other_api(other_tenant: Tenant, make_key: Callable[..., str]) -> Client:
+    """A client on beta's host holding a key of beta's with every scope."""
+    return key_client(other_tenant, make_key(*ALL_SCOPES, on=other_tenant))

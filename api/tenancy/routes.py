@@ -1,13 +1,21 @@
 from django.http import HttpRequest
 from ninja import Router
 
+from api.auth import KeyAuth
+from api.errors import Problem
 from api.tenancy.schemas import TenantOut
+from tenants.community.selectors import terminology
 
-router = Router()
+router = Router(auth=KeyAuth(), tags=["tenant"])
 
 
-@router.get("", response={200: TenantOut}, summary="The tenant this host serves")
-def tenant_current(request: HttpRequest) -> TenantOut:
+@router.get(
+    "",
+    response={200: TenantOut, 401: Problem, 429: Problem},
+    summary="The tenant this host serves, its modules and its words",
+    operation_id="tenant_get",
+)
+def tenant_get(request: HttpRequest) -> TenantOut:
     tenant = request.tenant  # type: ignore[attr-defined]
     return TenantOut(
         slug=tenant.slug,
@@ -17,4 +25,6 @@ def tenant_current(request: HttpRequest) -> TenantOut:
         time_zone=tenant.time_zone,
         currency=tenant.currency,
         status=tenant.status,
+        modules=sorted(tenant.enabled_modules),
+        terminology=terminology(),
     )

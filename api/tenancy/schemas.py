@@ -9,3 +9,5 @@ class TenantOut(Schema):
     time_zone: str
     currency: str
     status: str
+    modules: list[str]
+    terminology: dict[str, dict[str, str]]

@@ -177,6 +177,89 @@ def cmd_tenants_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tenants.utils import tenant_context
+
+    from api.access.services import key_create
+
+    tenant = _tenant_or_fail(args.tenant)
+    expires_at = (
+        timezone.now() + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+    )
+    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+    with tenant_context(tenant):
+        issued = key_create(
+            name=args.name, scopes=scopes, expires_at=expires_at, rate_limit=args.rate_limit
+        )
+    _print(
+        _("Created key %(prefix)s for %(tenant)s. Copy it now; it is not shown again:")
+        % {"prefix": issued.key.prefix, "tenant": tenant.slug}
+    )
+    _print(issued.token)
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from django_tenants.utils import tenant_context
+
+    from api.access.models import ApiKey
+
+    tenant = _tenant_or_fail(args.tenant)
+    with tenant_context(tenant):
+        keys = list(ApiKey.objects.order_by("created_at"))
+    _print(f"{'PREFIX':<14} {'ACTIVE':<7} {'EXPIRES':<17} {'LAST USED':<17} {'NAME':<24} SCOPES")
+    for key in keys:
+        expires = f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-"
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-"
+        active = "yes" if key.is_active else "no"
+        _print(
+            f"{key.prefix:<14} {active:<7} {expires:<17} {used:<17} {key.name:<24} "
+            f"{','.join(key.scopes)}"
+        )
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from django_tenants.utils import tenant_context
+
+    from api.access.services import key_revoke
+
+    tenant = _tenant_or_fail(args.tenant)
+    with tenant_context(tenant):
+        key_revoke(prefix=args.prefix)
+    _print(_("Revoked key %(prefix)s.") % {"prefix": args.prefix})
+    return 0
+
+
+def cmd_modules(args: argparse.Namespace) -> int:
+    from linli.registry.services import module_set_enabled
+
+    _tenant_or_fail(args.tenant)
+    module_set_enabled(slug=args.tenant, module=args.module, enabled=args.action == "enable")
+    _print(
+        _("%(module)s is now %(state)s for %(tenant)s.")
+        % {
+            "module": args.module,
+            "state": _("enabled") if args.action == "enable" else _("disabled"),
+            "tenant": args.tenant,
+        }
+    )
+    return 0
+
+
+def _tenant_or_fail(slug: str) -> Any:
+    from linli.errors import NotFound
+    from linli.registry.selectors import tenant_get
+
+    tenant = tenant_get(slug=slug)
+    if tenant is None:
+        raise NotFound(_("No tenant “%(slug)s”.") % {"slug": slug})
+    return tenant
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from linli.jobs.worker import run_worker
 
@@ -245,6 +328,29 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("slug")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=cmd_tenants_delete)
+
+    keys = sub.add_parser("keys", help="create, list and revoke a tenant's API keys")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    kcreate = ksub.add_parser("create", help="issue a key (shown once)")
+    kcreate.add_argument("--tenant", required=True)
+    kcreate.add_argument("--name", required=True)
+    kcreate.add_argument("--scopes", required=True, help="comma-separated, e.g. community:read")
+    kcreate.add_argument("--expires-in-days", type=int, default=None)
+    kcreate.add_argument("--rate-limit", type=int, default=None, help="requests per minute")
+    kcreate.set_defaults(func=cmd_keys_create)
+    klist = ksub.add_parser("list", help="list keys (never their secrets)")
+    klist.add_argument("--tenant", required=True)
+    klist.set_defaults(func=cmd_keys_list)
+    krevoke = ksub.add_parser("revoke", help="revoke a key by its prefix")
+    krevoke.add_argument("--tenant", required=True)
+    krevoke.add_argument("prefix")
+    krevoke.set_defaults(func=cmd_keys_revoke)
+
+    modules = sub.add_parser("modules", help="enable or disable a module for a tenant")
+    modules.add_argument("action", choices=["enable", "disable"])
+    modules.add_argument("module", choices=["deliberation", "helpteam", "shop", "points"])
+    modules.add_argument("--tenant", required=True)
+    modules.set_defaults(func=cmd_modules)
 
     worker = sub.add_parser("worker", help="run the job worker")
     worker.add_argument("--queues", default="", help="comma-separated; all when empty")

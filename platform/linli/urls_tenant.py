@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
-from api.v1 import api
+from api.v1 import tenant_urls
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
+    *tenant_urls,
 ]

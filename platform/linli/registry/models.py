@@ -51,6 +51,22 @@ class Tenant(TenantMixin):
     def slug(self) -> str:
         return self.schema_name
 
+    api_rate_limit = models.PositiveIntegerField(
+        _("API requests per minute per key"),
+        default=600,
+        help_text=_("Default limit for this tenant's API keys; a key may set its own."),
+    )
+
+    @property
+    def enabled_modules(self) -> frozenset[str]:
+        """Modules this tenant runs (community always). Loaded with the tenant when routed."""
+        cached = getattr(self, "_enabled_modules", None)
+        if cached is None:
+            names = self.module_settings.filter(enabled=True).values_list("module", flat=True)
+            cached = ALWAYS_ON | frozenset(names)
+            self._enabled_modules = cached
+        return cached
+
     @property
     def is_serving(self) -> bool:
         """Suspended and closed tenants answer 403; every other status serves."""
@@ -83,3 +99,34 @@ class SchemaBlueprint(models.Model):
 
     def __str__(self) -> str:
         return self.state_key[:12]
+
+
+class Module(models.TextChoices):
+    COMMUNITY = "community", _("Community")
+    DELIBERATION = "deliberation", _("Deliberation")
+    HELPTEAM = "helpteam", _("Help team")
+    SHOP = "shop", _("Shop")
+    POINTS = "points", _("Points")
+
+
+ALWAYS_ON = frozenset({Module.COMMUNITY.value})
+
+
+class ModuleSetting(models.Model):
+    """Whether a tenant runs a module, and its settings (validated by the module's model)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="module_settings")
+    module = models.CharField(_("module"), max_length=32, choices=Module.choices)
+    enabled = models.BooleanField(_("enabled"), default=False)
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("module setting")
+        verbose_name_plural = _("module settings")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "module"], name="registry_module_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}:{self.module}"

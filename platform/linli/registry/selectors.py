@@ -32,7 +32,9 @@ def tenant_for_host(host: str) -> Tenant | None:
         return hit[0]
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         domain = Domain.objects.select_related("tenant").filter(domain=host).first()
-    tenant = domain.tenant if domain is not None else None
+        tenant = domain.tenant if domain is not None else None
+        if tenant is not None:
+            tenant.enabled_modules  # noqa: B018 - load now, so requests read it from the cache
     _host_cache[host] = (tenant, now + settings.LINLI_TENANT_CACHE_SECONDS)
     return tenant
 

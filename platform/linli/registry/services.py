@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from linli.db.access import tenant_db
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.registry import provisioning
-from linli.registry.models import Domain, Tenant
+from linli.registry.models import ALWAYS_ON, Domain, Module, ModuleSetting, Tenant
 from linli.registry.selectors import tenant_cache_clear
 from linli.registry.validators import (
     slug_to_host_label,
@@ -40,6 +40,7 @@ def tenant_create(
     admin_username: str | None = None,
     admin_email: str = "",
     admin_password_hash: str | None = None,
+    modules: tuple[str, ...] | list[str] = (),
 ) -> Tenant:
     """Provision a tenant: registry row, primary domain, schema and first admin, atomically.
 
@@ -56,6 +57,13 @@ def tenant_create(
         raise ValidationFailed(_("A tenant needs a name."), code="name_required", field="name")
     if status not in Tenant.Status.values:
         raise ValidationFailed(_("Unknown status."), code="status_invalid", field="status")
+    unknown = sorted(set(modules) - set(Module.values))
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown module “%(module)s”.") % {"module": unknown[0]},
+            code="module_invalid",
+            field="modules",
+        )
     if tenant_db().schema_name != settings.PUBLIC_SCHEMA_NAME:
         raise ValidationFailed(_("Tenants are created from the platform, not from a tenant."))
 
@@ -80,6 +88,10 @@ def tenant_create(
                 is_primary=True,
             )
             provisioning.schema_build(schema=slug, blueprint=blueprint)
+            ModuleSetting.objects.bulk_create(
+                ModuleSetting(tenant=tenant, module=module, enabled=True)
+                for module in sorted(set(modules) | ALWAYS_ON)
+            )
             if admin_username:
                 with tenant_context(tenant):
                     get_user_model().objects.create(
@@ -137,3 +149,27 @@ def tenant_delete(*, slug: str) -> None:
     Tenant.objects.filter(pk=tenant.pk).delete()
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)
+
+
+@transaction.atomic
+def module_set_enabled(*, slug: str, module: str, enabled: bool) -> ModuleSetting:
+    """Turn a module on or off for a tenant; its API answers accordingly at once."""
+    if module not in Module.values:
+        raise ValidationFailed(
+            _("Unknown module “%(module)s”.") % {"module": module},
+            code="module_invalid",
+            field="module",
+        )
+    if module in ALWAYS_ON and not enabled:
+        raise ValidationFailed(
+            _("The %(module)s module is always on.") % {"module": module},
+            code="module_always_on",
+            field="module",
+        )
+    tenant = _tenant_for_update(slug)
+    setting, _created = ModuleSetting.objects.update_or_create(
+        tenant=tenant, module=module, defaults={"enabled": enabled}
+    )
+    tenant_cache_clear()
+    transaction.on_commit(tenant_cache_clear)
+    return setting

@@ -1,0 +1,162 @@
+"""Create, verify and revoke API keys; count requests against rate limits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from api.access.models import ApiKey
+from api.scopes import unknown_scopes
+from linli.errors import LinliError, NotFound, ValidationFailed
+from tenants.audit.services import audit_record
+
+KEY_NAMESPACE = "lk"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class RateLimited(LinliError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    token: str  # shown once, never stored
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def key_create(
+    *,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    rate_limit: int | None = None,
+    created_by_id: int | None = None,
+) -> IssuedKey:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_("A key needs a name."), code="name_required", field="name")
+    unknown = unknown_scopes(scopes)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown scope “%(scope)s”.") % {"scope": unknown[0]},
+            code="scope_invalid",
+            field="scopes",
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(
+            _("The expiry must be in the future."), code="expiry_invalid", field="expires_at"
+        )
+    if rate_limit is not None and rate_limit < 1:
+        raise ValidationFailed(
+            _("A rate limit is at least one request per minute."),
+            code="rate_limit_invalid",
+            field="rate_limit",
+        )
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        name=name,
+        prefix=prefix,
+        secret_hash=_hash(secret),
+        scopes=sorted(set(scopes)),
+        expires_at=expires_at,
+        rate_limit=rate_limit,
+        created_by_id=created_by_id,
+    )
+    audit_record(action="api_key.created", obj=key, changes={"scopes": [None, key.scopes]})
+    return IssuedKey(key=key, token=f"{KEY_NAMESPACE}_{prefix}_{secret}")
+
+
+@transaction.atomic
+def key_revoke(*, prefix: str) -> ApiKey:
+    key = ApiKey.objects.select_for_update().filter(prefix=prefix).first()
+    if key is None:
+        raise NotFound(_("No API key with prefix “%(prefix)s”.") % {"prefix": prefix})
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(action="api_key.revoked", obj=key)
+    return key
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_NAMESPACE or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def key_verify(token: str) -> ApiKey | None:
+    """The active key for ``token`` in the current tenant, or None. One indexed lookup."""
+    parts = split_token(token)
+    if parts is None:
+        return None
+    prefix, secret = parts
+    key = ApiKey.objects.filter(prefix=prefix).first()
+    if key is None:
+        # Spend the same hashing work as a real key, so timing tells nothing.
+        hmac.compare_digest(_hash(secret), "0" * 64)
+        return None
+    if not hmac.compare_digest(_hash(secret), key.secret_hash) or not key.is_active:
+        return None
+    return key
+
+
+def key_count_request(*, key: ApiKey, limit: int) -> None:
+    """Count one request in the key's current minute; raise ``RateLimited`` past the limit.
+
+    One statement, shared across processes. ``last_used_at`` is written at most once a
+    minute per key: in the same statement, when a new window starts.
+    """
+    now = timezone.now()
+    window = now.replace(second=0, microsecond=0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH counted AS (
+                INSERT INTO api_access_ratecounter (key_id, "window", hits)
+                VALUES (%(key)s, %(window)s, 1)
+                ON CONFLICT (key_id, "window")
+                DO UPDATE SET hits = api_access_ratecounter.hits + 1
+                RETURNING hits
+            ), touched AS (
+                UPDATE api_access_apikey SET last_used_at = %(now)s
+                WHERE id = %(key)s AND (SELECT hits FROM counted) = 1
+                RETURNING id
+            )
+            SELECT hits, (SELECT count(*) FROM touched) FROM counted
+            """,
+            {"key": key.pk, "window": window, "now": now},
+        )
+        hits, _touched = cursor.fetchone()
+    if hits > limit:
+        retry_after = max(1, 60 - now.second)
+        raise RateLimited(
+            _("Too many requests for this key; retry after %(seconds)d seconds.")
+            % {"seconds": retry_after},
+            retry_after=retry_after,
+        )
+
+
+def rate_counters_prune(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    from api.access.models import RateCounter
+
+    deleted, _by_model = RateCounter.objects.filter(window__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from datetime import date
+
+from ninja import Field, Schema
+
+from api.pagination import Page
+
+
+class ResidentOut(Schema):
+    id: int
+    display_name: str = Field(description="Masked (`張*`) without personal-data access.")
+    phone: str | None = Field(description="E.164; masked (`138****1234`) without access.")
+    household_id: int | None
+    unit_id: int | None
+    building_id: int | None
+    preferred_language: str
+    contact_consent: bool
+    needs_assistance: bool
+    status: str
+    moved_in_on: date | None
+    moved_out_on: date | None
+    tags: list[str] | None = Field(description="Null when masked: tags are personal data.")
+    masked: bool
+
+
+class ResidentIn(Schema):
+    display_name: str = Field(min_length=1, max_length=64)
+    phone: str | None = Field(None, max_length=32)
+    household_id: int | None = Field(None, ge=1)
+    preferred_language: str = Field("", max_length=10)
+    contact_consent: bool = False
+    needs_assistance: bool = False
+    moved_in_on: date | None = None
+    tag_ids: list[int] | None = None
+
+
+class ResidentPatch(Schema):
+    display_name: str | None = Field(None, min_length=1, max_length=64)
+    phone: str | None = Field(None, max_length=32)
+    household_id: int | None = Field(None, ge=1)
+    preferred_language: str | None = Field(None, max_length=10)
+    contact_consent: bool | None = None
+    needs_assistance: bool | None = None
+    moved_in_on: date | None = None
+    tag_ids: list[int] | None = None
+
+
+class ResidentPage(Page[ResidentOut]):
+    pass
+
+
+class EstateOut(Schema):
+    id: int
+    name: str
+    address: str
+    area_id: int | None
+    latitude: float | None
+    longitude: float | None
+
+
+class EstatePage(Page[EstateOut]):
+    pass
+
+
+class BuildingOut(Schema):
+    id: int
+    estate_id: int
+    name: str
+
+
+class BuildingPage(Page[BuildingOut]):
+    pass
+
+
+class UnitOut(Schema):
+    id: int
+    building_id: int
+    name: str
+
+
+class UnitPage(Page[UnitOut]):
+    pass
+
+
+class HouseholdOut(Schema):
+    id: int
+    unit_id: int
+    flat_number: str
+
+
+class HouseholdIn(Schema):
+    unit_id: int = Field(ge=1)
+    flat_number: str = Field(min_length=1, max_length=32)
+    building_id: int | None = Field(None, ge=1, description="Checked: the unit must be in it.")
+
+
+class HouseholdPage(Page[HouseholdOut]):
+    pass

@@ -1,0 +1,117 @@
+"""Every API error is RFC 9457 ``application/problem+json`` with a stable ``code``.
+
+Domain exceptions (``linli.errors``) map to problems here, in one place.
+Titles are translated by the request's language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from api.access.services import RateLimited
+from linli.errors import LinliError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class FieldError(Schema):
+    pointer: str
+    message: str
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None
+
+
+def titles() -> dict[int, str]:
+    return {
+        400: _("Bad request"),
+        401: _("Not authenticated"),
+        403: _("Forbidden"),
+        404: _("Not found"),
+        405: _("Method not allowed"),
+        409: _("Conflict"),
+        422: _("Invalid request"),
+        429: _("Too many requests"),
+        500: _("Server error"),
+    }
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:linli:problem:{code}",
+        "title": titles().get(status, _("Error")),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _pointer(loc: list[Any] | tuple[Any, ...]) -> str:
+    return "/" + "/".join(str(part) for part in loc)
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(LinliError)
+    def domain_error(request: HttpRequest, exc: LinliError) -> HttpResponse:
+        errors = None
+        if exc.field:
+            errors = [{"pointer": f"/body/{exc.field}", "message": exc.message}]
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return problem(exc.status, exc.code, exc.message, errors=errors, headers=headers)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = [
+            {"pointer": _pointer(error.get("loc", ())), "message": str(error.get("msg", ""))}
+            for error in exc.errors
+        ]
+        return problem(422, "validation_failed", _("The request is not valid."), errors=errors)
+
+    @api.exception_handler(AuthenticationError)
+    def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        response = problem(
+            401, "not_authenticated", _("Send a valid API key: Authorization: Bearer <key>.")
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="linli"'
+        return response
+
+    @api.exception_handler(AuthorizationError)
+    def forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+        return problem(403, "forbidden", _("This key may not do this."))
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return problem(404, "not_found", _("There is nothing here."))
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return problem(exc.status_code, "http_error", str(exc))
+
+
+def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Unknown paths under /api/ answer a problem too, not an HTML page."""
+    return problem(404, "not_found", _("There is nothing here."))

@@ -1,0 +1,124 @@
+"""Per-request context (request id, actor) and idempotent POSTs for the API."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from api.access.models import IdempotencyRecord
+from api.access.services import split_token
+from api.errors import problem
+from tenants.audit.context import Actor, acting_as
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_TTL = timedelta(hours=24)
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Responses not worth replaying: the client should simply try again.
+NOT_STORED = frozenset({401, 429})
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (echoed in ``X-Request-ID``) and a clean audit actor."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        user = getattr(request, "user", None)
+        user_id = user.pk if user is not None and user.is_authenticated else None
+        with acting_as(Actor(user_id=user_id, request_id=request_id)):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class IdempotencyMiddleware:
+    """Replays the first response to a POST that carries an ``Idempotency-Key``.
+
+    The record is inserted first, in the transaction that runs the request, so a
+    concurrent duplicate waits on the unique index and then replays the stored
+    response: one effect, however many copies arrive. A failed first attempt
+    (a 5xx or an exception) rolls its record back, so a retry runs anew.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if (
+            request.method != "POST"
+            or key is None
+            or getattr(request, "tenant", None) is None
+            or not request.path.startswith("/api/")
+        ):
+            return self.get_response(request)
+        if not 1 <= len(key) <= 255:
+            return problem(
+                422,
+                "idempotency_key_invalid",
+                _("An Idempotency-Key is 1 to 255 characters."),
+            )
+        owner = _owner(request)
+        fingerprint = hashlib.sha256(
+            b"\0".join([request.method.encode(), request.path.encode(), request.body])
+        ).hexdigest()
+        IdempotencyRecord.objects.filter(
+            owner=owner, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL
+        ).delete()
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(
+                        owner=owner, key=key, request_hash=fingerprint
+                    )
+            except IntegrityError:
+                record = None  # a replay, or a concurrent duplicate that waited for the first
+            if record is not None:
+                response = self.get_response(request)
+                if response.status_code >= 500 or response.status_code in NOT_STORED:
+                    transaction.set_rollback(True)
+                    return response
+                record.status = response.status_code
+                record.content_type = response.get("Content-Type", "")
+                record.body = response.content
+                record.save(update_fields=["status", "content_type", "body"])
+                return response
+        stored = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+        if stored is None or stored.status is None:
+            return problem(
+                409,
+                "idempotency_in_progress",
+                _("A request with this Idempotency-Key is still running; retry shortly."),
+            )
+        if stored.request_hash != fingerprint:
+            return problem(
+                422,
+                "idempotency_key_reused",
+                _("This Idempotency-Key was used for a different request."),
+            )
+        replay = HttpResponse(
+            bytes(stored.body), status=stored.status, content_type=stored.content_type
+        )
+        replay["Idempotent-Replayed"] = "true"
+        return replay
+
+
+def _owner(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return ""
+    parts = split_token(token.strip())
+    return parts[0] if parts else ""

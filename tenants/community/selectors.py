@@ -1,0 +1,74 @@
+"""Reads of the community: places, people, terminology."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from tenants.community.access import Viewer
+from tenants.community.models import Area, Resident, RoleAssignment, Term
+from tenants.community.terminology import terminology_defaults
+
+M = TypeVar("M", bound=Model)
+
+
+def terminology() -> dict[str, dict[str, str]]:
+    """Every language's labels: the defaults, overridden by the tenant's own terms."""
+    labels = terminology_defaults()
+    for term in Term.objects.all():
+        labels.setdefault(term.language, {})[term.key] = term.label
+    return labels
+
+
+def resident_for_acting(raw_id: str) -> Resident | None:
+    """The active, not erased resident an API key may act for, or None."""
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        return None
+    return Resident.objects.filter(
+        pk=int(raw_id), status=Resident.Status.ACTIVE, erased_at__isnull=True
+    ).first()
+
+
+def resident_list(
+    *,
+    viewer: Viewer,
+    estate_id: int | None = None,
+    building_id: int | None = None,
+    unit_id: int | None = None,
+    household_id: int | None = None,
+    area_id: int | None = None,
+    role: str | None = None,
+    status: str | None = None,
+) -> QuerySet[Resident]:
+    """Residents the viewer may see, filtered by place, role and status (two queries a page)."""
+    residents = viewer.residents(Resident.objects.filter(erased_at__isnull=True))
+    if household_id is not None:
+        residents = residents.filter(household_id=household_id)
+    if unit_id is not None:
+        residents = residents.filter(household__unit_id=unit_id)
+    if building_id is not None:
+        residents = residents.filter(household__unit__building_id=building_id)
+    if estate_id is not None:
+        residents = residents.filter(household__unit__building__estate_id=estate_id)
+    if area_id is not None:
+        area = Area.objects.filter(pk=area_id).first()
+        path = area.path if area is not None else "-"
+        residents = residents.filter(household__unit__building__estate__area__path__startswith=path)
+    if role:
+        today = timezone.localdate()
+        residents = residents.filter(
+            Exists(
+                RoleAssignment.objects.filter(
+                    resident=OuterRef("pk"), role=role, starts_on__lte=today
+                ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+            )
+        )
+    if status:
+        residents = residents.filter(status=status)
+    return residents.select_related("household__unit__building").prefetch_related("tags")
+
+
+def place_list(model: type[M], **filters: Any) -> QuerySet[M]:
+    return model.objects.filter(**{k: v for k, v in filters.items() if v is not None})
