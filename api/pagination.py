@@ -51,7 +51,7 @@ def decode_cursor(cursor: str) -> int:
         ) from exc
 
 
-def paginate(queryset: QuerySet[M], params: PageParams) -> tuple[list[M], str | None]:
+def paginate[M: Model](queryset: QuerySet[M], params: PageParams) -> tuple[list[M], str | None]:
     """One query: the rows after the cursor in id order, plus one to know if more follow."""
     if params.cursor:
         queryset = queryset.filter(pk__gt=decode_cursor(params.cursor))

@@ -70,5 +70,5 @@ def resident_list(
     return residents.select_related("household__unit__building").prefetch_related("tags")
 
 
-def place_list(model: type[M], **filters: Any) -> QuerySet[M]:
+def place_list[M: Model](model: type[M], **filters: Any) -> QuerySet[M]:
     return model.objects.filter(**{k: v for k, v in filters.items() if v is not None})
