@@ -118,7 +118,7 @@ def make_key(tenant: Tenant) -> Callable[..., str]:
     return make
 
 
-def key_client(tenant: Tenant, token: str, **extra: str) -> Client:
+def key_client(tenant: Tenant, token: str, **extra: Any) -> Client:
     return Client(HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
 
 

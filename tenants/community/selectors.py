@@ -71,4 +71,4 @@ def resident_list(
 
 
 def place_list[M: Model](model: type[M], **filters: Any) -> QuerySet[M]:
-    return model.objects.filter(**{k: v for k, v in filters.items() if v is not None})
+    return model._default_manager.filter(**{k: v for k, v in filters.items() if v is not None})

@@ -37,7 +37,10 @@ def _snapshot(resident: Resident) -> dict[str, Any]:
 def _phone_free(phone: str | None, *, exclude_pk: int | None = None) -> None:
     if phone is None:
         return
-    taken = Resident.objects.filter(phone=phone).exclude(pk=exclude_pk).exists()
+    others = Resident.objects.filter(phone=phone)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    taken = others.exists()
     if taken:
         raise Conflict(_(PHONE_TAKEN), code="phone_taken", field="phone")
 
