@@ -71,7 +71,11 @@ def problem(
 
 
 def _pointer(loc: list[Any] | tuple[Any, ...]) -> str:
-    return "/" + "/".join(str(part) for part in loc)
+    """``("body", "body", "phone")`` → ``/body/phone``: handlers name their body ``body``."""
+    parts = list(loc)
+    if parts[:2] == ["body", "body"]:
+        parts = parts[1:]
+    return "/" + "/".join(str(part) for part in parts)
 
 
 def install(api: NinjaAPI) -> None:

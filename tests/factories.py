@@ -40,3 +40,44 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
     password = factory.django.Password("leader-password")
     is_staff = True
+
+
+class EstateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "community.Estate"
+
+    name = factory.Sequence(lambda n: f"學府{n}號小區")
+    address = factory.Sequence(lambda n: f"岑溪市學府路{n}號")
+
+
+class BuildingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "community.Building"
+
+    estate = factory.SubFactory(EstateFactory)
+    name = factory.Sequence(lambda n: f"{n}棟")
+
+
+class UnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "community.Unit"
+
+    building = factory.SubFactory(BuildingFactory)
+    name = factory.Sequence(lambda n: f"{n}單元")
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "community.Household"
+
+    unit = factory.SubFactory(UnitFactory)
+    flat_number = factory.Sequence(lambda n: f"{100 + n}")
+
+
+class ResidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "community.Resident"
+
+    household = factory.SubFactory(HouseholdFactory)
+    display_name = factory.Sequence(lambda n: f"張{n}明")
+    phone = factory.Sequence(lambda n: f"+86138{n:08d}")

@@ -1,0 +1,102 @@
+"""Every error is an RFC 9457 problem with a stable code, translated by Accept-Language."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from tests.conftest import host_of, key_client
+from tests.factories import ResidentFactory
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert PROBLEM_KEYS <= set(body)
+    assert (body["status"], body["code"], body["type"]) == (status, code, f"urn:linli:problem:{code}")
+    return body
+
+
+def test_400_unparseable_body(api):
+    response = api.post(
+        "/api/v1/community/residents",
+        "{not json",
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    body = assert_problem(response, 400, "http_error")
+    assert body["title"] == "Bad request"
+
+
+def test_401(tenant):
+    assert_problem(Client(HTTP_HOST=host_of(tenant)).get("/api/v1/community/residents"), 401,
+                   "not_authenticated")
+
+
+def test_403(tenant, make_key):
+    client = key_client(tenant, make_key("shop:read"))
+    assert_problem(client.get("/api/v1/community/residents"), 403, "scope_missing")
+
+
+def test_404(api):
+    assert_problem(api.get("/api/v1/community/residents/987654"), 404, "resident_not_found")
+
+
+def test_409_with_the_field(tenant, api):
+    with tenant_context(tenant):
+        ResidentFactory(phone="+8613812345678")
+    response = api.post(
+        "/api/v1/community/residents",
+        {"display_name": "王芳", "phone": "138 1234 5678"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    body = assert_problem(response, 409, "phone_taken")
+    assert body["errors"] == [{"pointer": "/body/phone",
+                               "message": "Another resident already has this phone number."}]
+
+
+def test_422_lists_every_field_error(api):
+    response = api.post(
+        "/api/v1/community/residents",
+        {"display_name": "", "household_id": 0, "contact_consent": "perhaps"},
+        content_type="application/json",
+    )
+    body = assert_problem(response, 422, "validation_failed")
+    pointers = sorted(error["pointer"] for error in body["errors"])
+    assert pointers == [
+        "/body/contact_consent", "/body/display_name", "/body/household_id"
+    ]
+
+
+def test_422_domain_validation(api):
+    response = api.post(
+        "/api/v1/community/residents",
+        {"display_name": "王芳", "phone": "12345"},
+        content_type="application/json",
+    )
+    body = assert_problem(response, 422, "phone_invalid")
+    assert body["errors"][0]["pointer"] == "/body/phone"
+
+
+def test_429_has_retry_after(tenant, make_key):
+    client = key_client(tenant, make_key("community:read", rate_limit=1))
+    assert client.get("/api/v1/community/estates").status_code == 200
+    response = client.get("/api/v1/community/estates")
+    assert_problem(response, 429, "rate_limited")
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("zh-Hans", "未认证"), ("zh-Hant", "未認證"), ("en", "Not authenticated")],
+)
+def test_titles_follow_accept_language(tenant, language, title):
+    response = Client(HTTP_HOST=host_of(tenant)).get(
+        "/api/v1/tenant", HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert response.json()["title"] == title
