@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from api.auth import KeyAuth
 from api.community.schemas import (
@@ -110,12 +110,11 @@ def residents_get(request: HttpRequest, resident_id: int) -> dict[str, Any]:
     summary="Register a resident",
     operation_id="community_residents_create",
 )
-def residents_create(request: HttpRequest, body: ResidentIn) -> tuple[int, dict[str, Any]]:
+def residents_create(request: HttpRequest, body: ResidentIn) -> Status[dict[str, Any]]:
     resident = services.resident_create(**body.dict())
     who = viewer(request)
-    return 201, resident_out(
-        access_resident(viewer=Viewer(personal_data=True), resident_id=resident.pk), who
-    )
+    created = access_resident(viewer=Viewer(personal_data=True), resident_id=resident.pk)
+    return Status(201, resident_out(created, who))
 
 
 @router.patch(
@@ -203,10 +202,9 @@ def households_list(
     summary="Add a household (a flat in a unit)",
     operation_id="community_households_create",
 )
-def households_create(request: HttpRequest, body: HouseholdIn) -> tuple[int, dict[str, Any]]:
+def households_create(request: HttpRequest, body: HouseholdIn) -> Status[dict[str, Any]]:
     household = services.household_create(**body.dict())
-    return 201, {
-        "id": household.pk,
-        "unit_id": household.unit_id,
-        "flat_number": household.flat_number,
-    }
+    return Status(
+        201,
+        {"id": household.pk, "unit_id": household.unit_id, "flat_number": household.flat_number},
+    )

@@ -89,8 +89,10 @@ def test_a_key_of_another_tenant_is_indistinguishable_from_a_wrong_key(
     [
         ({"name": " ", "scopes": ["community:read"]}, "name_required"),
         ({"name": "x", "scopes": ["community:admin"]}, "scope_invalid"),
-        ({"name": "x", "scopes": [], "expires_at": timezone.now() - timedelta(days=1)},
-         "expiry_invalid"),
+        (
+            {"name": "x", "scopes": [], "expires_at": timezone.now() - timedelta(days=1)},
+            "expiry_invalid",
+        ),
         ({"name": "x", "scopes": [], "rate_limit": 0}, "rate_limit_invalid"),
     ],
 )
@@ -102,8 +104,23 @@ def test_bad_key_requests_are_refused(in_tenant, options, code):
 
 
 def test_keys_from_the_command_line(tenant, capsys):
-    assert main(["keys", "create", "--tenant", "alpha", "--name", "kiosk",
-                 "--scopes", "community:read,shop:write", "--expires-in-days", "30"]) == 0
+    assert (
+        main(
+            [
+                "keys",
+                "create",
+                "--tenant",
+                "alpha",
+                "--name",
+                "kiosk",
+                "--scopes",
+                "community:read,shop:write",
+                "--expires-in-days",
+                "30",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.splitlines()
     token = out[1]
     assert token.startswith("lk_")
@@ -128,8 +145,13 @@ def test_keys_from_the_tenant_admin_are_shown_once(tenant, tenant_client):
     tenant_client.post("/admin/login/", {"username": "admin-alpha", "password": ADMIN_PASSWORD})
     response = tenant_client.post(
         "/admin/api_access/apikey/add/",
-        {"name": "Resident app", "scopes": ["community:read", "residents:act"],
-         "expires_at_0": "", "expires_at_1": "", "rate_limit": ""},
+        {
+            "name": "Resident app",
+            "scopes": ["community:read", "residents:act"],
+            "expires_at_0": "",
+            "expires_at_1": "",
+            "rate_limit": "",
+        },
         follow=True,
     )
     assert response.status_code == 200

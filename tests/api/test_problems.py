@@ -16,8 +16,12 @@ def assert_problem(response, status: int, code: str) -> dict:
     assert response.status_code == status
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
-    assert PROBLEM_KEYS <= set(body)
-    assert (body["status"], body["code"], body["type"]) == (status, code, f"urn:linli:problem:{code}")
+    assert set(body) >= PROBLEM_KEYS
+    assert (body["status"], body["code"], body["type"]) == (
+        status,
+        code,
+        f"urn:linli:problem:{code}",
+    )
     return body
 
 
@@ -33,8 +37,11 @@ def test_400_unparseable_body(api):
 
 
 def test_401(tenant):
-    assert_problem(Client(HTTP_HOST=host_of(tenant)).get("/api/v1/community/residents"), 401,
-                   "not_authenticated")
+    assert_problem(
+        Client(HTTP_HOST=host_of(tenant)).get("/api/v1/community/residents"),
+        401,
+        "not_authenticated",
+    )
 
 
 def test_403(tenant, make_key):
@@ -56,8 +63,9 @@ def test_409_with_the_field(tenant, api):
         HTTP_ACCEPT_LANGUAGE="en",
     )
     body = assert_problem(response, 409, "phone_taken")
-    assert body["errors"] == [{"pointer": "/body/phone",
-                               "message": "Another resident already has this phone number."}]
+    assert body["errors"] == [
+        {"pointer": "/body/phone", "message": "Another resident already has this phone number."}
+    ]
 
 
 def test_422_lists_every_field_error(api):
@@ -68,9 +76,7 @@ def test_422_lists_every_field_error(api):
     )
     body = assert_problem(response, 422, "validation_failed")
     pointers = sorted(error["pointer"] for error in body["errors"])
-    assert pointers == [
-        "/body/contact_consent", "/body/display_name", "/body/household_id"
-    ]
+    assert pointers == ["/body/contact_consent", "/body/display_name", "/body/household_id"]
 
 
 def test_422_domain_validation(api):

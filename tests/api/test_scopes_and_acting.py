@@ -44,11 +44,17 @@ def test_personal_data_is_masked_without_its_scope(tenant, make_key):
     path = f"/api/v1/community/residents/{resident.pk}"
     hidden = masked.get(path).json()
     assert (hidden["display_name"], hidden["phone"], hidden["tags"], hidden["masked"]) == (
-        "張**", "138****1234", None, True
+        "張**",
+        "138****1234",
+        None,
+        True,
     )
     shown = full.get(path).json()
     assert (shown["display_name"], shown["phone"], shown["tags"], shown["masked"]) == (
-        "張小明", "+8613812341234", [], False
+        "張小明",
+        "+8613812341234",
+        [],
+        False,
     )
 
 
@@ -74,7 +80,8 @@ def test_acting_resident_sees_their_household_only_and_is_audited(tenant, make_k
     # the household is visible, unmasked to its own members
     listed = client.get("/api/v1/community/residents").json()["items"]
     assert [(r["id"], r["display_name"]) for r in listed] == [
-        (me.pk, "李秀英"), (spouse.pk, "李建國")
+        (me.pk, "李秀英"),
+        (spouse.pk, "李建國"),
     ]
     # the neighbour does not exist for this request
     response = client.get(f"/api/v1/community/residents/{neighbour.pk}")

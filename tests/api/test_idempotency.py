@@ -1,0 +1,115 @@
+"""Idempotency-Key: the first response is replayed; reuse with another body is refused."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from api.access.models import ApiKey, IdempotencyRecord
+from api.access.services import key_create
+from linli.registry.models import Tenant
+from tenants.community.models import Resident
+from tests.conftest import host_of, key_client
+
+BODY = {"display_name": "王芳", "phone": "13800001111"}
+
+
+def post(client: Client, body: dict, key: str | None = "order-1"):
+    extra = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client.post(
+        "/api/v1/community/residents", json.dumps(body), content_type="application/json", **extra
+    )
+
+
+def test_a_replay_returns_the_first_response_and_has_no_second_effect(tenant, api):
+    first = post(api, BODY)
+    second = post(api, BODY)
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    with tenant_context(tenant):
+        assert Resident.objects.filter(phone="+8613800001111").count() == 1
+
+
+def test_the_same_key_with_another_body_is_422(tenant, api):
+    assert post(api, BODY).status_code == 201
+    response = post(api, {**BODY, "display_name": "王芳芳"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    with tenant_context(tenant):
+        assert list(Resident.objects.values_list("display_name", flat=True)) == ["王芳"]
+
+
+def test_errors_are_replayed_too(tenant, api):
+    bad = {"display_name": "王芳", "phone": "12"}
+    assert post(api, bad).status_code == 422
+    again = post(api, bad)
+    assert again.status_code == 422
+    assert again["Idempotent-Replayed"] == "true"
+
+
+def test_keys_of_different_api_keys_do_not_collide(tenant, make_key):
+    one = key_client(tenant, make_key("community:write"))
+    two = key_client(tenant, make_key("community:write"))
+    assert post(one, BODY).status_code == 201
+    response = post(two, {"display_name": "李雷"})
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+
+
+def test_without_a_key_posts_are_not_deduplicated(tenant, api):
+    assert post(api, {"display_name": "甲"}, key=None).status_code == 201
+    assert post(api, {"display_name": "甲"}, key=None).status_code == 201
+    with tenant_context(tenant):
+        assert Resident.objects.filter(display_name="甲").count() == 2
+
+
+def test_an_overlong_key_is_refused(api):
+    response = post(api, BODY, key="k" * 256)
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_invalid"
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker) -> Iterator[Tenant]:
+    """Threads use their own connections, so this test commits and cleans up after itself."""
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(schema_name="alpha")
+        try:
+            yield tenant
+        finally:
+            with tenant_context(tenant):
+                Resident.objects.filter(phone="+8613800001111").delete()
+                IdempotencyRecord.objects.all().delete()
+                ApiKey.objects.filter(name="concurrency").delete()
+
+
+def test_concurrent_duplicates_have_one_effect(committed):
+    tenant = committed
+    with tenant_context(tenant):
+        token = key_create(name="concurrency", scopes=["community:write"]).token
+    results: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def attempt() -> None:
+        client = Client(HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Bearer {token}")
+        barrier.wait()
+        try:
+            results.append(post(client, BODY, key="same-order").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [201] * 6
+    with tenant_context(tenant):
+        assert Resident.objects.filter(phone="+8613800001111").count() == 1

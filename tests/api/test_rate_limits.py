@@ -1,0 +1,42 @@
+"""Rate limits per key: counted in PostgreSQL, so every web process shares them."""
+
+from __future__ import annotations
+
+from django_tenants.utils import tenant_context
+
+from api.access.models import RateCounter
+from linli.registry.models import Tenant
+from tests.conftest import key_client
+
+
+def test_the_keys_own_limit_applies(tenant, make_key):
+    client = key_client(tenant, make_key("community:read", rate_limit=3))
+    statuses = [client.get("/api/v1/community/estates").status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_the_tenants_default_applies_to_keys_without_one(tenant, make_key):
+    Tenant.objects.filter(pk=tenant.pk).update(api_rate_limit=2)
+    from linli.registry.selectors import tenant_cache_clear
+
+    tenant_cache_clear()
+    client = key_client(tenant, make_key("community:read"))
+    statuses = [client.get("/api/v1/community/estates").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_counts_live_in_the_database_per_key_and_minute(tenant, make_key):
+    client = key_client(tenant, make_key("community:read"))
+    for _ in range(4):
+        client.get("/api/v1/community/estates")
+    with tenant_context(tenant):
+        counters = list(RateCounter.objects.values_list("hits", flat=True))
+    assert counters == [4]
+
+
+def test_one_keys_limit_does_not_touch_another(tenant, make_key):
+    busy = key_client(tenant, make_key("community:read", rate_limit=1))
+    calm = key_client(tenant, make_key("community:read", rate_limit=1))
+    assert busy.get("/api/v1/community/estates").status_code == 200
+    assert busy.get("/api/v1/community/estates").status_code == 429
+    assert calm.get("/api/v1/community/estates").status_code == 200
