@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -21,7 +22,7 @@ BODY = {"display_name": "王芳", "phone": "13800001111"}
 
 
 def post(client: Client, body: dict, key: str | None = "order-1"):
-    extra = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    extra: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     return client.post(
         "/api/v1/community/residents", json.dumps(body), content_type="application/json", **extra
     )
