@@ -33,6 +33,11 @@ class Problem(Schema):
     errors: list[FieldError] | None = None
 
 
+# What every authenticated operation can answer besides success (declare them all).
+READ_ERRORS: dict[int, Any] = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}
+WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 400: Problem, 409: Problem}
+
+
 def titles() -> dict[int, str]:
     return {
         400: _("Bad request"),

@@ -1,5 +1,7 @@
 """The one typed API: /api/v1/ on every tenant's host, /api/v1/platform/ on the platform host."""
 
+from typing import Any
+
 from django.urls import path, re_path
 from ninja import NinjaAPI
 
@@ -8,7 +10,22 @@ from api.community.routes import router as community_router
 from api.platform.routes import router as platform_router
 from api.tenancy.routes import router as tenancy_router
 
-api = NinjaAPI(
+
+class LinliAPI(NinjaAPI):
+    """NinjaAPI whose document says what errors really are: ``application/problem+json``."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        document = super().get_openapi_schema(*args, **kwargs)
+        for methods in document.get("paths", {}).values():
+            for operation in methods.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content[errors.PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+        return document
+
+
+api = LinliAPI(
     title="Linli API",
     version="1",
     description=(
@@ -24,7 +41,7 @@ errors.install(api)
 api.add_router("/tenant", tenancy_router)
 api.add_router("/community", community_router)
 
-platform_api = NinjaAPI(
+platform_api = LinliAPI(
     title="Linli platform API",
     version="1",
     urls_namespace="platform-api-v1",

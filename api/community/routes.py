@@ -20,7 +20,7 @@ from api.community.schemas import (
     ResidentPatch,
     UnitPage,
 )
-from api.errors import Problem
+from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
 from tenants.community import selectors, services
 from tenants.community.access import Viewer, access_resident
@@ -28,9 +28,6 @@ from tenants.community.models import Building, Estate, Household, Resident, Unit
 from tenants.community.phones import mask_name, mask_phone
 
 router = Router(auth=KeyAuth("community"), tags=["community"])
-
-READ_ERRORS: dict[int, Any] = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}
-WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 409: Problem}
 
 
 def viewer(request: HttpRequest) -> Viewer:

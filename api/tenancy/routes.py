@@ -2,7 +2,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from api.auth import KeyAuth
-from api.errors import Problem
+from api.errors import READ_ERRORS
 from api.tenancy.schemas import TenantOut
 from tenants.community.selectors import terminology
 
@@ -11,7 +11,7 @@ router = Router(auth=KeyAuth(), tags=["tenant"])
 
 @router.get(
     "",
-    response={200: TenantOut, 401: Problem, 429: Problem},
+    response={200: TenantOut, **READ_ERRORS},
     summary="The tenant this host serves, its modules and its words",
     operation_id="tenant_get",
 )

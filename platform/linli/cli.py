@@ -260,6 +260,23 @@ def _tenant_or_fail(slug: str) -> Any:
     return tenant
 
 
+def cmd_api_schema(args: argparse.Namespace) -> int:
+    from api import contract
+
+    if args.check:
+        stale = contract.stale()
+        if stale:
+            raise SystemExit(
+                "linli: error: "
+                + _("%(files)s out of date; run `linli api-schema`.") % {"files": ", ".join(stale)}
+            )
+        _print(_("The OpenAPI documents match the code."))
+        return 0
+    for path in contract.write():
+        _print(_("Wrote %(path)s") % {"path": path.name})
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from linli.jobs.worker import run_worker
 
@@ -351,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     modules.add_argument("module", choices=["deliberation", "helpteam", "shop", "points"])
     modules.add_argument("--tenant", required=True)
     modules.set_defaults(func=cmd_modules)
+
+    schema = sub.add_parser("api-schema", help="write (or --check) api/openapi*.json")
+    schema.add_argument("--check", action="store_true")
+    schema.set_defaults(func=cmd_api_schema)
 
     worker = sub.add_parser("worker", help="run the job worker")
     worker.add_argument("--queues", default="", help="comma-separated; all when empty")

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.urls import path
 from ninja import NinjaAPI, Schema
 
+from api.auth import KeyAuth
 from linli.urls_tenant import urlpatterns as tenant_urlpatterns
 
 bench_api = NinjaAPI(urls_namespace="bench")
@@ -25,6 +26,16 @@ def rows(request: HttpRequest) -> list[Row]:
         )
         for e in entries
     ]
+
+
+@bench_api.get("/open")
+def open_endpoint(request: HttpRequest) -> dict[str, str]:
+    return {"tenant": request.tenant.schema_name}  # type: ignore[attr-defined]
+
+
+@bench_api.get("/keyed", auth=KeyAuth("community"))
+def keyed_endpoint(request: HttpRequest) -> dict[str, str]:
+    return {"tenant": request.tenant.schema_name}  # type: ignore[attr-defined]
 
 
 urlpatterns = [path("bench/", bench_api.urls), *tenant_urlpatterns]

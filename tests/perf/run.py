@@ -9,6 +9,9 @@
 (b) Request overhead: one API GET listing 50 rows through Linli's tenant
     middleware, against the same view with the tenant fixed (and, for
     reference, through stock django-tenants' middleware).
+(c) API key cost: a trivial endpoint behind a bearer key (verification, rate
+    counting, scope check) against the same endpoint unauthenticated, both on
+    a tenant host through the full stack.
 
 Runs on a throwaway database on the configured server (embedded by default).
 Machines are noisy: read the ratios, not the absolute times.
@@ -230,6 +233,50 @@ def bench_requests(rounds: int, per_round: int) -> dict[str, Any]:
     return result
 
 
+def bench_keys(rounds: int, per_round: int) -> dict[str, Any]:
+    from api.access.services import key_create
+
+    settings.ROOT_URLCONF = "tests.perf.bench_urls"
+    if not Tenant.objects.filter(schema_name="bench_requests").exists():
+        tenant_create(
+            slug="bench_requests", name="Bench", status=Tenant.Status.ACTIVE, admin_username="admin"
+        )
+    tenant = Tenant.objects.get(schema_name="bench_requests")
+    host = tenant.domains.get().domain
+    with tenant_context(tenant):
+        token = key_create(name="bench", scopes=["community:read"], rate_limit=10**9).token
+    handler = WSGIHandler()
+
+    def call(path: str, authorised: bool) -> None:
+        environ = _environ(host, path)
+        if authorised:
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        response = handler(environ, _ignore_start_response)
+        assert response.status_code == 200, response.status_code
+        response.close()
+
+    paths = {"open": ("/bench/open", False), "keyed": ("/bench/keyed", True)}
+    queries = {}
+    for name, (path, authorised) in paths.items():
+        call(path, authorised)
+        with CaptureQueriesContext(connection) as ctx:
+            call(path, authorised)
+        queries[name] = len(ctx.captured_queries)
+    timings: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, (path, authorised) in paths.items():
+            start = time.perf_counter()
+            for _ in range(per_round):
+                call(path, authorised)
+            timings[name].append((time.perf_counter() - start) / per_round)
+    result: dict[str, Any] = {name: median_ms(values) for name, values in timings.items()}
+    result["ratio"] = result["keyed"] / result["open"]
+    result["queries"] = queries
+    tenant_cache_clear()
+    tenant_db().set_schema_to_public()
+    return result
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -242,7 +289,7 @@ def main() -> int:
     parser.add_argument("--stock-samples", type=int, default=3, help="stock creations per level")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--per-round", type=int, default=100)
-    parser.add_argument("--only", choices=["provisioning", "requests"])
+    parser.add_argument("--only", choices=["provisioning", "requests", "keys"])
     args = parser.parse_args()
 
     connection.settings_dict["TEST"]["NAME"] = "linli_bench"
@@ -266,6 +313,15 @@ def main() -> int:
             print(
                 f"  stock django-tenants        {r['stock']:.3f} ms   {q['stock']} queries"
                 f"   x{r['ratio_stock']:.3f}"
+            )
+        if args.only in (None, "requests", "keys"):
+            print("\n(c) API key verification, trivial endpoint on a tenant host (median):")
+            k = bench_keys(args.rounds, args.per_round)
+            q = k["queries"]
+            print(f"  no key (baseline)           {k['open']:.3f} ms   {q['open']} queries")
+            print(
+                f"  bearer key                  {k['keyed']:.3f} ms   {q['keyed']} queries"
+                f"   x{k['ratio']:.3f}"
             )
         if args.only in (None, "provisioning"):
             levels = [int(x) for x in args.levels.split(",")]

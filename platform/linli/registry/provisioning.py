@@ -234,10 +234,10 @@ def schema_build(*, schema: str, blueprint: Blueprint) -> None:
 _FINGERPRINT_SQL = """
 WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s),
 rels AS (
-    SELECT c.oid, c.relname, c.relkind FROM pg_class c
+    SELECT c.oid, c.relname, c.relkind, c.relpersistence FROM pg_class c
     WHERE c.relnamespace = (SELECT oid FROM ns) {relation_filter}
 )
-SELECT 'rel ' || r.relname || ' ' || r.relkind::text FROM rels r
+SELECT 'rel ' || r.relname || ' ' || r.relkind::text || r.relpersistence::text FROM rels r
 UNION ALL
 SELECT 'col ' || r.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
