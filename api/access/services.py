@@ -122,8 +122,9 @@ def key_verify(token: str) -> ApiKey | None:
 def key_count_request(*, key: ApiKey, limit: int) -> None:
     """Count one request in the key's current minute; raise ``RateLimited`` past the limit.
 
-    One statement, shared across processes. ``last_used_at`` is written at most once a
-    minute per key: in the same statement, when a new window starts.
+    One statement, shared across processes. When a key's new minute starts, the same
+    statement records ``last_used_at`` and drops the key's older windows, so
+    neither grows a write per request nor a table without bound.
     """
     now = timezone.now()
     window = now.replace(second=0, microsecond=0)
@@ -140,12 +141,18 @@ def key_count_request(*, key: ApiKey, limit: int) -> None:
                 UPDATE api_access_apikey SET last_used_at = %(now)s
                 WHERE id = %(key)s AND (SELECT hits FROM counted) = 1
                 RETURNING id
+            ), pruned AS (
+                DELETE FROM api_access_ratecounter
+                WHERE key_id = %(key)s AND "window" < %(window)s
+                  AND (SELECT hits FROM counted) = 1
+                RETURNING 1
             )
-            SELECT hits, (SELECT count(*) FROM touched) FROM counted
+            SELECT hits, (SELECT count(*) FROM touched), (SELECT count(*) FROM pruned)
+            FROM counted
             """,
             {"key": key.pk, "window": window, "now": now},
         )
-        hits, _touched = cursor.fetchone()
+        hits, _touched, _pruned = cursor.fetchone()
     if hits > limit:
         retry_after = max(1, 60 - now.second)
         raise RateLimited(
@@ -155,8 +162,10 @@ def key_count_request(*, key: ApiKey, limit: int) -> None:
         )
 
 
-def rate_counters_prune(*, older_than: timedelta = timedelta(hours=1)) -> int:
-    from api.access.models import RateCounter
+def idempotency_records_prune(*, older_than: timedelta = timedelta(hours=24)) -> int:
+    """Forget stored responses past their replay window (run for each tenant by a job)."""
+    from api.access.models import IdempotencyRecord
 
-    deleted, _by_model = RateCounter.objects.filter(window__lt=timezone.now() - older_than).delete()
+    cutoff = timezone.now() - older_than
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted

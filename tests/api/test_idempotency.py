@@ -114,3 +114,25 @@ def test_concurrent_duplicates_have_one_effect(committed):
     assert results == [201] * 6
     with tenant_context(tenant):
         assert Resident.objects.filter(phone="+8613800001111").count() == 1
+
+
+def test_the_hourly_job_forgets_responses_older_than_a_day(tenant, other_tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from linli.jobs.tasks import idempotency_records_prune_everywhere
+
+    for t in (tenant, other_tenant):
+        with tenant_context(t):
+            IdempotencyRecord.objects.create(
+                owner="k",
+                key="old",
+                request_hash="x",
+                created_at=timezone.now() - timedelta(hours=25),
+            )
+            IdempotencyRecord.objects.create(owner="k", key="new", request_hash="x")
+    assert idempotency_records_prune_everywhere() == 2
+    for t in (tenant, other_tenant):
+        with tenant_context(t):
+            assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]

@@ -40,3 +40,19 @@ def test_one_keys_limit_does_not_touch_another(tenant, make_key):
     assert busy.get("/api/v1/community/estates").status_code == 200
     assert busy.get("/api/v1/community/estates").status_code == 429
     assert calm.get("/api/v1/community/estates").status_code == 200
+
+
+def test_a_new_minute_drops_the_keys_older_windows(tenant, make_key):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.access.models import ApiKey
+
+    client = key_client(tenant, make_key("community:read"))
+    with tenant_context(tenant):
+        key = ApiKey.objects.get()
+        RateCounter.objects.create(key=key, window=timezone.now() - timedelta(minutes=5), hits=9)
+    client.get("/api/v1/community/estates")
+    with tenant_context(tenant):
+        assert list(RateCounter.objects.values_list("hits", flat=True)) == [1]

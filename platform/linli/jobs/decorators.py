@@ -51,6 +51,14 @@ class _BoundDeferrer:
         return int(self.deferrer.defer(**{TENANT_KWARG: self.schema}, **kwargs))
 
 
+def _release_connection() -> None:
+    """Each job runs in a thread of its own: never leave a tenant's search path on a
+    connection another job could pick up. (Called directly inside a transaction, as
+    tests do, the caller's connection is left alone.)"""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def tenant_task(*, queue: str = "default", name: str | None = None, **options: Any) -> Any:
     def decorator(func: Callable[..., Any]) -> TenantTask:
         @functools.wraps(func)
@@ -66,9 +74,7 @@ def tenant_task(*, queue: str = "default", name: str | None = None, **options: A
                 with tenant_context(tenant):
                     return func(**kwargs)
             finally:
-                # Each job runs in a thread of its own: never leave a tenant's
-                # search path on a connection another job could pick up.
-                connection.close()
+                _release_connection()
 
         task_name = name or f"{func.__module__}.{func.__name__}"
         task = app.task(name=task_name, queue=queue, **options)(run_in_tenant)
@@ -87,7 +93,7 @@ def platform_task(*, queue: str = "platform", name: str | None = None, **options
                 with schema_context("public"):
                     return func(**kwargs)
             finally:
-                connection.close()
+                _release_connection()
 
         task_name = name or f"{func.__module__}.{func.__name__}"
         return app.task(name=task_name, queue=queue, **options)(run_in_public)

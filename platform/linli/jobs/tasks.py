@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django_tenants.utils import tenant_context
+from procrastinate.contrib.django import app
 
-from linli.jobs.decorators import tenant_task
+from linli.jobs.decorators import platform_task, tenant_task
 
 
 @tenant_task(queue="default")
@@ -16,3 +18,17 @@ def group_ensure(*, name: str) -> int:
     """
     group, _created = Group.objects.get_or_create(name=name)
     return group.pk
+
+
+@app.periodic(cron="17 * * * *", periodic_id="idempotency_records_prune")
+@platform_task(queue="platform")
+def idempotency_records_prune_everywhere(*, timestamp: int | None = None) -> int:
+    """Hourly: drop stored API responses older than their 24-hour replay window."""
+    from api.access.services import idempotency_records_prune
+    from linli.registry.selectors import tenant_schemas_serving
+
+    deleted = 0
+    for tenant in tenant_schemas_serving():
+        with tenant_context(tenant):
+            deleted += idempotency_records_prune()
+    return deleted

@@ -46,3 +46,12 @@ def tenant_cache_clear() -> None:
 def platform_hosts() -> frozenset[str]:
     base = settings.LINLI_BASE_DOMAIN
     return frozenset({base, f"www.{base}"})
+
+
+def tenant_schemas_serving() -> list[Tenant]:
+    """Every tenant that serves, for platform jobs that visit each one in turn."""
+    return list(
+        Tenant.objects.exclude(status__in=[Tenant.Status.SUSPENDED, Tenant.Status.CLOSED]).order_by(
+            "schema_name"
+        )
+    )
