@@ -277,6 +277,91 @@ def cmd_api_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_residents(args: argparse.Namespace) -> int:
+    import json
+
+    from django_tenants.utils import tenant_context
+
+    from tenants.community.personal_data import resident_erase, resident_export
+
+    tenant = _tenant_or_fail(args.tenant)
+    with tenant_context(tenant):
+        if args.action == "export":
+            data = resident_export(resident_id=args.resident_id)
+            _print(json.dumps(data, ensure_ascii=False, indent=2))
+            return 0
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise SystemExit(
+                    "linli: error: " + _("erasing cannot be undone; confirm with --yes.")
+                )
+            typed = input(
+                _("Erase resident %(id)s? Type “erase” to confirm: ") % {"id": args.resident_id}
+            )
+            if typed.strip() != "erase":
+                _print(_("Not erased."))
+                return 1
+        resident_erase(resident_id=args.resident_id)
+    _print(_("Erased the personal data of resident %(id)s.") % {"id": args.resident_id})
+    return 0
+
+
+def cmd_community_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from django_tenants.utils import tenant_context
+
+    from tenants.community.importing import import_table, read_table
+
+    tenant = _tenant_or_fail(args.tenant)
+    path = Path(args.file)
+    if not path.is_file():
+        raise SystemExit("linli: error: " + _("No file %(path)s.") % {"path": path})
+    with tenant_context(tenant):
+        report = import_table(read_table(path.read_bytes(), path.name), dry_run=args.dry_run)
+    for error in report.errors:
+        _print(f"{path.name}:{error.line}: {error.column}: {error.reason}")
+    if not report.ok:
+        _print(_("%(count)d problem(s); nothing was imported.") % {"count": len(report.errors)})
+        return 1
+    if report.dry_run:
+        _print(
+            _("All %(rows)d rows are correct (dry run: nothing imported).") % {"rows": report.rows}
+        )
+    else:
+        _print(_("Imported: %(created)s") % {"created": report.created})
+    return 0
+
+
+def cmd_community_export(args: argparse.Namespace) -> int:
+    from django_tenants.utils import tenant_context
+
+    from tenants.community.exporting import residents_csv
+    from tenants.community.models import Resident
+
+    tenant = _tenant_or_fail(args.tenant)
+    with tenant_context(tenant):
+        sys.stdout.write(residents_csv(Resident.objects.all()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
+    from linli.registry.demo import demo_build
+
+    start = time.perf_counter()
+    tenant, counts = demo_build(scale=args.scale, slug=args.tenant)
+    elapsed = time.perf_counter() - start
+    _print(
+        _("Built the %(scale)s demo city in %(tenant)s in %(seconds).1f s:")
+        % {"scale": args.scale, "tenant": tenant.slug, "seconds": elapsed}
+    )
+    for name, count in counts.items():
+        _print(f"  {name:<16} {count:>8}")
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from linli.jobs.worker import run_worker
 
@@ -372,6 +457,29 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("api-schema", help="write (or --check) api/openapi*.json")
     schema.add_argument("--check", action="store_true")
     schema.set_defaults(func=cmd_api_schema)
+
+    residents = sub.add_parser("residents", help="export or erase one resident's personal data")
+    residents.add_argument("action", choices=["export", "erase"])
+    residents.add_argument("resident_id", type=int)
+    residents.add_argument("--tenant", required=True)
+    residents.add_argument("--yes", action="store_true", help="erase without asking")
+    residents.set_defaults(func=cmd_residents)
+
+    community = sub.add_parser("community", help="import or export places and residents")
+    csub = community.add_subparsers(dest="community_command", required=True)
+    cimport = csub.add_parser("import", help="import a CSV (UTF-8/GBK) or XLSX file")
+    cimport.add_argument("file")
+    cimport.add_argument("--tenant", required=True)
+    cimport.add_argument("--dry-run", action="store_true", help="check only, import nothing")
+    cimport.set_defaults(func=cmd_community_import)
+    cexport = csub.add_parser("export", help="write residents as CSV to standard output")
+    cexport.add_argument("--tenant", required=True)
+    cexport.set_defaults(func=cmd_community_export)
+
+    demo = sub.add_parser("demo", help="build the demo city (Cenxi) in a tenant")
+    demo.add_argument("--scale", choices=["small", "full"], default="small")
+    demo.add_argument("--tenant", default="cenxi")
+    demo.set_defaults(func=cmd_demo)
 
     worker = sub.add_parser("worker", help="run the job worker")
     worker.add_argument("--queues", default="", help="comma-separated; all when empty")

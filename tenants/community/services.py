@@ -27,11 +27,25 @@ RESIDENT_FIELDS = (
 PHONE_TAKEN = gettext_noop("Another resident already has this phone number.")
 
 
+# The audit log is append-only and outlives erasure, so it records that these
+# changed, never their values.
+PERSONAL_FIELDS = frozenset({"display_name", "phone"})
+REDACTED = "<personal>"
+
+
 def _snapshot(resident: Resident) -> dict[str, Any]:
     data = {field: getattr(resident, field) for field in RESIDENT_FIELDS}
     data["status"] = resident.status
     data["moved_out_on"] = resident.moved_out_on
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()}
+
+
+def audit_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``diff`` with personal values replaced by a marker (``None`` stays ``None``)."""
+    changes = diff(before, after)
+    for field in PERSONAL_FIELDS & set(changes):
+        changes[field] = [None if v is None else REDACTED for v in changes[field]]
+    return changes
 
 
 def _phone_free(phone: str | None, *, exclude_pk: int | None = None) -> None:
@@ -106,7 +120,9 @@ def resident_create(
     tags = _tags(tag_ids)
     if tags:
         resident.tags.set(tags)
-    audit_record(action="resident.created", obj=resident, changes=diff({}, _snapshot(resident)))
+    audit_record(
+        action="resident.created", obj=resident, changes=audit_diff({}, _snapshot(resident))
+    )
     return resident
 
 
@@ -135,7 +151,9 @@ def resident_update(*, resident_id: int, **changes: Any) -> Resident:
     tags = _tags(changes.get("tag_ids"))
     if tags is not None:
         resident.tags.set(tags)
-    audit_record(action="resident.updated", obj=resident, changes=diff(before, _snapshot(resident)))
+    audit_record(
+        action="resident.updated", obj=resident, changes=audit_diff(before, _snapshot(resident))
+    )
     return resident
 
 
@@ -149,7 +167,7 @@ def resident_move_out(*, resident_id: int, on: date | None = None) -> Resident:
     resident.moved_out_on = on or timezone.localdate()
     resident.save(update_fields=["status", "moved_out_on", "updated_at"])
     audit_record(
-        action="resident.moved_out", obj=resident, changes=diff(before, _snapshot(resident))
+        action="resident.moved_out", obj=resident, changes=audit_diff(before, _snapshot(resident))
     )
     return resident
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.auth.hashers import make_password
+from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 
+from linli.errors import Conflict
 from linli.registry.models import Tenant
 from linli.registry.selectors import tenant_get
 from linli.registry.services import tenant_create
+from tenants.community.demo import community_demo_build
+from tenants.community.models import Estate
 
 DEMO_SLUG = "cenxi"
 DEMO_ADMIN_USERNAME = "admin"
@@ -14,11 +19,31 @@ DEMO_ADMIN_PASSWORD = "linli-demo"  # noqa: S105 - a development-only demo login
 
 
 def demo_tenant_ensure() -> tuple[Tenant, bool]:
+    """The demo tenant for `linli up`: created with the small demo city the first time."""
     tenant = tenant_get(slug=DEMO_SLUG)
     if tenant is not None:
         return tenant, False
-    tenant = tenant_create(
-        slug=DEMO_SLUG,
+    tenant, _counts = demo_build(scale="small", slug=DEMO_SLUG)
+    return tenant, True
+
+
+def demo_build(*, scale: str, slug: str = DEMO_SLUG) -> tuple[Tenant, dict[str, int]]:
+    """Build the demo city in ``slug`` (created if missing; it must hold no estates yet)."""
+    tenant = tenant_get(slug=slug) or _demo_tenant_create(slug)
+    with tenant_context(tenant):
+        if Estate.objects.exists():
+            raise Conflict(
+                _("Tenant “%(slug)s” already has data; delete it first (linli tenants delete).")
+                % {"slug": slug},
+                code="demo_not_empty",
+            )
+        counts = community_demo_build(scale=scale)
+    return tenant, counts
+
+
+def _demo_tenant_create(slug: str) -> Tenant:
+    return tenant_create(
+        slug=slug,
         name="岑溪市 Cenxi",
         region="廣西 梧州 Wuzhou, Guangxi",
         locale="zh-hans",
@@ -28,5 +53,5 @@ def demo_tenant_ensure() -> tuple[Tenant, bool]:
         admin_username=DEMO_ADMIN_USERNAME,
         admin_email="admin@cenxi.example",
         admin_password_hash=make_password(DEMO_ADMIN_PASSWORD),
+        modules=["deliberation", "helpteam", "shop", "points"],
     )
-    return tenant, True

@@ -1,0 +1,340 @@
+"""The tenant admin for places and people.
+
+District admins (superusers, or residents with a tenant-wide district-admin
+role) see everything; leaders see only the places their roles cover: a
+building leader manages their building's units, households and residents, and
+nothing else. Writes go through the community services, so they are validated
+and audited like API writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from linli.errors import LinliError
+from tenants.community import personal_data, services
+from tenants.community.models import (
+    Area,
+    AreaLevel,
+    Building,
+    Estate,
+    Household,
+    Organisation,
+    OrganisationMember,
+    Resident,
+    ResidentTag,
+    RoleAssignment,
+    Term,
+    Unit,
+)
+from tenants.community.phones import normalise_phone
+from tenants.community.roles import staff_scope
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Leaders see and change only what their roles cover; nobody deletes people or places."""
+
+    def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return self.scoped(request, super().get_queryset(request))
+
+    def _may(self, request: HttpRequest) -> bool:
+        scope = staff_scope(request.user)
+        return scope.everything or (scope.anything and scope.personal_data)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._may(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request) and (obj is None or self._covers(request, obj))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _covers(self, request: HttpRequest, obj: Any) -> bool:
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+
+class HouseholdInline(admin.TabularInline):
+    model = Household
+    extra = 0
+    fields = ["flat_number"]
+    show_change_link = True
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ResidentInline(admin.TabularInline):
+    model = Resident
+    extra = 0
+    fields = ("display_name", "status", "needs_assistance")
+    readonly_fields = ("display_name", "status", "needs_assistance")
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AreaLevel)
+class AreaLevelAdmin(admin.ModelAdmin):
+    list_display = ["depth", "name"]
+
+
+@admin.register(Area)
+class AreaAdmin(admin.ModelAdmin):
+    list_display = ["name", "level", "parent", "code", "path"]
+    list_filter = ["level"]
+    search_fields = ["name", "code"]
+    readonly_fields = ["path"]
+
+    def save_model(self, request: HttpRequest, obj: Area, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        from tenants.community.places import area_create
+
+        created = area_create(
+            name=obj.name, level_id=obj.level_id, parent_id=obj.parent_id, code=obj.code
+        )
+        obj.pk, obj.path = created.pk, created.path
+        obj._state.adding = False
+
+
+@admin.register(Estate)
+class EstateAdmin(admin.ModelAdmin):
+    list_display = ["name", "area", "address"]
+    list_filter = ["area__level", "area"]
+    search_fields = ["name", "address"]
+
+
+@admin.register(Building)
+class BuildingAdmin(admin.ModelAdmin):
+    list_display = ["name", "estate"]
+    list_filter = ["estate"]
+    search_fields = ["name", "estate__name"]
+
+
+@admin.register(Unit)
+class UnitAdmin(ScopedAdmin):
+    list_display = ["name", "building"]
+    list_filter = ["building__estate"]
+    search_fields = ["name", "building__name", "building__estate__name"]
+    list_select_related = ["building__estate"]
+    inlines = [HouseholdInline]
+
+    def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return staff_scope(request.user).units(queryset)
+
+
+@admin.register(Household)
+class HouseholdAdmin(ScopedAdmin):
+    list_display = ["__str__", "unit", "flat_number"]
+    list_filter = ["unit__building__estate"]
+    search_fields = ["flat_number", "unit__building__name", "unit__building__estate__name"]
+    list_select_related = ["unit__building__estate"]
+    raw_id_fields = ["unit"]
+    inlines = [ResidentInline]
+    change_list_template = "admin/community/household/change_list.html"
+
+    def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return staff_scope(request.user).households(queryset)
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        from tenants.community.admin_import import import_view
+
+        view = self.admin_site.admin_view(import_view)
+        return [path("import/", view, name="community_household_import"), *super().get_urls()]
+
+
+class ResidentForm(forms.ModelForm):
+    class Meta:
+        model = Resident
+        fields = [
+            "display_name",
+            "phone",
+            "household",
+            "preferred_language",
+            "contact_consent",
+            "needs_assistance",
+            "moved_in_on",
+            "tags",
+            "user",
+        ]
+
+    def clean_phone(self) -> str | None:
+        try:
+            phone = normalise_phone(self.cleaned_data.get("phone"))
+        except LinliError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        others = Resident.objects.filter(phone=phone)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if phone and others.exists():
+            raise forms.ValidationError(_(services.PHONE_TAKEN))
+        return phone
+
+
+@admin.register(Resident)
+class ResidentAdmin(ScopedAdmin):
+    form = ResidentForm
+    list_display = ["display_name", "phone", "household", "status", "needs_assistance"]
+    list_filter = [
+        "status",
+        "needs_assistance",
+        "contact_consent",
+        "tags",
+        "household__unit__building__estate",
+    ]
+    search_fields = ["display_name", "phone"]
+    list_select_related = ["household__unit__building__estate"]
+    raw_id_fields = ["household", "user"]
+    filter_horizontal = ["tags"]
+    readonly_fields = ["status", "moved_out_on", "erased_at"]
+    actions = ["export_personal_data", "erase", "export_csv", "move_out"]
+
+    def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return staff_scope(request.user).residents(queryset)
+
+    def save_model(self, request: HttpRequest, obj: Resident, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {
+            "display_name": data["display_name"],
+            "phone": data.get("phone"),
+            "household_id": data["household"].pk if data.get("household") else None,
+            "preferred_language": data.get("preferred_language", ""),
+            "contact_consent": data.get("contact_consent", False),
+            "needs_assistance": data.get("needs_assistance", False),
+            "moved_in_on": data.get("moved_in_on"),
+        }
+        if change:
+            saved = services.resident_update(resident_id=obj.pk, **fields)
+        else:
+            saved = services.resident_create(**fields)
+        if data.get("user") != saved.user:
+            Resident.objects.filter(pk=saved.pk).update(user=data.get("user"))
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        form.instance = Resident.objects.get(pk=form.instance.pk)
+        super().save_related(request, form, formsets, change)
+
+    @admin.action(description=gettext_lazy("Export personal data (JSON)"))
+    def export_personal_data(self, request: HttpRequest, queryset: QuerySet[Resident]) -> Any:
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one resident."), messages.ERROR)
+            return None
+        resident = queryset.get()
+        data = personal_data.resident_export(resident_id=resident.pk)
+        response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="resident-{resident.pk}.json"'
+        return response
+
+    @admin.action(description=gettext_lazy("Erase personal data"))
+    def erase(self, request: HttpRequest, queryset: QuerySet[Resident]) -> None:
+        count = 0
+        for resident in queryset:
+            personal_data.resident_erase(resident_id=resident.pk)
+            count += 1
+        self.message_user(request, _("Erased %(count)d resident(s).") % {"count": count})
+
+    @admin.action(description=gettext_lazy("Mark as moved out"))
+    def move_out(self, request: HttpRequest, queryset: QuerySet[Resident]) -> None:
+        for resident in queryset:
+            services.resident_move_out(resident_id=resident.pk)
+
+    @admin.action(description=gettext_lazy("Export as CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Resident]) -> HttpResponse:
+        from tenants.community.exporting import residents_csv
+
+        response = HttpResponse(residents_csv(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="residents.csv"'
+        return response
+
+
+@admin.register(ResidentTag)
+class ResidentTagAdmin(admin.ModelAdmin):
+    list_display = ["name", "outreach_frequency"]
+
+
+class MemberInline(admin.TabularInline):
+    model = OrganisationMember
+    extra = 0
+    raw_id_fields = ["resident"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "contact_name", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name", "contact_name"]
+    inlines = [MemberInline]
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "resident",
+        "role",
+        "scope",
+        "estate",
+        "building",
+        "unit",
+        "starts_on",
+        "ends_on",
+    ]
+    list_filter = ["role", "scope"]
+    search_fields = ["resident__display_name"]
+    raw_id_fields = ["resident", "area", "estate", "building", "unit"]
+
+    def save_model(
+        self, request: HttpRequest, obj: RoleAssignment, form: Any, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        from tenants.community.roles import role_assign
+
+        place = {
+            "area": obj.area_id,
+            "estate": obj.estate_id,
+            "building": obj.building_id,
+            "unit": obj.unit_id,
+        }.get(obj.scope)
+        created = role_assign(
+            resident_id=obj.resident_id,
+            role=obj.role,
+            scope=obj.scope,
+            place_id=place,
+            starts_on=obj.starts_on,
+            ends_on=obj.ends_on,
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+
+
+@admin.register(Term)
+class TermAdmin(admin.ModelAdmin):
+    list_display = ["key", "language", "label"]
+    list_filter = ["language"]
