@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.test import Client
@@ -24,6 +25,9 @@ from linli.registry import provisioning
 from linli.registry.models import Tenant
 from linli.registry.selectors import tenant_cache_clear
 from linli.registry.services import tenant_create
+
+# Tests hash many passwords; the slow production hasher would dominate their time.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 ALPHA = "alpha"
 BETA = "beta"

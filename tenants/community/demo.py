@@ -115,7 +115,7 @@ class Scale:
 
 SCALES = {
     "small": Scale(1, 1, 2, 3, (2, 2), 2, 4, (1, 4), 3, 2, 2),
-    "full": Scale(5, 4, 3, 170, (4, 8), 2, 9, (1, 4), 24, 20, 30),
+    "full": Scale(5, 4, 3, 170, (4, 8), 2, 10, (1, 4), 24, 20, 30),
 }
 
 
@@ -324,7 +324,7 @@ def community_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
     ]
     organisations += [
         Organisation(
-            name=f"岑溪市{ESTATE_FIRST[c % len(ESTATE_FIRST)]}"
+            name=f"岑溪市{ESTATE_FIRST[c // len(SERVICE_COMPANIES) % len(ESTATE_FIRST)]}"
             f"{SERVICE_COMPANIES[c % len(SERVICE_COMPANIES)]}有限公司",
             kind=(
                 Organisation.Kind.PROPERTY_MANAGEMENT

@@ -48,9 +48,12 @@ def resident_export(*, resident_id: int) -> dict[str, Any]:
             "unit": unit.name,
             "flat": household.flat_number,
         }
-    history = AuditEntry.objects.filter(
-        Q(object_type=RESIDENT_TYPE, object_id=str(resident.pk)) | Q(acting_resident_id=resident.pk)
-    ).order_by("at", "id")
+    history = list(
+        AuditEntry.objects.filter(
+            Q(object_type=RESIDENT_TYPE, object_id=str(resident.pk))
+            | Q(acting_resident_id=resident.pk)
+        ).order_by("at", "id")
+    )
     audit_record(action="resident.exported", obj=resident)
     return {
         "exported_at": timezone.now().isoformat(),
