@@ -22,7 +22,9 @@ MAX_LIMIT = 200
 
 class PageParams(Schema):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Items per page (1 to 200).")
-    cursor: str | None = Field(None, description="The `next` cursor of the previous page.")
+    cursor: str | None = Field(
+        None, max_length=200, description="The `next` cursor of the previous page."
+    )
 
 
 class Page(Schema, Generic[T]):

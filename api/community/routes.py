@@ -9,6 +9,7 @@ from ninja import Query, Router, Status
 
 from api.auth import KeyAuth
 from api.community.schemas import (
+    AreaPage,
     BuildingPage,
     EstatePage,
     HouseholdIn,
@@ -18,13 +19,14 @@ from api.community.schemas import (
     ResidentOut,
     ResidentPage,
     ResidentPatch,
+    TerminologyOut,
     UnitPage,
 )
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
 from tenants.community import selectors, services
 from tenants.community.access import Viewer, access_resident
-from tenants.community.models import Building, Estate, Household, Resident, Unit
+from tenants.community.models import Building, Household, Resident, Role, Unit
 from tenants.community.phones import mask_name, mask_phone
 
 router = Router(auth=KeyAuth("community"), tags=["community"])
@@ -72,8 +74,8 @@ def residents_list(
     unit_id: int | None = None,
     household_id: int | None = None,
     area_id: int | None = None,
-    role: str | None = None,
-    status: str | None = None,
+    role: Role | None = None,
+    status: Resident.Status | None = None,
 ) -> dict[str, Any]:
     who = viewer(request)
     residents = selectors.resident_list(
@@ -136,7 +138,7 @@ def residents_update(request: HttpRequest, resident_id: int, body: ResidentPatch
 def estates_list(
     request: HttpRequest, params: Query[PageParams], area_id: int | None = None
 ) -> dict[str, Any]:
-    rows, next_cursor = paginate(selectors.place_list(Estate, area_id=area_id), params)
+    rows, next_cursor = paginate(selectors.estate_list(area_id=area_id), params)
     items = [
         {
             "id": e.pk,
@@ -149,6 +151,40 @@ def estates_list(
         for e in rows
     ]
     return page(items, next_cursor)
+
+
+@router.get(
+    "/areas",
+    response={200: AreaPage, **READ_ERRORS},
+    summary="List areas (streets, communities, grids...)",
+    operation_id="community_areas_list",
+)
+def areas_list(
+    request: HttpRequest, params: Query[PageParams], parent_id: int | None = None
+) -> dict[str, Any]:
+    rows, next_cursor = paginate(selectors.area_list(parent_id=parent_id), params)
+    items = [
+        {
+            "id": a.pk,
+            "name": a.name,
+            "level": a.level.name,
+            "depth": a.level.depth,
+            "parent_id": a.parent_id,
+            "code": a.code,
+        }
+        for a in rows
+    ]
+    return page(items, next_cursor)
+
+
+@router.get(
+    "/terminology",
+    response={200: TerminologyOut, **READ_ERRORS},
+    summary="The tenant's words for what residents see, per language",
+    operation_id="community_terminology_get",
+)
+def terminology_get(request: HttpRequest) -> dict[str, Any]:
+    return {"labels": selectors.terminology()}
 
 
 @router.get(

@@ -5,6 +5,7 @@ from datetime import date
 from ninja import Field, Schema
 
 from api.pagination import Page
+from api.types import Text
 
 
 class ResidentOut(Schema):
@@ -25,10 +26,10 @@ class ResidentOut(Schema):
 
 
 class ResidentIn(Schema):
-    display_name: str = Field(min_length=1, max_length=64)
-    phone: str | None = Field(None, max_length=32)
+    display_name: Text = Field(min_length=1, max_length=64)
+    phone: Text | None = Field(None, max_length=32)
     household_id: int | None = Field(None, ge=1)
-    preferred_language: str = Field("", max_length=10)
+    preferred_language: Text = Field("", max_length=10, description="zh-hans, zh-hant, en or empty")
     contact_consent: bool = False
     needs_assistance: bool = False
     moved_in_on: date | None = None
@@ -36,10 +37,10 @@ class ResidentIn(Schema):
 
 
 class ResidentPatch(Schema):
-    display_name: str | None = Field(None, min_length=1, max_length=64)
-    phone: str | None = Field(None, max_length=32)
+    display_name: Text | None = Field(None, min_length=1, max_length=64)
+    phone: Text | None = Field(None, max_length=32)
     household_id: int | None = Field(None, ge=1)
-    preferred_language: str | None = Field(None, max_length=10)
+    preferred_language: Text | None = Field(None, max_length=10)
     contact_consent: bool | None = None
     needs_assistance: bool | None = None
     moved_in_on: date | None = None
@@ -61,6 +62,23 @@ class EstateOut(Schema):
 
 class EstatePage(Page[EstateOut]):
     pass
+
+
+class AreaOut(Schema):
+    id: int
+    name: str
+    level: str
+    depth: int
+    parent_id: int | None
+    code: str
+
+
+class AreaPage(Page[AreaOut]):
+    pass
+
+
+class TerminologyOut(Schema):
+    labels: dict[str, dict[str, str]] = Field(description="language → key → label")
 
 
 class BuildingOut(Schema):
@@ -91,7 +109,7 @@ class HouseholdOut(Schema):
 
 class HouseholdIn(Schema):
     unit_id: int = Field(ge=1)
-    flat_number: str = Field(min_length=1, max_length=32)
+    flat_number: Text = Field(min_length=1, max_length=32)
     building_id: int | None = Field(None, ge=1, description="Checked: the unit must be in it.")
 
 

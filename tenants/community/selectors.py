@@ -8,7 +8,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from tenants.community.access import Viewer
-from tenants.community.models import Area, Resident, RoleAssignment, Term
+from tenants.community.models import Area, Estate, Resident, RoleAssignment, Term
 from tenants.community.terminology import terminology_defaults
 
 M = TypeVar("M", bound=Model)
@@ -68,6 +68,22 @@ def resident_list(
     if status:
         residents = residents.filter(status=status)
     return residents.select_related("household__unit__building").prefetch_related("tags")
+
+
+def estate_list(*, area_id: int | None = None) -> QuerySet[Estate]:
+    """Estates, optionally those anywhere under an area (a street rolls up its grids)."""
+    estates = Estate.objects.all()
+    if area_id is not None:
+        area = Area.objects.filter(pk=area_id).first()
+        estates = estates.filter(area__path__startswith=area.path if area else "-")
+    return estates
+
+
+def area_list(*, parent_id: int | None = None) -> QuerySet[Area]:
+    areas = Area.objects.select_related("level")
+    if parent_id is not None:
+        areas = areas.filter(parent_id=parent_id)
+    return areas
 
 
 def place_list[M: Model](model: type[M], **filters: Any) -> QuerySet[M]:

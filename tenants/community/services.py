@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -81,6 +82,16 @@ def _tags(tag_ids: list[int] | None) -> list[ResidentTag] | None:
     return tags
 
 
+def _language(language: str) -> str:
+    if language and language not in {code for code, _label in settings.LANGUAGES}:
+        raise ValidationFailed(
+            _("Unknown language “%(language)s”.") % {"language": language},
+            code="language_invalid",
+            field="preferred_language",
+        )
+    return language
+
+
 def _name(display_name: str) -> str:
     display_name = (display_name or "").strip()
     if not display_name:
@@ -106,7 +117,7 @@ def resident_create(
         display_name=_name(display_name),
         phone=normalise_phone(phone),
         household=_household(household_id),
-        preferred_language=preferred_language,
+        preferred_language=_language(preferred_language),
         contact_consent=contact_consent,
         needs_assistance=needs_assistance,
         moved_in_on=moved_in_on,
@@ -140,6 +151,8 @@ def resident_update(*, resident_id: int, **changes: Any) -> Resident:
         _phone_free(resident.phone, exclude_pk=resident.pk)
     if "household_id" in changes:
         resident.household = _household(changes["household_id"])
+    if "preferred_language" in changes:
+        changes["preferred_language"] = _language(changes["preferred_language"] or "")
     for field in ("preferred_language", "contact_consent", "needs_assistance", "moved_in_on"):
         if field in changes:
             setattr(resident, field, changes[field])

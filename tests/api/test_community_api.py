@@ -124,3 +124,57 @@ def test_writes_on_one_host_land_in_that_tenant_only(tenant, other_tenant, other
         assert not Resident.objects.filter(display_name="貝塔").exists()
     with tenant_context(other_tenant):
         assert Resident.objects.filter(display_name="貝塔").count() == 1
+
+
+def test_areas_roll_up_estates_and_residents(tenant, api):
+    from tenants.community.places import area_create, area_level_create
+
+    with tenant_context(tenant):
+        street_level = area_level_create(depth=1, name="街道")
+        grid_level = area_level_create(depth=2, name="網格")
+        street = area_create(name="岑城街道", level_id=street_level.pk)
+        grid = area_create(name="一網格", level_id=grid_level.pk, parent_id=street.pk)
+        other_street = area_create(name="義昌街道", level_id=street_level.pk)
+        home = HouseholdFactory()
+        estate = home.unit.building.estate
+        estate.area = grid
+        estate.save()
+        ResidentFactory(household=home)
+        ResidentFactory()  # an estate without an area
+    estates = api.get(f"/api/v1/community/estates?area_id={street.pk}").json()["items"]
+    assert [e["id"] for e in estates] == [estate.pk]
+    residents = api.get(f"/api/v1/community/residents?area_id={street.pk}").json()["items"]
+    assert len(residents) == 1
+    assert api.get(f"/api/v1/community/residents?area_id={other_street.pk}").json()["items"] == []
+    areas = api.get(f"/api/v1/community/areas?parent_id={street.pk}").json()["items"]
+    assert [(a["name"], a["level"], a["depth"]) for a in areas] == [("一網格", "網格", 2)]
+
+
+def test_terminology_endpoint_shows_the_tenants_own_words(tenant, api):
+    from tenants.community.models import Term
+
+    with tenant_context(tenant):
+        Term.objects.create(key="help_team", language="zh-hant", label="鄰里幫幫團")
+    labels = api.get("/api/v1/community/terminology").json()["labels"]
+    assert labels["zh-hant"]["help_team"] == "鄰里幫幫團"
+    assert labels["en"]["help_team"] == "help team"
+
+
+def test_an_unknown_language_is_refused(api):
+    response = post(
+        api, "/api/v1/community/residents", {"display_name": "甲", "preferred_language": "fr"}
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "language_invalid"
+
+
+def test_text_postgresql_cannot_store_is_a_422_not_a_500(api):
+    for name in ["a\u0000b", "\ud800"]:
+        response = api.post(
+            "/api/v1/community/residents",
+            '{"display_name": ' + json.dumps(name) + "}",
+            content_type="application/json",
+        )
+        assert response.status_code == 422, name
+        assert response.json()["code"] == "validation_failed"
+    assert api.get("/api/v1/community/residents?role=%00").status_code == 422
