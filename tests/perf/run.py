@@ -12,6 +12,9 @@
 (c) API key cost: a trivial endpoint behind a bearer key (verification, rate
     counting, scope check) against the same endpoint unauthenticated, both on
     a tenant host through the full stack.
+(d) List endpoints at demo-city scale: community lists (50 per page, with
+    filters) on the full demo city (about 50,000 residents) against the same
+    requests on the small demo city: p50 server time and queries per request.
 
 Runs on a throwaway database on the configured server (embedded by default).
 Machines are noisy: read the ratios, not the absolute times.
@@ -277,6 +280,85 @@ def bench_keys(rounds: int, per_round: int) -> dict[str, Any]:
     return result
 
 
+class QueryCounter:
+    """Counts statements (Django resets its own query log when a request starts)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+LIST_PATHS = [
+    "/api/v1/community/residents?limit=50",
+    "/api/v1/community/residents?limit=50&estate_id={estate}",
+    "/api/v1/community/residents?limit=50&area_id={street}",
+    "/api/v1/community/residents?limit=50&role=building_leader",
+    "/api/v1/community/residents?limit=50&cursor={deep_cursor}",
+    "/api/v1/community/households?limit=50",
+    "/api/v1/community/estates?limit=50&area_id={street}",
+]
+
+
+def bench_lists(rounds: int) -> list[dict[str, Any]]:
+    from api.access.services import key_create
+    from api.pagination import encode_cursor
+    from linli.registry.demo import demo_build
+    from tenants.community.models import Area, Estate, Resident
+
+    settings.ROOT_URLCONF = "linli.urls_tenant"
+    handler = WSGIHandler()
+    cities = {}
+    for scale in ("small", "full"):
+        tenant, counts = demo_build(scale=scale, slug=f"bench_{scale}")
+        with tenant_context(tenant):
+            token = key_create(
+                name="bench", scopes=["community:read", "personal_data:read"], rate_limit=10**9
+            ).token
+            ids = list(Resident.objects.order_by("pk").values_list("pk", flat=True))
+            values = {
+                "estate": Estate.objects.order_by("pk").values_list("pk", flat=True)[1],
+                "street": Area.objects.filter(parent=None).order_by("pk")[0].pk,
+                "deep_cursor": encode_cursor(ids[len(ids) * 3 // 4]),
+            }
+        cities[scale] = (tenant.domains.get().domain, token, values, counts["residents"])
+    rows = []
+    for template in LIST_PATHS:
+        row: dict[str, Any] = {
+            "path": template.split("?")[0].rsplit("/", 1)[1] + "?" + template.split("?")[1]
+        }
+        for scale, (host, token, values, _n) in cities.items():
+            path, query = template.format(**values).split("?")
+
+            def call(host: str = host, token: str = token, path: str = path, query: str = query):
+                environ = _environ(host, path)
+                environ["QUERY_STRING"] = query
+                environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+                response = handler(environ, _ignore_start_response)
+                assert response.status_code == 200, (response.status_code, response.content)
+                response.close()
+
+            call()
+            counter = QueryCounter()
+            with connection.execute_wrapper(counter):
+                call()
+            samples = []
+            for _ in range(rounds * 4):
+                start = time.perf_counter()
+                call()
+                samples.append(time.perf_counter() - start)
+            row[scale] = median_ms(samples)
+            row[f"{scale}_queries"] = counter.count
+        row["ratio"] = row["full"] / row["small"]
+        rows.append(row)
+    tenant_cache_clear()
+    tenant_db().set_schema_to_public()
+    print(f"  demo cities: small {cities['small'][3]} residents, full {cities['full'][3]}")
+    return rows
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -289,7 +371,7 @@ def main() -> int:
     parser.add_argument("--stock-samples", type=int, default=3, help="stock creations per level")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--per-round", type=int, default=100)
-    parser.add_argument("--only", choices=["provisioning", "requests", "keys"])
+    parser.add_argument("--only", choices=["provisioning", "requests", "keys", "lists"])
     args = parser.parse_args()
 
     connection.settings_dict["TEST"]["NAME"] = "linli_bench"
@@ -323,6 +405,14 @@ def main() -> int:
                 f"  bearer key                  {k['keyed']:.3f} ms   {q['keyed']} queries"
                 f"   x{k['ratio']:.3f}"
             )
+        if args.only in (None, "lists"):
+            print("\n(d) Community lists at demo-city scale (p50 server time per request):")
+            for row in bench_lists(args.rounds):
+                print(
+                    f"  {row['path']:<44} small {row['small']:6.2f} ms ({row['small_queries']} q)"
+                    f"   full {row['full']:6.2f} ms ({row['full_queries']} q)"
+                    f"   x{row['ratio']:.2f}"
+                )
         if args.only in (None, "provisioning"):
             levels = [int(x) for x in args.levels.split(",")]
             print("\n(a) Provisioning a tenant (schema, domain, first admin), medians:")
