@@ -96,6 +96,7 @@ TENANT_APPS = [
     "django.contrib.admin",
     "tenants.audit",
     "tenants.community",
+    "tenants.points",
     "api.access",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
