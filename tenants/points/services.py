@@ -50,7 +50,7 @@ def points_settings() -> PointsSettings:
     tenant = getattr(connection, "tenant", None)
     tenant_id = getattr(tenant, "pk", None)
     if tenant_id is None:
-        return PointsSettings()
+        return PointsSettings.model_validate({})
     row = ModuleSetting.objects.filter(tenant_id=tenant_id, module="points").first()
     return PointsSettings.model_validate(row.settings if row and row.settings else {})
 
