@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.db import connection
 
@@ -28,3 +31,134 @@ def ledger_verify() -> list[BalanceMismatch]:
             """
         )
         return [BalanceMismatch(*row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    posting_id: int
+    transaction_id: int
+    kind: str
+    memo: str
+    at: datetime
+    amount: int
+    balance_after: int
+
+
+def statement(
+    *,
+    account_id: int,
+    since: date | None = None,
+    until: date | None = None,
+    after_posting_id: int = 0,
+    limit: int = 50,
+) -> list[StatementLine]:
+    """An account's postings in order with the running balance after each (one query).
+
+    The running balance counts every earlier posting, also those before ``since``.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT * FROM (
+                SELECT p.id, p.transaction_id, t.kind, t.memo, p.created_at, p.amount,
+                       sum(p.amount) OVER (ORDER BY p.id) AS balance_after
+                FROM points_posting p JOIN points_transaction t ON t.id = p.transaction_id
+                WHERE p.account_id = %(account)s
+            ) lines
+            WHERE id > %(after)s
+              AND (%(since)s::date IS NULL OR created_at >= %(since)s::date)
+              AND (%(until)s::date IS NULL OR created_at < %(until)s::date + 1)
+            ORDER BY id
+            LIMIT %(limit)s
+            """,
+            {
+                "account": account_id,
+                "after": after_posting_id,
+                "since": since,
+                "until": until,
+                "limit": limit,
+            },
+        )
+        return [StatementLine(*row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class Summary:
+    issued: int
+    redeemed: int
+    refunded: int
+    expired: int
+    adjusted: int
+    outstanding: int
+
+
+def summary() -> Summary:
+    """The tenant's points: issued, redeemed, refunded, expired, adjusted, held by residents."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT
+              coalesce(sum(p.amount) FILTER (WHERE t.kind = 'earn' AND p.amount > 0), 0)
+                - coalesce(sum(-p.amount) FILTER (WHERE r.kind = 'earn' AND p.amount < 0
+                                                  AND a.kind = 'resident'), 0),
+              coalesce(sum(-p.amount) FILTER (WHERE t.kind = 'redeem' AND p.amount < 0), 0),
+              coalesce(sum(p.amount) FILTER (WHERE t.kind = 'refund' AND a.kind = 'resident'), 0),
+              coalesce(sum(-p.amount) FILTER (WHERE t.kind = 'expire' AND p.amount < 0), 0),
+              coalesce(sum(p.amount) FILTER (WHERE t.kind = 'adjust' AND a.kind <> 'system'), 0),
+              (SELECT coalesce(sum(balance), 0) FROM points_account WHERE kind = 'resident')
+            FROM points_posting p
+            JOIN points_transaction t ON t.id = p.transaction_id
+            JOIN points_account a ON a.id = p.account_id
+            LEFT JOIN points_transaction r ON r.id = t.reverses_id
+            """
+        )
+        return Summary(*(int(v) for v in cursor.fetchone()))
+
+
+def monthly_flows(*, months: int = 12) -> list[tuple[str, int, int]]:
+    """(month, issued, redeemed) for the last ``months`` months, oldest first (for the chart)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT to_char(date_trunc('month', p.created_at), 'YYYY-MM') AS month,
+                   coalesce(sum(p.amount) FILTER (WHERE t.kind = 'earn' AND p.amount > 0), 0),
+                   coalesce(sum(-p.amount) FILTER (WHERE t.kind = 'redeem' AND p.amount < 0), 0)
+            FROM points_posting p JOIN points_transaction t ON t.id = p.transaction_id
+            WHERE p.created_at >= date_trunc('month', now()) - make_interval(months => %s)
+            GROUP BY 1 ORDER BY 1
+            """,
+            [months - 1],
+        )
+        return [(month, int(issued), int(redeemed)) for month, issued, redeemed in cursor]
+
+
+def settlement(*, month: date) -> list[tuple[int, str, date, int]]:
+    """Points each shop and partner received per day of ``month`` (net of refunds)."""
+    start = month.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.id, a.name, p.created_at::date AS day, sum(p.amount)
+            FROM points_posting p
+            JOIN points_transaction t ON t.id = p.transaction_id
+            JOIN points_account a ON a.id = p.account_id
+            WHERE a.kind IN ('shop', 'organisation')
+              AND t.kind IN ('redeem', 'refund', 'reversal')
+              AND p.created_at >= %s AND p.created_at < %s
+            GROUP BY a.id, a.name, day
+            ORDER BY a.name, day
+            """,
+            [start, end],
+        )
+        return [(int(i), name, day, int(total)) for i, name, day, total in cursor]
+
+
+def settlement_csv(*, month: date) -> str:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(["account_id", "account", "day", "points_received"])
+    for row in settlement(month=month):
+        writer.writerow([row[0], row[1], row[2].isoformat(), row[3]])
+    return buffer.getvalue()
