@@ -362,6 +362,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_points_verify(args: argparse.Namespace) -> int:
+    from django_tenants.utils import tenant_context
+
+    from linli.registry.selectors import tenant_list
+    from tenants.points.selectors import ledger_verify
+
+    tenants = [_tenant_or_fail(args.tenant)] if args.tenant else list(tenant_list())
+    problems = 0
+    for tenant in tenants:
+        with tenant_context(tenant):
+            mismatches = ledger_verify()
+        for m in mismatches:
+            problems += 1
+            _print(
+                _("%(tenant)s: account %(code)s stores %(stored)d but its postings sum to %(sum)d")
+                % {
+                    "tenant": tenant.slug,
+                    "code": m.code,
+                    "stored": m.stored,
+                    "sum": m.from_postings,
+                }
+            )
+    if problems:
+        _print(_("%(count)d balance(s) differ from their postings.") % {"count": problems})
+        return 1
+    _print(
+        _("Every balance equals its postings (%(count)d tenant(s) checked).")
+        % {"count": len(tenants)}
+    )
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from linli.jobs.worker import run_worker
 
@@ -480,6 +512,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", choices=["small", "full"], default="small")
     demo.add_argument("--tenant", default="cenxi")
     demo.set_defaults(func=cmd_demo)
+
+    points = sub.add_parser("points", help="points ledger tools")
+    psub = points.add_subparsers(dest="points_command", required=True)
+    verify = psub.add_parser("verify", help="recompute every balance from its postings")
+    verify.add_argument("--tenant", help="one tenant (default: all)")
+    verify.set_defaults(func=cmd_points_verify)
 
     worker = sub.add_parser("worker", help="run the job worker")
     worker.add_argument("--queues", default="", help="comma-separated; all when empty")
