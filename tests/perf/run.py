@@ -12,6 +12,8 @@
 (c) API key cost: a trivial endpoint behind a bearer key (verification, rate
     counting, scope check) against the same endpoint unauthenticated, both on
     a tenant host through the full stack.
+(e) Points ledger throughput: postings per second for awards and redemptions,
+    on one hot account against many accounts, one worker and 8 in parallel.
 (d) List endpoints at demo-city scale: community lists (50 per page, with
     filters) on the full demo city (about 50,000 residents) against the same
     requests on the small demo city: p50 server time and queries per request.
@@ -369,6 +371,94 @@ def bench_lists(rounds: int) -> list[dict[str, Any]]:
     return rows
 
 
+def bench_points(ops: int) -> list[dict[str, Any]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from linli.registry.models import ModuleSetting
+    from tenants.community.models import Resident
+    from tenants.points.models import Account
+    from tenants.points.services import points_adjust, points_award, points_redeem
+
+    tenant = tenant_create(slug="bench_points", name="Points", status=Tenant.Status.ACTIVE)
+    ModuleSetting.objects.create(
+        tenant=tenant,
+        module="points",
+        enabled=True,
+        settings={"earning_rules": [{"category": "default", "per": "task", "points": 1}]},
+    )
+    with tenant_context(tenant):
+        residents = Resident.objects.bulk_create(
+            Resident(display_name=f"r{i}") for i in range(max(ops, 200))
+        )
+        shops = [
+            Account.objects.create(kind="shop", code=f"shop:{i}", name=f"shop {i}")
+            for i in range(20)
+        ]
+        for r in residents:  # opening balances for the redemptions
+            account = points_adjust_account(r.pk)
+            points_adjust(
+                account_id=account, amount=100_000, reason="bench", idempotency_key=f"seed:{r.pk}"
+            )
+    counter = iter(range(10**9))
+
+    def award(hot: bool) -> None:
+        n = next(counter)
+        who = residents[0] if hot else residents[n % len(residents)]
+        points_award(
+            resident_id=who.pk, category="default", source=f"e{n}", idempotency_key=f"a{n}"
+        )
+
+    def redeem(hot: bool) -> None:
+        n = next(counter)
+        who = residents[0] if hot else residents[n % len(residents)]
+        shop = shops[0] if hot else shops[n % len(shops)]
+        points_redeem(resident_id=who.pk, amount=1, to_account_id=shop.pk, idempotency_key=f"r{n}")
+
+    def run_ops(fn: Callable[[bool], None], hot: bool, workers: int) -> float:
+        def one(_i: int) -> None:
+            # Worker threads keep their own connection for the whole run, as a web
+            # process would; opening one per operation would measure connecting.
+            with tenant_context(tenant):
+                fn(hot)
+
+        start = time.perf_counter()
+        if workers == 1:
+            for i in range(ops):
+                one(i)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one, range(ops)))
+        return 2 * ops / (time.perf_counter() - start)  # two postings per transaction
+
+    rows = []
+    for name, fn in (("awards", award), ("redemptions", redeem)):
+        for workers in (1, 8):
+            many = run_ops(fn, hot=False, workers=workers)
+            hot = run_ops(fn, hot=True, workers=workers)
+            rows.append(
+                {
+                    "operation": name,
+                    "workers": workers,
+                    "many": many,
+                    "hot": hot,
+                    "ratio": hot / many,
+                }
+            )
+    tenant_db().set_schema_to_public()
+    with connection.cursor() as cursor:  # the worker threads' connections, now idle
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    return rows
+
+
+def points_adjust_account(resident_id: int) -> int:
+    from tenants.points.services import account_for_resident
+
+    return account_for_resident(resident_id=resident_id).pk
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -381,7 +471,8 @@ def main() -> int:
     parser.add_argument("--stock-samples", type=int, default=3, help="stock creations per level")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--per-round", type=int, default=100)
-    parser.add_argument("--only", choices=["provisioning", "requests", "keys", "lists"])
+    parser.add_argument("--only", choices=["provisioning", "requests", "keys", "lists", "points"])
+    parser.add_argument("--points-ops", type=int, default=400, help="operations per case")
     args = parser.parse_args()
 
     connection.settings_dict["TEST"]["NAME"] = "linli_bench"
@@ -422,6 +513,14 @@ def main() -> int:
                     f"  {row['path']:<44} small {row['small']:6.2f} ms ({row['small_queries']} q)"
                     f"   full {row['full']:6.2f} ms ({row['full_queries']} q)"
                     f"   x{row['ratio']:.2f}"
+                )
+        if args.only in (None, "points"):
+            print("\n(e) Points ledger: postings per second (two per transaction):")
+            for row in bench_points(args.points_ops):
+                print(
+                    f"  {row['operation']:<12} {row['workers']} worker(s)   "
+                    f"many accounts {row['many']:7.0f}/s   one hot account {row['hot']:7.0f}/s"
+                    f"   hot/many x{row['ratio']:.2f}"
                 )
         if args.only in (None, "provisioning"):
             levels = [int(x) for x in args.levels.split(",")]
