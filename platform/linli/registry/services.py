@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -169,6 +171,53 @@ def module_set_enabled(*, slug: str, module: str, enabled: bool) -> ModuleSettin
     tenant = _tenant_for_update(slug)
     setting, _created = ModuleSetting.objects.update_or_create(
         tenant=tenant, module=module, defaults={"enabled": enabled}
+    )
+    tenant_cache_clear()
+    transaction.on_commit(tenant_cache_clear)
+    return setting
+
+
+def _settings_model(module: str) -> Any:
+    """The pydantic model a module declares for its settings (None if it has none yet)."""
+    from importlib import import_module
+
+    try:
+        settings_module = import_module(f"tenants.{module}.settings")
+    except ModuleNotFoundError:
+        return None
+    return getattr(settings_module, f"{module.capitalize()}Settings", None)
+
+
+@transaction.atomic
+def module_settings_update(*, slug: str, module: str, settings: dict[str, Any]) -> ModuleSetting:
+    """Replace a module's settings after validating them with the module's own model.
+
+    Every problem is reported with the path of the field it concerns.
+    """
+    import pydantic
+
+    if module not in Module.values:
+        raise ValidationFailed(
+            _("Unknown module “%(module)s”.") % {"module": module},
+            code="module_invalid",
+            field="module",
+        )
+    model = _settings_model(module)
+    if model is not None:
+        try:
+            settings = model.model_validate(settings).model_dump(mode="json")
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "settings"
+            raise ValidationFailed(
+                _("Invalid setting %(field)s: %(problem)s")
+                % {"field": where, "problem": first["msg"]},
+                code="settings_invalid",
+                field=f"settings.{where}",
+            ) from exc
+    tenant = _tenant_for_update(slug)
+    setting, _created = ModuleSetting.objects.update_or_create(
+        tenant=tenant, module=module, defaults={"settings": settings}
     )
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)

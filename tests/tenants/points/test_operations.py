@@ -56,3 +56,59 @@ def test_the_expiry_job_visits_only_tenants_with_points_and_expiry(tenant, other
     assert points_expire_everywhere() == 0  # safe to run twice
     with tenant_context(tenant):
         assert Account.objects.get(resident=resident).balance == 0
+
+
+def test_points_settings_are_validated_with_the_field_named(tenant):
+    import pytest
+
+    from linli.errors import ValidationFailed
+    from linli.registry.services import module_settings_update
+
+    with pytest.raises(ValidationFailed) as err:
+        module_settings_update(
+            slug="alpha",
+            module="points",
+            settings={"earning_rules": [{"category": "child_pickup", "per": "day", "points": 5}]},
+        )
+    assert err.value.code == "settings_invalid"
+    assert err.value.field == "settings.earning_rules.0.per"
+    with pytest.raises(ValidationFailed) as err:
+        module_settings_update(slug="alpha", module="points", settings={"expiry_months": 0})
+    assert err.value.field == "settings.expiry_months"
+    with pytest.raises(ValidationFailed):
+        module_settings_update(slug="alpha", module="points", settings={"colour": "red"})
+    saved = module_settings_update(
+        slug="alpha",
+        module="points",
+        settings={
+            "earning_rules": [{"category": "child_pickup", "per": "task", "points": 30}],
+            "allow_transfers": True,
+        },
+    )
+    assert saved.settings["allow_transfers"] is True
+    assert saved.settings["earning_rules"][0]["daily_cap"] is None
+
+
+def test_statement_pages_and_date_range(tenant, api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from linli.registry.services import module_set_enabled
+    from tenants.points.services import account_for_resident, points_adjust
+
+    module_set_enabled(slug="alpha", module="points", enabled=True)
+    with tenant_context(tenant):
+        resident = ResidentFactory()
+        account = account_for_resident(resident_id=resident.pk)
+        for i in range(5):
+            points_adjust(account_id=account.pk, amount=i + 1, reason="r", idempotency_key=f"{i}")
+    first = api.get(f"/api/v1/points/accounts/{account.pk}/statement?limit=2").json()
+    assert [line["balance_after"] for line in first["items"]] == [1, 3]
+    second = api.get(
+        f"/api/v1/points/accounts/{account.pk}/statement?limit=2&cursor={first['next']}"
+    ).json()
+    assert [line["balance_after"] for line in second["items"]] == [6, 10]
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    later = api.get(f"/api/v1/points/accounts/{account.pk}/statement?since={tomorrow}").json()
+    assert later["items"] == []
