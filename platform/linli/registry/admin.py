@@ -20,6 +20,7 @@ class TenantAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["schema_name", "name", "region"]}),
         (_("Locale"), {"fields": ["locale", "time_zone", "currency"]}),
+        (_("API"), {"fields": ["api_rate_limit"]}),
         (_("Status"), {"fields": ["status", "status_changed_at", "created_at", "updated_at"]}),
     ]
 
