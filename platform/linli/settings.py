@@ -97,6 +97,7 @@ TENANT_APPS = [
     "tenants.audit",
     "tenants.community",
     "tenants.points",
+    "tenants.helpteam",
     "api.access",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -180,6 +181,14 @@ X_FRAME_OPTIONS = "DENY"
 # --- Jobs -------------------------------------------------------------------
 
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+
+# --- Notifications: dotted paths of channels (email, SMS, WeChat plug in here) ---
+
+LINLI_NOTIFY_CHANNELS = [
+    path.strip()
+    for path in os.environ.get("LINLI_NOTIFY_CHANNELS", "linli.notify.LogChannel").split(",")
+    if path.strip()
+]
 
 # --- Services outside this machine (used by later modules) ------------------
 

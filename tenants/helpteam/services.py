@@ -1,0 +1,448 @@
+"""Help requests from raising to confirmation, and activities with sign-ups and attendance.
+
+Transitions lock the request's row, so two volunteers racing to claim get one
+winner and a 409, and two confirmations award points once: the second finds
+the request confirmed, and the ledger's own once-per-source rule backs it up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from linli.errors import Conflict, NotFound, ValidationFailed
+from linli.notify import Notice, notify
+from tenants.audit.services import audit_record
+from tenants.community.models import Household, Resident
+from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
+
+Status = HelpRequest.Status
+ALREADY_CLAIMED = gettext_noop("This request has already been claimed.")
+NOT_YOURS = gettext_noop("Only the volunteer who claimed it can do this.")
+MAX_WINDOW = timedelta(days=14)
+
+
+def _request_for_update(request_id: int) -> HelpRequest:
+    help_request = HelpRequest.objects.select_for_update().filter(pk=request_id).first()
+    if help_request is None:
+        raise NotFound(
+            _("No help request %(id)s.") % {"id": request_id}, code="help_request_not_found"
+        )
+    return help_request
+
+
+def _resident(resident_id: int, *, field: str) -> Resident:
+    resident = Resident.objects.filter(
+        pk=resident_id, erased_at__isnull=True, status=Resident.Status.ACTIVE
+    ).first()
+    if resident is None:
+        raise ValidationFailed(
+            _("No active resident %(id)s.") % {"id": resident_id},
+            code="resident_not_found",
+            field=field,
+        )
+    return resident
+
+
+def _active_volunteer(resident_id: int) -> Volunteer:
+    volunteer = Volunteer.objects.select_related("resident").filter(resident_id=resident_id).first()
+    if volunteer is None:
+        raise ValidationFailed(
+            _("This resident is not a volunteer."), code="not_a_volunteer", field="volunteer_id"
+        )
+    if volunteer.status != Volunteer.Status.ACTIVE:
+        raise Conflict(_("This volunteer is paused."), code="volunteer_paused")
+    return volunteer
+
+
+def _move(help_request: HelpRequest, allowed: set[str], to: str) -> None:
+    if help_request.status not in allowed:
+        raise Conflict(
+            _("A %(status)s request cannot become %(to)s.")
+            % {"status": help_request.get_status_display(), "to": Status(to).label},
+            code="transition_not_allowed",
+        )
+    help_request.status = to
+
+
+@transaction.atomic
+def request_create(
+    *,
+    requester_id: int,
+    category: str,
+    description: str,
+    window_start: datetime,
+    window_end: datetime,
+    household_id: int | None = None,
+    place: str = "",
+    urgency: str = HelpRequest.Urgency.NORMAL,
+    raised_by_id: int | None = None,
+) -> HelpRequest:
+    """A resident asks for help (or a leader asks for a resident who cannot)."""
+    requester = _resident(requester_id, field="requester_id")
+    raised_by = _resident(raised_by_id, field="raised_by_id") if raised_by_id else None
+    category = (category or "").strip()
+    description = (description or "").strip()
+    if not category:
+        raise ValidationFailed(
+            _("Choose what kind of help."), code="category_required", field="category"
+        )
+    if not description:
+        raise ValidationFailed(
+            _("Say what help is needed."), code="description_required", field="description"
+        )
+    if window_end <= window_start:
+        raise ValidationFailed(
+            _("The window must end after it starts."), code="window_invalid", field="window_end"
+        )
+    if window_end <= timezone.now():
+        raise ValidationFailed(
+            _("The window is already over."), code="window_past", field="window_end"
+        )
+    if window_end - window_start > MAX_WINDOW:
+        raise ValidationFailed(
+            _("A request's window is at most 14 days."), code="window_too_long", field="window_end"
+        )
+    if urgency not in HelpRequest.Urgency.values:
+        raise ValidationFailed(_("Unknown urgency."), code="urgency_invalid", field="urgency")
+    household = None
+    if household_id is not None:
+        household = Household.objects.filter(pk=household_id).first()
+        if household is None:
+            raise ValidationFailed(
+                _("No household %(id)s.") % {"id": household_id},
+                code="household_not_found",
+                field="household_id",
+            )
+    help_request = HelpRequest.objects.create(
+        requester=requester,
+        raised_by=raised_by,
+        category=category,
+        description=description,
+        window_start=window_start,
+        window_end=window_end,
+        household=household or requester.household,
+        place=place.strip(),
+        urgency=urgency,
+    )
+    audit_record(action="help_request.created", obj=help_request)
+    from tenants.helpteam.matching import suggestions
+
+    notify(
+        [
+            Notice(
+                resident_id=s.volunteer.resident_id,
+                kind="help_request.suggested",
+                subject=_("A neighbour needs help: %(category)s") % {"category": category},
+                body=description[:200],
+                data={"help_request": str(help_request.pk)},
+            )
+            for s in suggestions(help_request=help_request, limit=5)
+        ]
+    )
+    return help_request
+
+
+@transaction.atomic
+def request_claim(*, request_id: int, volunteer_resident_id: int) -> HelpRequest:
+    volunteer = _active_volunteer(volunteer_resident_id)
+    help_request = _request_for_update(request_id)
+    if help_request.requester_id == volunteer.resident_id:
+        raise Conflict(_("You cannot claim your own request."), code="own_request")
+    if help_request.status != Status.OPEN:
+        raise Conflict(
+            _(ALREADY_CLAIMED)
+            if help_request.status == Status.CLAIMED
+            else _("This request is no longer open."),
+            code="already_claimed" if help_request.status == Status.CLAIMED else "not_open",
+        )
+    help_request.status, help_request.claimed_by = Status.CLAIMED, volunteer
+    help_request.claimed_at = timezone.now()
+    help_request.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
+    audit_record(action="help_request.claimed", obj=help_request)
+    notify(
+        [
+            Notice(
+                resident_id=help_request.requester_id,
+                kind="help_request.claimed",
+                subject=_("A neighbour will help you"),
+                body=str(volunteer.resident),
+            )
+        ]
+    )
+    return help_request
+
+
+def _by_claimer(help_request: HelpRequest, volunteer_resident_id: int) -> None:
+    if (
+        help_request.claimed_by is None
+        or help_request.claimed_by.resident_id != volunteer_resident_id
+    ):
+        raise Conflict(_(NOT_YOURS), code="not_your_claim")
+
+
+@transaction.atomic
+def request_start(*, request_id: int, volunteer_resident_id: int) -> HelpRequest:
+    help_request = _request_for_update(request_id)
+    _by_claimer(help_request, volunteer_resident_id)
+    _move(help_request, {Status.CLAIMED}, Status.IN_PROGRESS)
+    help_request.started_at = timezone.now()
+    help_request.save(update_fields=["status", "started_at", "updated_at"])
+    audit_record(action="help_request.started", obj=help_request)
+    return help_request
+
+
+@transaction.atomic
+def request_done(*, request_id: int, volunteer_resident_id: int) -> HelpRequest:
+    help_request = _request_for_update(request_id)
+    _by_claimer(help_request, volunteer_resident_id)
+    _move(help_request, {Status.CLAIMED, Status.IN_PROGRESS}, Status.DONE)
+    help_request.done_at = timezone.now()
+    help_request.save(update_fields=["status", "done_at", "updated_at"])
+    audit_record(action="help_request.done", obj=help_request)
+    notify(
+        [
+            Notice(
+                resident_id=help_request.requester_id,
+                kind="help_request.done",
+                subject=_("Your request is done; please confirm"),
+                body="",
+            )
+        ]
+    )
+    return help_request
+
+
+@transaction.atomic
+def request_confirm(
+    *, request_id: int, hours: Decimal, by_resident_id: int | None, as_leader: bool
+) -> HelpRequest:
+    """The requester (or a leader) confirms; the volunteer earns points, exactly once."""
+    help_request = _request_for_update(request_id)
+    if not as_leader and by_resident_id != help_request.requester_id:
+        raise Conflict(_("Only the requester or a leader can confirm."), code="not_requester")
+    if help_request.status == Status.CONFIRMED:
+        return help_request  # a repeated confirmation changes nothing
+    if help_request.status != Status.DONE:
+        raise Conflict(_("Only a request marked done can be confirmed."), code="not_done")
+    window_hours = (
+        Decimal((help_request.window_end - help_request.window_start).total_seconds()) / 3600
+    )
+    if hours <= 0 or hours > 24 or hours > window_hours:
+        raise ValidationFailed(
+            _("Hours must be above 0, at most 24 and within the request's window."),
+            code="hours_invalid",
+            field="hours",
+        )
+    help_request.status = Status.CONFIRMED
+    help_request.hours = hours
+    help_request.confirmed_at = timezone.now()
+    help_request.confirmed_by_id = by_resident_id
+    help_request.points_transaction_id = _award(help_request)
+    help_request.save(
+        update_fields=[
+            "status",
+            "hours",
+            "confirmed_at",
+            "confirmed_by",
+            "points_transaction_id",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        action="help_request.confirmed", obj=help_request, changes={"hours": [None, str(hours)]}
+    )
+    return help_request
+
+
+def _points_enabled() -> bool:
+    from django.db import connection
+
+    tenant = getattr(connection, "tenant", None)
+    return "points" in getattr(tenant, "enabled_modules", frozenset())
+
+
+def _award(help_request: HelpRequest) -> int | None:
+    """Points for confirmed service, through the points module (if the tenant runs it)."""
+    if not _points_enabled() or help_request.claimed_by is None:
+        return None
+    from tenants.points.services import points_award
+
+    try:
+        with transaction.atomic():
+            tx = points_award(
+                resident_id=help_request.claimed_by.resident_id,
+                category=help_request.category,
+                hours=float(help_request.hours or 0),
+                source=f"helpteam.request:{help_request.pk}",
+                idempotency_key=f"helpteam.request:{help_request.pk}:confirm",
+                memo=help_request.category,
+            )
+    except Conflict as exc:
+        if exc.code == "cap_reached":  # service is confirmed; the cap allows no more points
+            return None
+        raise
+    return tx.pk
+
+
+@transaction.atomic
+def request_cancel(
+    *, request_id: int, by_resident_id: int | None, as_leader: bool, reason: str = ""
+) -> HelpRequest:
+    help_request = _request_for_update(request_id)
+    if not as_leader and by_resident_id != help_request.requester_id:
+        raise Conflict(_("Only the requester or a leader can cancel."), code="not_requester")
+    _move(help_request, {Status.OPEN, Status.CLAIMED, Status.IN_PROGRESS}, Status.CANCELLED)
+    help_request.closed_reason = reason[:255]
+    help_request.save(update_fields=["status", "closed_reason", "updated_at"])
+    audit_record(action="help_request.cancelled", obj=help_request)
+    return help_request
+
+
+@transaction.atomic
+def request_feedback(
+    *, request_id: int, by_resident_id: int | None, rating: int, comment: str = ""
+) -> HelpRequest:
+    help_request = _request_for_update(request_id)
+    if by_resident_id != help_request.requester_id:
+        raise Conflict(_("Only the requester gives feedback."), code="not_requester")
+    if help_request.status != Status.CONFIRMED:
+        raise Conflict(_("Feedback comes after confirmation."), code="not_confirmed")
+    if not 1 <= rating <= 5:
+        raise ValidationFailed(_("A rating is 1 to 5."), code="rating_invalid", field="rating")
+    help_request.rating, help_request.feedback = rating, comment[:2000]
+    help_request.save(update_fields=["rating", "feedback", "updated_at"])
+    return help_request
+
+
+@transaction.atomic
+def requests_expire(*, now: datetime | None = None) -> int:
+    """Open or claimed requests past their window expire. Safe to run again."""
+    now = now or timezone.now()
+    expired = list(
+        HelpRequest.objects.select_for_update(skip_locked=True).filter(
+            status__in=[Status.OPEN, Status.CLAIMED], window_end__lt=now
+        )
+    )
+    for help_request in expired:
+        help_request.status = Status.EXPIRED
+        help_request.closed_reason = "window passed"
+        help_request.save(update_fields=["status", "closed_reason", "updated_at"])
+        audit_record(action="help_request.expired", obj=help_request)
+    return len(expired)
+
+
+# --- activities --------------------------------------------------------------------------
+
+
+def _activity_for_update(activity_id: int) -> Activity:
+    activity = Activity.objects.select_for_update().filter(pk=activity_id).first()
+    if activity is None:
+        raise NotFound(_("No activity %(id)s.") % {"id": activity_id}, code="activity_not_found")
+    return activity
+
+
+@transaction.atomic
+def activity_signup(*, activity_id: int, resident_id: int) -> Signup:
+    """A place if there is one; otherwise a place on the waitlist."""
+    activity = _activity_for_update(activity_id)
+    resident = _resident(resident_id, field="resident_id")
+    if activity.cancelled or activity.ends_at <= timezone.now():
+        raise Conflict(_("This activity is not taking sign-ups."), code="activity_closed")
+    existing = Signup.objects.filter(activity=activity, resident=resident).first()
+    if existing is not None and existing.status != Signup.Status.CANCELLED:
+        return existing
+    taken = Signup.objects.filter(activity=activity, status=Signup.Status.CONFIRMED).count()
+    status = Signup.Status.CONFIRMED if taken < activity.capacity else Signup.Status.WAITLISTED
+    if existing is not None:
+        existing.status = status
+        existing.save(update_fields=["status"])
+        signup = existing
+    else:
+        signup = Signup.objects.create(activity=activity, resident=resident, status=status)
+    audit_record(action=f"activity.signup.{status}", obj=signup)
+    return signup
+
+
+@transaction.atomic
+def activity_signup_cancel(*, activity_id: int, resident_id: int) -> Signup:
+    """Leave an activity; the first on the waitlist takes a freed place."""
+    activity = _activity_for_update(activity_id)
+    signup = Signup.objects.filter(activity=activity, resident_id=resident_id).first()
+    if signup is None or signup.status == Signup.Status.CANCELLED:
+        raise NotFound(_("No sign-up to cancel."), code="signup_not_found")
+    freed = signup.status == Signup.Status.CONFIRMED
+    signup.status = Signup.Status.CANCELLED
+    signup.save(update_fields=["status"])
+    if freed:
+        promoted = (
+            Signup.objects.filter(activity=activity, status=Signup.Status.WAITLISTED)
+            .order_by("id")
+            .first()
+        )
+        if promoted is not None:
+            promoted.status = Signup.Status.CONFIRMED
+            promoted.save(update_fields=["status"])
+            notify(
+                [
+                    Notice(
+                        resident_id=promoted.resident_id,
+                        kind="activity.place_freed",
+                        subject=_("You have a place: %(title)s") % {"title": activity.title},
+                        body="",
+                    )
+                ]
+            )
+    return signup
+
+
+@transaction.atomic
+def activity_attendance(*, activity_id: int, resident_ids: list[int]) -> list[Signup]:
+    """A leader takes attendance; attendees earn points by the activity's rule, once each."""
+    activity = _activity_for_update(activity_id)
+    signups = list(
+        Signup.objects.filter(
+            activity=activity, resident_id__in=resident_ids, status=Signup.Status.CONFIRMED
+        )
+    )
+    missing = set(resident_ids) - {s.resident_id for s in signups}
+    if missing:
+        raise ValidationFailed(
+            _("Not signed up (with a place): %(ids)s") % {"ids": sorted(missing)},
+            code="not_signed_up",
+            field="resident_ids",
+        )
+    for signup in signups:
+        if signup.attended:
+            continue
+        signup.attended = True
+        if activity.points_category and _points_enabled():
+            from tenants.points.services import points_award
+
+            source = f"helpteam.activity:{activity.pk}:resident:{signup.resident_id}"
+            try:
+                with transaction.atomic():
+                    tx = points_award(
+                        resident_id=signup.resident_id,
+                        category=activity.points_category,
+                        source=source,
+                        idempotency_key=source,
+                        hours=None,
+                        memo=activity.title,
+                    )
+                signup.points_transaction_id = tx.pk
+            except Conflict as exc:
+                if exc.code != "cap_reached":
+                    raise
+        signup.save(update_fields=["attended", "points_transaction_id"])
+    audit_record(
+        action="activity.attendance",
+        obj=activity,
+        changes={"attended": [None, sorted(resident_ids)]},
+    )
+    return signups

@@ -1,0 +1,22 @@
+"""Scheduled help-team work: requests past their window expire, every ten minutes."""
+
+from __future__ import annotations
+
+from django_tenants.utils import tenant_context
+from procrastinate.contrib.django import app
+
+from linli.jobs.decorators import platform_task
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="help_requests_expire_everywhere")
+@platform_task(queue="platform")
+def help_requests_expire_everywhere(*, timestamp: int | None = None) -> int:
+    from linli.registry.selectors import tenant_schemas_serving
+    from tenants.helpteam.services import requests_expire
+
+    expired = 0
+    for tenant in tenant_schemas_serving():
+        if "helpteam" in tenant.enabled_modules:
+            with tenant_context(tenant):
+                expired += requests_expire()
+    return expired
