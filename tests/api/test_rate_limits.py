@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from api.access.models import RateCounter
 from linli.registry.models import Tenant
 from tests.conftest import key_client
+
+
+@pytest.fixture(autouse=True)
+def one_minute(monkeypatch):
+    """Keep every request of a test in the same counting window (the middle of a minute)."""
+    fixed = timezone.now().replace(second=30, microsecond=0)
+    monkeypatch.setattr("api.access.services.timezone.now", lambda: fixed)
 
 
 def test_the_keys_own_limit_applies(tenant, make_key):

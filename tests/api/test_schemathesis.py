@@ -42,6 +42,7 @@ def token(tenant) -> Iterator[str]:
     from linli.registry.services import module_set_enabled
 
     module_set_enabled(slug="alpha", module="points", enabled=True)
+    module_set_enabled(slug="alpha", module="helpteam", enabled=True)
     with tenant_context(tenant):
         ResidentFactory.create_batch(3)
         issued = key_create(name="schemathesis", scopes=list(ALL_SCOPES), rate_limit=1_000_000)

@@ -1,0 +1,373 @@
+"""Help team: residents ask, neighbours claim and help, requesters confirm; activities.
+
+A request acting for a resident acts as that resident (requester or volunteer);
+without one, the key is a leaders' tool and may act for anyone it names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from api.auth import Forbidden, KeyAuth
+from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.helpteam.schemas import (
+    ActivityPage,
+    AttendanceIn,
+    CancelIn,
+    ConfirmIn,
+    FeedbackIn,
+    HelpRequestIn,
+    HelpRequestOut,
+    HelpRequestPage,
+    SignupIn,
+    SignupOut,
+    SuggestionOut,
+    VolunteerActionIn,
+)
+from api.pagination import PageParams, page, paginate
+from linli.errors import NotFound, ValidationFailed
+from tenants.helpteam import services
+from tenants.helpteam.matching import suggestions
+from tenants.helpteam.models import Activity, HelpRequest, Signup
+
+router = Router(auth=KeyAuth("helpteam"), tags=["helpteam"])
+
+
+def _acting_id(request: HttpRequest) -> int | None:
+    acting = request.acting_resident  # type: ignore[attr-defined]
+    return acting.pk if acting is not None else None
+
+
+def _who(request: HttpRequest, named: int | None, *, field: str) -> int:
+    """The resident a call is about: the acting resident, or the one the leader tool names."""
+    acting = _acting_id(request)
+    if acting is not None:
+        if named is not None and named != acting:
+            raise Forbidden(_("A resident can only act for themselves."), code="not_yourself")
+        return acting
+    if named is None:
+        raise ValidationFailed(_("Name the resident."), code="resident_required", field=field)
+    return named
+
+
+def _not_acting(request: HttpRequest) -> None:
+    if _acting_id(request) is not None:
+        raise Forbidden(_("Residents cannot do this."), code="not_for_residents")
+
+
+def _visible(request: HttpRequest) -> QuerySet[HelpRequest]:
+    requests = HelpRequest.objects.select_related("claimed_by")
+    acting = _acting_id(request)
+    if acting is None:
+        return requests
+    return requests.filter(
+        Q(requester_id=acting) | Q(claimed_by__resident_id=acting) | Q(status="open")
+    )
+
+
+def _get(request: HttpRequest, request_id: int) -> HelpRequest:
+    help_request = _visible(request).filter(pk=request_id).first()
+    if help_request is None:
+        raise NotFound(
+            _("No help request %(id)s.") % {"id": request_id}, code="help_request_not_found"
+        )
+    return help_request
+
+
+def _out(r: HelpRequest) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "requester_id": r.requester_id,
+        "raised_by_id": r.raised_by_id,
+        "category": r.category,
+        "description": r.description,
+        "window_start": r.window_start,
+        "window_end": r.window_end,
+        "household_id": r.household_id,
+        "place": r.place,
+        "urgency": r.urgency,
+        "status": r.status,
+        "claimed_by_resident_id": r.claimed_by.resident_id if r.claimed_by else None,
+        "hours": r.hours,
+        "points_transaction_id": r.points_transaction_id,
+        "rating": r.rating,
+    }
+
+
+def _fresh(request_id: int) -> dict[str, Any]:
+    return _out(HelpRequest.objects.select_related("claimed_by").get(pk=request_id))
+
+
+@router.get(
+    "/requests",
+    response={200: HelpRequestPage, **READ_ERRORS},
+    summary="List help requests",
+    operation_id="helpteam_requests_list",
+)
+def requests_list(
+    request: HttpRequest,
+    params: Query[PageParams],
+    status: HelpRequest.Status | None = None,
+    estate_id: int | None = None,
+    building_id: int | None = None,
+) -> dict[str, Any]:
+    requests = _visible(request)
+    if status:
+        requests = requests.filter(status=status)
+    if estate_id is not None:
+        requests = requests.filter(household__unit__building__estate_id=estate_id)
+    if building_id is not None:
+        requests = requests.filter(household__unit__building_id=building_id)
+    rows, next_cursor = paginate(requests, params)
+    return page([_out(r) for r in rows], next_cursor)
+
+
+@router.post(
+    "/requests",
+    response={201: HelpRequestOut, **WRITE_ERRORS},
+    summary="Ask for help",
+    operation_id="helpteam_requests_create",
+)
+def requests_create(request: HttpRequest, body: HelpRequestIn) -> Status[dict[str, Any]]:
+    acting = _acting_id(request)
+    raised_by = body.raised_by_id
+    requester = body.requester_id
+    if acting is not None:
+        if requester is None or requester == acting:
+            requester, raised_by = acting, None
+        elif _may_raise_for_others(acting):
+            raised_by = acting  # a leader or central household asking for a neighbour
+        else:
+            raise Forbidden(
+                _("Only leaders and central households ask for others."), code="not_yourself"
+            )
+    if requester is None:
+        raise ValidationFailed(
+            _("Name the resident."), code="resident_required", field="requester_id"
+        )
+    created = services.request_create(
+        requester_id=requester,
+        category=body.category,
+        description=body.description,
+        window_start=body.window_start,
+        window_end=body.window_end,
+        household_id=body.household_id,
+        place=body.place,
+        urgency=body.urgency,
+        raised_by_id=raised_by,
+    )
+    return Status(201, _fresh(created.pk))
+
+
+def _may_raise_for_others(resident_id: int) -> bool:
+    from tenants.community.models import Resident, Role
+    from tenants.community.roles import active_roles
+
+    resident = Resident.objects.get(pk=resident_id)
+    return (
+        active_roles(resident=resident)
+        .filter(
+            role__in=[
+                Role.DISTRICT_ADMIN,
+                Role.GRID_WORKER,
+                Role.ESTATE_SECRETARY,
+                Role.BUILDING_LEADER,
+                Role.UNIT_LEADER,
+                Role.CENTRAL_HOUSEHOLD,
+            ]
+        )
+        .exists()
+    )
+
+
+@router.get(
+    "/requests/{request_id}",
+    response={200: HelpRequestOut, **READ_ERRORS},
+    summary="A help request",
+    operation_id="helpteam_requests_get",
+)
+def requests_get(request: HttpRequest, request_id: int) -> dict[str, Any]:
+    return _out(_get(request, request_id))
+
+
+def _volunteer_step(step: Any) -> Any:
+    def handler(request: HttpRequest, request_id: int, body: VolunteerActionIn) -> Any:
+        _get(request, request_id)
+        who = _who(request, body.volunteer_resident_id, field="volunteer_resident_id")
+        step(request_id=request_id, volunteer_resident_id=who)
+        return _fresh(request_id)
+
+    return handler
+
+
+for _path, _step, _summary in [
+    ("claim", services.request_claim, "Claim a request (one volunteer wins)"),
+    ("start", services.request_start, "Start the claimed work"),
+    ("done", services.request_done, "Mark the work done"),
+]:
+    router.add_api_operation(
+        f"/requests/{{request_id}}/{_path}",
+        ["POST"],
+        _volunteer_step(_step),
+        response={200: HelpRequestOut, **WRITE_ERRORS},
+        summary=_summary,
+        operation_id=f"helpteam_requests_{_path}",
+    )
+
+
+@router.post(
+    "/requests/{request_id}/confirm",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="Confirm the help given; the volunteer earns points once",
+    operation_id="helpteam_requests_confirm",
+)
+def requests_confirm(request: HttpRequest, request_id: int, body: ConfirmIn) -> dict[str, Any]:
+    _get(request, request_id)
+    acting = _acting_id(request)
+    services.request_confirm(
+        request_id=request_id, hours=body.hours, by_resident_id=acting, as_leader=acting is None
+    )
+    return _fresh(request_id)
+
+
+@router.post(
+    "/requests/{request_id}/cancel",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="Cancel a request",
+    operation_id="helpteam_requests_cancel",
+)
+def requests_cancel(request: HttpRequest, request_id: int, body: CancelIn) -> dict[str, Any]:
+    _get(request, request_id)
+    acting = _acting_id(request)
+    services.request_cancel(
+        request_id=request_id, by_resident_id=acting, as_leader=acting is None, reason=body.reason
+    )
+    return _fresh(request_id)
+
+
+@router.post(
+    "/requests/{request_id}/feedback",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="The requester's rating and comment",
+    operation_id="helpteam_requests_feedback",
+)
+def requests_feedback(request: HttpRequest, request_id: int, body: FeedbackIn) -> dict[str, Any]:
+    _get(request, request_id)
+    services.request_feedback(
+        request_id=request_id,
+        by_resident_id=_acting_id(request),
+        rating=body.rating,
+        comment=body.comment,
+    )
+    return _fresh(request_id)
+
+
+@router.get(
+    "/requests/{request_id}/suggestions",
+    response={200: list[SuggestionOut], **READ_ERRORS},
+    summary="Volunteers to ask, best first, with reasons",
+    operation_id="helpteam_requests_suggestions",
+)
+def requests_suggestions(request: HttpRequest, request_id: int) -> list[dict[str, Any]]:
+    _not_acting(request)
+    help_request = _get(request, request_id)
+    return [
+        {
+            "volunteer_resident_id": s.volunteer.resident_id,
+            "score": s.score,
+            "reasons": list(s.reasons),
+        }
+        for s in suggestions(help_request=help_request)
+    ]
+
+
+@router.get(
+    "/activities",
+    response={200: ActivityPage, **READ_ERRORS},
+    summary="List activities",
+    operation_id="helpteam_activities_list",
+)
+def activities_list(
+    request: HttpRequest, params: Query[PageParams], estate_id: int | None = None
+) -> dict[str, Any]:
+    activities = Activity.objects.filter(cancelled=False).annotate(
+        confirmed=Count("signups", filter=Q(signups__status="confirmed")),
+        waitlisted=Count("signups", filter=Q(signups__status="waitlisted")),
+    )
+    if estate_id is not None:
+        activities = activities.filter(estate_id=estate_id)
+    rows, next_cursor = paginate(activities, params)
+    items = [
+        {
+            "id": a.pk,
+            "title": a.title,
+            "estate_id": a.estate_id,
+            "space": a.space,
+            "starts_at": a.starts_at,
+            "ends_at": a.ends_at,
+            "capacity": a.capacity,
+            "confirmed": a.confirmed,  # type: ignore[attr-defined]
+            "waitlisted": a.waitlisted,  # type: ignore[attr-defined]
+        }
+        for a in rows
+    ]
+    return page(items, next_cursor)
+
+
+def _signup_out(s: Signup) -> dict[str, Any]:
+    return {
+        "id": s.pk,
+        "activity_id": s.activity_id,
+        "resident_id": s.resident_id,
+        "status": s.status,
+        "attended": s.attended,
+    }
+
+
+@router.post(
+    "/activities/{activity_id}/signups",
+    response={201: SignupOut, **WRITE_ERRORS},
+    summary="Sign up (or join the waitlist)",
+    operation_id="helpteam_signups_create",
+)
+def signups_create(
+    request: HttpRequest, activity_id: int, body: SignupIn
+) -> Status[dict[str, Any]]:
+    who = _who(request, body.resident_id, field="resident_id")
+    return Status(
+        201, _signup_out(services.activity_signup(activity_id=activity_id, resident_id=who))
+    )
+
+
+@router.post(
+    "/activities/{activity_id}/signups/cancel",
+    response={200: SignupOut, **WRITE_ERRORS},
+    summary="Leave an activity",
+    operation_id="helpteam_signups_cancel",
+)
+def signups_cancel(request: HttpRequest, activity_id: int, body: SignupIn) -> dict[str, Any]:
+    who = _who(request, body.resident_id, field="resident_id")
+    return _signup_out(services.activity_signup_cancel(activity_id=activity_id, resident_id=who))
+
+
+@router.post(
+    "/activities/{activity_id}/attendance",
+    response={200: list[SignupOut], **WRITE_ERRORS},
+    summary="Take attendance; attendees earn points by the activity's rule",
+    operation_id="helpteam_attendance_create",
+)
+def attendance_create(
+    request: HttpRequest, activity_id: int, body: AttendanceIn
+) -> list[dict[str, Any]]:
+    _not_acting(request)
+    return [
+        _signup_out(s)
+        for s in services.activity_attendance(
+            activity_id=activity_id, resident_ids=body.resident_ids
+        )
+    ]

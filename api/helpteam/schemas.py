@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+from api.pagination import Page
+from api.types import Text
+
+
+class HelpRequestOut(Schema):
+    id: int
+    requester_id: int
+    raised_by_id: int | None
+    category: str
+    description: str
+    window_start: datetime
+    window_end: datetime
+    household_id: int | None
+    place: str
+    urgency: str
+    status: str
+    claimed_by_resident_id: int | None
+    hours: Decimal | None
+    points_transaction_id: int | None
+    rating: int | None
+
+
+class HelpRequestPage(Page[HelpRequestOut]):
+    pass
+
+
+class HelpRequestIn(Schema):
+    requester_id: int | None = Field(
+        None, ge=1, description="Omit when acting for the requester themselves."
+    )
+    raised_by_id: int | None = Field(
+        None, ge=1, description="The leader who raised it for the requester (leader tools)."
+    )
+    category: Text = Field(min_length=1, max_length=64)
+    description: Text = Field(min_length=1, max_length=2000)
+    window_start: datetime
+    window_end: datetime
+    household_id: int | None = Field(None, ge=1)
+    place: Text = Field("", max_length=255)
+    urgency: str = Field("normal", pattern="^(low|normal|urgent)$")
+
+
+class VolunteerActionIn(Schema):
+    volunteer_resident_id: int | None = Field(
+        None, ge=1, description="Omit when acting for the volunteer."
+    )
+
+
+class ConfirmIn(Schema):
+    hours: Decimal = Field(gt=0, le=24, max_digits=4, decimal_places=2)
+
+
+class CancelIn(Schema):
+    reason: Text = Field("", max_length=255)
+
+
+class FeedbackIn(Schema):
+    rating: int = Field(ge=1, le=5)
+    comment: Text = Field("", max_length=2000)
+
+
+class SuggestionOut(Schema):
+    volunteer_resident_id: int
+    score: int
+    reasons: list[str]
+
+
+class ActivityOut(Schema):
+    id: int
+    title: str
+    estate_id: int
+    space: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    confirmed: int
+    waitlisted: int
+
+
+class ActivityPage(Page[ActivityOut]):
+    pass
+
+
+class SignupIn(Schema):
+    resident_id: int | None = Field(None, ge=1, description="Omit when acting for a resident.")
+
+
+class SignupOut(Schema):
+    id: int
+    activity_id: int
+    resident_id: int
+    status: str
+    attended: bool
+
+
+class AttendanceIn(Schema):
+    resident_ids: list[int] = Field(min_length=1, max_length=500)
