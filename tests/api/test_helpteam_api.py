@@ -1,0 +1,150 @@
+"""The scheme's own story, end to end through the API, plus isolation and query counts."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from linli.registry.services import module_set_enabled
+from tenants.helpteam.models import Volunteer
+from tests.conftest import key_client
+from tests.factories import HouseholdFactory, ResidentFactory, UnitFactory
+
+
+@pytest.fixture
+def landing(tenant, other_tenant):
+    for slug in ("alpha", "beta"):
+        module_set_enabled(slug=slug, module="helpteam", enabled=True)
+        module_set_enabled(slug=slug, module="points", enabled=True)
+    with tenant_context(tenant):
+        unit = UnitFactory()
+        parent = ResidentFactory(household=HouseholdFactory(unit=unit, flat_number="301"))
+        neighbour = ResidentFactory(household=HouseholdFactory(unit=unit, flat_number="302"))
+        Volunteer.objects.create(resident=neighbour)
+    return {"parent": parent, "neighbour": neighbour}
+
+
+def post(client, path, body=None):
+    return client.post(path, json.dumps(body or {}), content_type="application/json")
+
+
+def test_the_neighbour_across_the_landing_picks_up_the_child(tenant, make_key, landing):
+    token = make_key("helpteam:write", "points:read", "residents:act")
+    parent = key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(landing["parent"].pk))
+    neighbour = key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(landing["neighbour"].pk))
+    tomorrow_five = (timezone.localtime() + timedelta(days=1)).replace(
+        hour=17, minute=0, second=0, microsecond=0
+    )
+    # A posts "pick up my child tomorrow at 17:00"
+    asked = post(
+        parent,
+        "/api/v1/helpteam/requests",
+        {
+            "category": "child_pickup",
+            "description": "明天17:00幫忙接孩子放學",
+            "window_start": tomorrow_five.isoformat(),
+            "window_end": (tomorrow_five + timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert asked.status_code == 201, asked.json()
+    request_id = asked.json()["id"]
+    assert asked.json()["household_id"] == landing["parent"].household_id
+    # B, across the landing, claims it, does it
+    claimed = post(neighbour, f"/api/v1/helpteam/requests/{request_id}/claim")
+    assert claimed.json()["status"] == "claimed"
+    assert (
+        post(neighbour, f"/api/v1/helpteam/requests/{request_id}/done").json()["status"] == "done"
+    )
+    # A confirms
+    confirmed = post(parent, f"/api/v1/helpteam/requests/{request_id}/confirm", {"hours": 1})
+    assert confirmed.status_code == 200
+    # B's balance rose by the rule's amount (default rule: 10 points an hour)
+    account = neighbour.get(f"/api/v1/points/residents/{landing['neighbour'].pk}/account")
+    assert account.json()["balance"] == 10
+    # A's request shows as confirmed
+    assert parent.get(f"/api/v1/helpteam/requests/{request_id}").json()["status"] == "confirmed"
+
+
+def test_the_requester_cannot_claim_and_a_stranger_cannot_confirm(tenant, make_key, landing):
+    token = make_key("helpteam:write", "residents:act")
+    parent = key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(landing["parent"].pk))
+    start = timezone.now() + timedelta(hours=3)
+    r = post(
+        parent,
+        "/api/v1/helpteam/requests",
+        {
+            "category": "plumbing",
+            "description": "漏水",
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=2)).isoformat(),
+        },
+    ).json()
+    own = post(parent, f"/api/v1/helpteam/requests/{r['id']}/claim")
+    assert own.status_code == 422  # the parent is not a volunteer
+    leader_tool = key_client(tenant, make_key("helpteam:write"))
+    too_early = post(leader_tool, f"/api/v1/helpteam/requests/{r['id']}/confirm", {"hours": 1})
+    assert too_early.status_code == 409
+    assert too_early.json()["code"] == "not_done"
+
+
+def test_another_tenants_requests_do_not_exist_here(tenant, api, other_api, landing):
+    start = timezone.now() + timedelta(hours=3)
+    created = post(
+        api,
+        "/api/v1/helpteam/requests",
+        {
+            "requester_id": landing["parent"].pk,
+            "category": "x",
+            "description": "y",
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=1)).isoformat(),
+        },
+    ).json()
+    for method, path in [
+        ("get", f"/api/v1/helpteam/requests/{created['id']}"),
+        ("post", f"/api/v1/helpteam/requests/{created['id']}/claim"),
+        ("post", f"/api/v1/helpteam/requests/{created['id']}/cancel"),
+        ("get", f"/api/v1/helpteam/requests/{created['id']}/suggestions"),
+    ]:
+        response = getattr(other_api, method)(
+            path, **({"data": "{}", "content_type": "application/json"} if method == "post" else {})
+        )
+        assert response.status_code == 404, (path, response.status_code)
+        assert response.json()["code"] == "help_request_not_found"
+    assert other_api.get("/api/v1/helpteam/requests").json()["items"] == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/helpteam/requests", "/api/v1/helpteam/activities"])
+def test_lists_run_a_constant_number_of_queries(tenant, api, landing, path):
+    start = timezone.now() + timedelta(hours=3)
+    from tenants.helpteam.models import Activity
+    from tenants.helpteam.services import request_create
+
+    with tenant_context(tenant):
+        for _ in range(30):
+            request_create(
+                requester_id=landing["parent"].pk,
+                category="x",
+                description="y",
+                window_start=start,
+                window_end=start + timedelta(hours=1),
+            )
+            Activity.objects.create(
+                title="t",
+                estate=landing["parent"].household.unit.building.estate,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+                capacity=5,
+            )
+    api.get(path)
+    with CaptureQueriesContext(connection) as small:
+        assert api.get(path + "?limit=2").status_code == 200
+    with CaptureQueriesContext(connection) as large:
+        assert api.get(path + "?limit=100").status_code == 200
+    assert len(small.captured_queries) == len(large.captured_queries)
