@@ -295,9 +295,13 @@ def requests_suggestions(request: HttpRequest, request_id: int) -> list[dict[str
 def activities_list(
     request: HttpRequest, params: Query[PageParams], estate_id: int | None = None
 ) -> dict[str, Any]:
-    activities = Activity.objects.filter(cancelled=False).annotate(
-        confirmed=Count("signups", filter=Q(signups__status="confirmed")),
-        waitlisted=Count("signups", filter=Q(signups__status="waitlisted")),
+    activities = (
+        Activity.objects.filter(cancelled=False)
+        .select_related("space")
+        .annotate(
+            confirmed=Count("signups", filter=Q(signups__status="confirmed")),
+            waitlisted=Count("signups", filter=Q(signups__status="waitlisted")),
+        )
     )
     if estate_id is not None:
         activities = activities.filter(estate_id=estate_id)
@@ -307,7 +311,7 @@ def activities_list(
             "id": a.pk,
             "title": a.title,
             "estate_id": a.estate_id,
-            "space": a.space,
+            "space": a.space.name if a.space else "",
             "starts_at": a.starts_at,
             "ends_at": a.ends_at,
             "capacity": a.capacity,

@@ -170,6 +170,13 @@ STORAGES = {
     },
 }
 
+# --- Uploaded files (photos), per tenant under MEDIA_ROOT/<schema>/ ---
+
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("LINLI_MEDIA_ROOT", Path.cwd() / ".linli" / "media"))
+MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+STORAGES["default"] = {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"}
+
 # --- Security ---------------------------------------------------------------
 
 SESSION_COOKIE_SECURE = not DEBUG

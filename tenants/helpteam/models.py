@@ -113,6 +113,30 @@ class Membership(models.Model):
         return f"{self.volunteer} ({self.role})"
 
 
+def _token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+class Space(models.Model):
+    """A bookable service space, e.g. the elderly-care room (樂鄰坊), the children's room."""
+
+    estate = models.ForeignKey(Estate, on_delete=models.PROTECT, related_name="spaces")
+    name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        ordering = ["estate_id", "name"]
+        verbose_name = _("space")
+        verbose_name_plural = _("spaces")
+        constraints = [
+            models.UniqueConstraint(fields=["estate", "name"], name="helpteam_space_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.estate} {self.name}"
+
+
 class HelpRequest(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -168,6 +192,16 @@ class HelpRequest(models.Model):
     closed_reason = models.CharField(max_length=255, blank=True)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     feedback = models.TextField(_("feedback"), blank=True, max_length=2000)
+    # proof of service: the volunteer scans the request's code on arrival and when leaving
+    qr_token = models.CharField(max_length=32, default=_token, unique=True, editable=False)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    evidence = models.FileField(_("photo evidence"), upload_to="helpteam/evidence/", blank=True)
+    # confirmation without an answer, and the requester's dispute of it
+    auto_confirmed = models.BooleanField(default=False)
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    dispute_reason = models.CharField(max_length=255, blank=True)
+    dispute_upheld = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -207,9 +241,10 @@ class Activity(models.Model):
 
     title = models.CharField(_("title"), max_length=200)
     estate = models.ForeignKey(Estate, on_delete=models.PROTECT, related_name="activities")
-    space = models.CharField(
-        _("space"), max_length=120, blank=True, help_text=_("e.g. the elderly-care room (樂鄰坊)")
+    space = models.ForeignKey(
+        Space, on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
     )
+    qr_token = models.CharField(max_length=32, default=_token, unique=True, editable=False)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     capacity = models.PositiveIntegerField(_("capacity"))
@@ -246,6 +281,7 @@ class Signup(models.Model):
     resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="signups")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices)
     attended = models.BooleanField(_("attended"), default=False)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
     points_transaction_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

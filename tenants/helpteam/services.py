@@ -20,6 +20,7 @@ from linli.notify import Notice, notify
 from tenants.audit.services import audit_record
 from tenants.community.models import Household, Resident
 from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
+from tenants.helpteam.settings import HelpteamSettings
 
 Status = HelpRequest.Status
 ALREADY_CLAIMED = gettext_noop("This request has already been claimed.")
@@ -446,3 +447,274 @@ def activity_attendance(*, activity_id: int, resident_ids: list[int]) -> list[Si
         changes={"attended": [None, sorted(resident_ids)]},
     )
     return signups
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def helpteam_settings() -> HelpteamSettings:
+    from django.db import connection
+
+    from linli.registry.models import ModuleSetting
+
+    tenant_id = getattr(getattr(connection, "tenant", None), "pk", None)
+    row = (
+        ModuleSetting.objects.filter(tenant_id=tenant_id, module="helpteam").first()
+        if tenant_id
+        else None
+    )
+    return HelpteamSettings.model_validate(row.settings if row and row.settings else {})
+
+
+# --- proof of service ------------------------------------------------------------------------
+
+
+def _token_matches(help_request: HelpRequest, token: str) -> None:
+    import hmac
+
+    if not hmac.compare_digest(help_request.qr_token, (token or "").strip()):
+        raise ValidationFailed(
+            _("This is not the request's code."), code="code_invalid", field="token"
+        )
+
+
+@transaction.atomic
+def request_check_in(*, request_id: int, volunteer_resident_id: int, token: str) -> HelpRequest:
+    """The volunteer scans the request's code on arrival: the work has started."""
+    help_request = _request_for_update(request_id)
+    _by_claimer(help_request, volunteer_resident_id)
+    _token_matches(help_request, token)
+    _move(help_request, {Status.CLAIMED}, Status.IN_PROGRESS)
+    help_request.started_at = help_request.checked_in_at = timezone.now()
+    help_request.save(update_fields=["status", "started_at", "checked_in_at", "updated_at"])
+    audit_record(action="help_request.checked_in", obj=help_request)
+    return help_request
+
+
+@transaction.atomic
+def request_check_out(*, request_id: int, volunteer_resident_id: int, token: str) -> HelpRequest:
+    """The volunteer scans the code again when leaving: the work is done."""
+    help_request = _request_for_update(request_id)
+    _by_claimer(help_request, volunteer_resident_id)
+    _token_matches(help_request, token)
+    _move(help_request, {Status.IN_PROGRESS}, Status.DONE)
+    help_request.done_at = help_request.checked_out_at = timezone.now()
+    help_request.save(update_fields=["status", "done_at", "checked_out_at", "updated_at"])
+    audit_record(action="help_request.checked_out", obj=help_request)
+    return help_request
+
+
+EVIDENCE_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
+MAX_EVIDENCE = 5 * 1024 * 1024
+
+
+@transaction.atomic
+def request_evidence_add(
+    *, request_id: int, volunteer_resident_id: int, content: bytes
+) -> HelpRequest:
+    """A photo of the work (JPEG or PNG, at most 5 MB), kept in the tenant's own folder."""
+    from django.core.files.base import ContentFile
+
+    help_request = _request_for_update(request_id)
+    _by_claimer(help_request, volunteer_resident_id)
+    if len(content) > MAX_EVIDENCE:
+        raise ValidationFailed(
+            _("The photo is larger than 5 MB."), code="file_too_large", field="photo"
+        )
+    kind = next((ext for magic, ext in EVIDENCE_TYPES.items() if content.startswith(magic)), None)
+    if kind is None:
+        raise ValidationFailed(
+            _("Send a JPEG or PNG photo."), code="file_type_invalid", field="photo"
+        )
+    help_request.evidence.save(
+        f"request-{help_request.pk}.{kind}", ContentFile(content), save=False
+    )
+    help_request.save(update_fields=["evidence", "updated_at"])
+    audit_record(action="help_request.evidence", obj=help_request)
+    return help_request
+
+
+@transaction.atomic
+def hours_record_bulk(*, entries: list[tuple[int, Decimal]]) -> list[HelpRequest]:
+    """A leader enters hours for volunteers without phones: each request is marked done if
+    it is not yet, and confirmed as a leader, with points as usual. All or nothing."""
+    confirmed = []
+    for request_id, hours in entries:
+        help_request = _request_for_update(request_id)
+        if help_request.status in {Status.CLAIMED, Status.IN_PROGRESS}:
+            help_request.status, help_request.done_at = Status.DONE, timezone.now()
+            help_request.save(update_fields=["status", "done_at", "updated_at"])
+        confirmed.append(
+            request_confirm(request_id=request_id, hours=hours, by_resident_id=None, as_leader=True)
+        )
+    audit_record(
+        action="help_request.hours_bulk",
+        object_type="helpteam.helprequest",
+        changes={"entries": [None, [[i, str(h)] for i, h in entries]]},
+    )
+    return confirmed
+
+
+# --- automatic confirmation and disputes --------------------------------------------------------
+
+
+def _hours_served(help_request: HelpRequest) -> Decimal:
+    if help_request.checked_in_at and help_request.checked_out_at:
+        seconds = (help_request.checked_out_at - help_request.checked_in_at).total_seconds()
+    else:
+        seconds = (help_request.window_end - help_request.window_start).total_seconds()
+    hours = Decimal(seconds / 3600).quantize(Decimal("0.01"))
+    return max(Decimal("0.25"), min(hours, Decimal(24)))
+
+
+def requests_auto_confirm(*, now: datetime | None = None) -> int:
+    """Confirm done requests the requester left unanswered for ``auto_confirm_days``."""
+    days = helpteam_settings().auto_confirm_days
+    if not days:
+        return 0
+    now = now or timezone.now()
+    due = list(
+        HelpRequest.objects.filter(
+            status=Status.DONE, done_at__lt=now - timedelta(days=days)
+        ).values_list("pk", flat=True)
+    )
+    for request_id in due:
+        with transaction.atomic():
+            help_request = _request_for_update(request_id)
+            if help_request.status != Status.DONE:
+                continue
+            request_confirm(
+                request_id=request_id,
+                hours=_hours_served(help_request),
+                by_resident_id=None,
+                as_leader=True,
+            )
+            HelpRequest.objects.filter(pk=request_id).update(auto_confirmed=True)
+    return len(due)
+
+
+@transaction.atomic
+def request_dispute(*, request_id: int, by_resident_id: int | None, reason: str) -> HelpRequest:
+    """The requester disputes an automatic confirmation within the dispute window."""
+    help_request = _request_for_update(request_id)
+    if by_resident_id != help_request.requester_id:
+        raise Conflict(_("Only the requester can dispute."), code="not_requester")
+    window = timedelta(days=helpteam_settings().dispute_days)
+    if (
+        not help_request.auto_confirmed
+        or help_request.confirmed_at is None
+        or timezone.now() > help_request.confirmed_at + window
+    ):
+        raise Conflict(
+            _("Only an automatic confirmation can be disputed, within its window."),
+            code="not_disputable",
+        )
+    if help_request.disputed_at is not None:
+        raise Conflict(_("This request is already disputed."), code="already_disputed")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say what went wrong."), code="reason_required", field="reason")
+    help_request.disputed_at, help_request.dispute_reason = timezone.now(), reason[:255]
+    help_request.save(update_fields=["disputed_at", "dispute_reason", "updated_at"])
+    audit_record(action="help_request.disputed", obj=help_request)
+    return help_request
+
+
+@transaction.atomic
+def request_dispute_resolve(*, request_id: int, upheld: bool) -> HelpRequest:
+    """A leader decides; an upheld dispute takes the points back through the ledger."""
+    help_request = _request_for_update(request_id)
+    if help_request.disputed_at is None or help_request.dispute_upheld is not None:
+        raise Conflict(_("There is no open dispute on this request."), code="no_dispute")
+    help_request.dispute_upheld = upheld
+    help_request.save(update_fields=["dispute_upheld", "updated_at"])
+    if upheld and help_request.points_transaction_id:
+        from tenants.points.services import transaction_reverse
+
+        transaction_reverse(
+            transaction_id=help_request.points_transaction_id,
+            reason=f"dispute upheld on help request {help_request.pk}",
+            idempotency_key=f"helpteam.request:{help_request.pk}:dispute",
+        )
+    audit_record(
+        action="help_request.dispute_resolved", obj=help_request, changes={"upheld": [None, upheld]}
+    )
+    return help_request
+
+
+# --- activities: creation and check-in ---------------------------------------------------------
+
+
+@transaction.atomic
+def activity_create(
+    *,
+    title: str,
+    estate_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    space_id: int | None = None,
+    points_category: str = "",
+) -> Activity:
+    """An activity; its space must be free for the whole time."""
+    from tenants.community.models import Estate
+    from tenants.helpteam.models import Space
+
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed(
+            _("An activity needs a title."), code="title_required", field="title"
+        )
+    if ends_at <= starts_at:
+        raise ValidationFailed(
+            _("It must end after it starts."), code="time_invalid", field="ends_at"
+        )
+    if capacity < 1:
+        raise ValidationFailed(
+            _("Capacity is at least 1."), code="capacity_invalid", field="capacity"
+        )
+    estate = Estate.objects.filter(pk=estate_id).first()
+    if estate is None:
+        raise ValidationFailed(
+            _("No estate %(id)s.") % {"id": estate_id}, code="estate_not_found", field="estate_id"
+        )
+    space = None
+    if space_id is not None:
+        space = Space.objects.select_for_update().filter(pk=space_id, estate=estate).first()
+        if space is None:
+            raise ValidationFailed(
+                _("No such space in this estate."), code="space_not_found", field="space_id"
+            )
+        if Activity.objects.filter(
+            space=space, cancelled=False, starts_at__lt=ends_at, ends_at__gt=starts_at
+        ).exists():
+            raise Conflict(
+                _("The space is booked at that time."), code="space_booked", field="space_id"
+            )
+    activity = Activity.objects.create(
+        title=title,
+        estate=estate,
+        space=space,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity,
+        points_category=points_category,
+    )
+    audit_record(action="activity.created", obj=activity)
+    return activity
+
+
+@transaction.atomic
+def activity_check_in(*, activity_id: int, resident_id: int, token: str) -> Signup:
+    """A participant scans the activity's code: attendance taken, points as for a leader's."""
+    import hmac
+
+    activity = _activity_for_update(activity_id)
+    if not hmac.compare_digest(activity.qr_token, (token or "").strip()):
+        raise ValidationFailed(
+            _("This is not the activity's code."), code="code_invalid", field="token"
+        )
+    Signup.objects.filter(
+        activity=activity, resident_id=resident_id, checked_in_at__isnull=True
+    ).update(checked_in_at=timezone.now())
+    return activity_attendance(activity_id=activity_id, resident_ids=[resident_id])[0]

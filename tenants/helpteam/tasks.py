@@ -20,3 +20,18 @@ def help_requests_expire_everywhere(*, timestamp: int | None = None) -> int:
             with tenant_context(tenant):
                 expired += requests_expire()
     return expired
+
+
+@app.periodic(cron="15 * * * *", periodic_id="help_requests_auto_confirm_everywhere")
+@platform_task(queue="platform")
+def help_requests_auto_confirm_everywhere(*, timestamp: int | None = None) -> int:
+    """Hourly: confirm done requests left unanswered, where the tenant turned this on."""
+    from linli.registry.selectors import tenant_schemas_serving
+    from tenants.helpteam.services import requests_auto_confirm
+
+    confirmed = 0
+    for tenant in tenant_schemas_serving():
+        if "helpteam" in tenant.enabled_modules:
+            with tenant_context(tenant):
+                confirmed += requests_auto_confirm()
+    return confirmed

@@ -8,7 +8,7 @@ from django.utils import timezone
 from linli.errors import ValidationFailed
 from linli.registry.models import ModuleSetting
 from linli.registry.services import module_set_enabled
-from tenants.helpteam.models import Activity, Signup
+from tenants.helpteam.models import Activity, Signup, Space
 from tenants.helpteam.services import (
     activity_attendance,
     activity_signup,
@@ -21,10 +21,12 @@ from tests.factories import EstateFactory, ResidentFactory
 @pytest.fixture
 def activity(in_tenant):
     start = timezone.now() + timedelta(days=2)
+    estate = EstateFactory()
+    room = Space.objects.create(estate=estate, name="樂鄰坊")
     return Activity.objects.create(
         title="小事我幫您",
-        estate=EstateFactory(),
-        space="樂鄰坊",
+        estate=estate,
+        space=room,
         starts_at=start,
         ends_at=start + timedelta(hours=3),
         capacity=2,
