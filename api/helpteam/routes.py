@@ -6,34 +6,47 @@ without one, the key is a leaders' tool and may act for anyone it names.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
 
 from api.auth import Forbidden, KeyAuth
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.helpteam.schemas import (
+    ActivityCheckInIn,
+    ActivityIn,
+    ActivityOut,
     ActivityPage,
     AttendanceIn,
     CancelIn,
     ConfirmIn,
+    DashboardOut,
+    DisputeIn,
+    DisputeResolveIn,
     FeedbackIn,
     HelpRequestIn,
     HelpRequestOut,
     HelpRequestPage,
+    HoursBulkIn,
+    LeaderboardLineOut,
+    RecognitionOut,
     SignupIn,
     SignupOut,
     SuggestionOut,
+    TokenIn,
     VolunteerActionIn,
 )
 from api.pagination import PageParams, page, paginate
 from linli.errors import NotFound, ValidationFailed
-from tenants.helpteam import services
+from tenants.helpteam import selectors, services
 from tenants.helpteam.matching import suggestions
-from tenants.helpteam.models import Activity, HelpRequest, Signup
+from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
 
 router = Router(auth=KeyAuth("helpteam"), tags=["helpteam"])
 
@@ -375,3 +388,219 @@ def attendance_create(
             activity_id=activity_id, resident_ids=body.resident_ids
         )
     ]
+
+
+# --- proof of service, disputes, bulk hours --------------------------------------------------
+
+
+@router.post(
+    "/requests/{request_id}/check-in",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="Scan the request's code on arrival",
+    operation_id="helpteam_check_in",
+)
+def requests_check_in(request: HttpRequest, request_id: int, body: TokenIn) -> dict[str, Any]:
+    _get(request, request_id)
+    who = _who(request, body.volunteer_resident_id, field="volunteer_resident_id")
+    services.request_check_in(request_id=request_id, volunteer_resident_id=who, token=body.token)
+    return _fresh(request_id)
+
+
+@router.post(
+    "/requests/{request_id}/check-out",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="Scan the request's code when leaving",
+    operation_id="helpteam_check_out",
+)
+def requests_check_out(request: HttpRequest, request_id: int, body: TokenIn) -> dict[str, Any]:
+    _get(request, request_id)
+    who = _who(request, body.volunteer_resident_id, field="volunteer_resident_id")
+    services.request_check_out(request_id=request_id, volunteer_resident_id=who, token=body.token)
+    return _fresh(request_id)
+
+
+@router.post(
+    "/requests/{request_id}/evidence",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="Add a photo of the work (JPEG or PNG, 5 MB)",
+    operation_id="helpteam_evidence_add",
+)
+def requests_evidence(
+    request: HttpRequest,
+    request_id: int,
+    photo: File[UploadedFile],
+    volunteer_resident_id: Form[int | None] = None,
+) -> dict[str, Any]:
+    _get(request, request_id)
+    who = _who(request, volunteer_resident_id, field="volunteer_resident_id")
+    services.request_evidence_add(
+        request_id=request_id,
+        volunteer_resident_id=who,
+        content=photo.read(services.MAX_EVIDENCE + 1),
+    )
+    return _fresh(request_id)
+
+
+@router.post(
+    "/requests/{request_id}/dispute",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="Dispute an automatic confirmation",
+    operation_id="helpteam_dispute",
+)
+def requests_dispute(request: HttpRequest, request_id: int, body: DisputeIn) -> dict[str, Any]:
+    _get(request, request_id)
+    services.request_dispute(
+        request_id=request_id, by_resident_id=_acting_id(request), reason=body.reason
+    )
+    return _fresh(request_id)
+
+
+@router.post(
+    "/requests/{request_id}/dispute/resolve",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="A leader resolves a dispute (upheld: points reversed)",
+    operation_id="helpteam_dispute_resolve",
+)
+def requests_dispute_resolve(
+    request: HttpRequest, request_id: int, body: DisputeResolveIn
+) -> dict[str, Any]:
+    _not_acting(request)
+    _get(request, request_id)
+    services.request_dispute_resolve(request_id=request_id, upheld=body.upheld)
+    return _fresh(request_id)
+
+
+@router.post(
+    "/hours",
+    response={200: list[HelpRequestOut], **WRITE_ERRORS},
+    summary="Leaders enter hours in bulk (volunteers without phones)",
+    operation_id="helpteam_hours_bulk",
+)
+def hours_bulk(request: HttpRequest, body: HoursBulkIn) -> list[dict[str, Any]]:
+    _not_acting(request)
+    done = services.hours_record_bulk(entries=[(e.request_id, e.hours) for e in body.entries])
+    return [_fresh(r.pk) for r in done]
+
+
+# --- activities --------------------------------------------------------------------------------
+
+
+@router.post(
+    "/activities",
+    response={201: ActivityOut, **WRITE_ERRORS},
+    summary="Organise an activity (its space must be free)",
+    operation_id="helpteam_activities_create",
+)
+def activities_create(request: HttpRequest, body: ActivityIn) -> Status[dict[str, Any]]:
+    _not_acting(request)
+    a = services.activity_create(**body.dict())
+    return Status(
+        201,
+        {
+            "id": a.pk,
+            "title": a.title,
+            "estate_id": a.estate_id,
+            "space": a.space.name if a.space else "",
+            "starts_at": a.starts_at,
+            "ends_at": a.ends_at,
+            "capacity": a.capacity,
+            "confirmed": 0,
+            "waitlisted": 0,
+        },
+    )
+
+
+@router.post(
+    "/activities/{activity_id}/check-in",
+    response={200: SignupOut, **WRITE_ERRORS},
+    summary="Scan the activity's code: attendance taken",
+    operation_id="helpteam_activity_check_in",
+)
+def activity_check_in(
+    request: HttpRequest, activity_id: int, body: ActivityCheckInIn
+) -> dict[str, Any]:
+    who = _who(request, body.resident_id, field="resident_id")
+    return _signup_out(
+        services.activity_check_in(activity_id=activity_id, resident_id=who, token=body.token)
+    )
+
+
+# --- recognition and the leaders' view ------------------------------------------------------------
+
+
+def _volunteer(resident_id: int) -> Volunteer:
+    volunteer = (
+        Volunteer.objects.select_related("resident")
+        .filter(resident_id=resident_id, resident__erased_at__isnull=True)
+        .first()
+    )
+    if volunteer is None:
+        raise NotFound(_("No volunteer %(id)s.") % {"id": resident_id}, code="volunteer_not_found")
+    return volunteer
+
+
+@router.get(
+    "/volunteers/{resident_id}/recognition",
+    response={200: RecognitionOut, **READ_ERRORS},
+    summary="A volunteer's confirmed hours and stars",
+    operation_id="helpteam_recognition_get",
+)
+def recognition_get(request: HttpRequest, resident_id: int) -> dict[str, Any]:
+    thresholds = services.helpteam_settings().star_thresholds
+    return selectors.recognition(volunteer=_volunteer(resident_id), thresholds=thresholds).__dict__
+
+
+@router.get(
+    "/volunteers/{resident_id}/certificate.pdf",
+    response={200: None, **READ_ERRORS},
+    summary="A printable service certificate (PDF)",
+    operation_id="helpteam_certificate_get",
+)
+def certificate_get(request: HttpRequest, resident_id: int) -> HttpResponse:
+    from tenants.helpteam.certificate import certificate_pdf
+
+    pdf = certificate_pdf(
+        volunteer=_volunteer(resident_id),
+        tenant_name=request.tenant.name,  # type: ignore[attr-defined]
+        thresholds=services.helpteam_settings().star_thresholds,
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="certificate-{resident_id}.pdf"'
+    return response
+
+
+@router.get(
+    "/leaderboard",
+    response={200: list[LeaderboardLineOut], **READ_ERRORS},
+    summary="Volunteers by confirmed hours in a month",
+    operation_id="helpteam_leaderboard_get",
+)
+def leaderboard_get(
+    request: HttpRequest, month: date, estate_id: int | None = None, area_id: int | None = None
+) -> list[dict[str, Any]]:
+    return [
+        line.__dict__
+        for line in selectors.leaderboard(month=month, estate_id=estate_id, area_id=area_id)
+    ]
+
+
+@router.get(
+    "/dashboard",
+    response={200: DashboardOut, **READ_ERRORS},
+    summary="Leaders' view: open requests by building, weekly flow, volunteers' month",
+    operation_id="helpteam_dashboard_get",
+)
+def dashboard_get(request: HttpRequest) -> dict[str, Any]:
+    _not_acting(request)
+    alert = services.helpteam_settings().unclaimed_alert_hours
+    return {
+        "alert_hours": alert,
+        "open_by_building": [
+            q.__dict__ for q in selectors.open_requests_by_building(alert_hours=alert)
+        ],
+        "weeks": [{"week": w, "raised": r, "resolved": d} for w, r, d in selectors.weekly_flow()],
+        "volunteers_this_month": [
+            {"resident_id": i, "name": n, "hours": h, "points": p}
+            for i, n, h, p in selectors.volunteer_month(month=timezone.localdate())
+        ],
+    }

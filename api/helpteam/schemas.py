@@ -102,3 +102,84 @@ class SignupOut(Schema):
 
 class AttendanceIn(Schema):
     resident_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class TokenIn(Schema):
+    token: Text = Field(min_length=1, max_length=64, description="From the scanned QR code.")
+    volunteer_resident_id: int | None = Field(None, ge=1)
+
+
+class DisputeIn(Schema):
+    reason: Text = Field(min_length=1, max_length=255)
+
+
+class DisputeResolveIn(Schema):
+    upheld: bool
+
+
+class HoursEntryIn(Schema):
+    request_id: int = Field(ge=1)
+    hours: Decimal = Field(gt=0, le=24, max_digits=4, decimal_places=2)
+
+
+class HoursBulkIn(Schema):
+    entries: list[HoursEntryIn] = Field(min_length=1, max_length=200)
+
+
+class ActivityIn(Schema):
+    title: Text = Field(min_length=1, max_length=200)
+    estate_id: int = Field(ge=1)
+    space_id: int | None = Field(None, ge=1)
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int = Field(ge=1, le=10_000)
+    points_category: Text = Field("", max_length=64)
+
+
+class ActivityCheckInIn(Schema):
+    token: Text = Field(min_length=1, max_length=64)
+    resident_id: int | None = Field(None, ge=1)
+
+
+class RecognitionOut(Schema):
+    resident_id: int
+    confirmed_hours: Decimal
+    services: int
+    stars: int
+    next_star_at: int | None
+
+
+class LeaderboardLineOut(Schema):
+    rank: int
+    resident_id: int
+    name: str
+    hours: Decimal
+    services: int
+
+
+class BuildingQueueOut(Schema):
+    building_id: int
+    building: str
+    open_requests: int
+    oldest_hours: float
+    unclaimed_over_alert: int
+
+
+class WeekOut(Schema):
+    week: str
+    raised: int
+    resolved: int
+
+
+class VolunteerMonthOut(Schema):
+    resident_id: int
+    name: str
+    hours: Decimal
+    points: int
+
+
+class DashboardOut(Schema):
+    alert_hours: int
+    open_by_building: list[BuildingQueueOut]
+    weeks: list[WeekOut]
+    volunteers_this_month: list[VolunteerMonthOut]

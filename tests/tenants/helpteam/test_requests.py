@@ -25,27 +25,7 @@ from tenants.helpteam.services import (
 )
 from tenants.points.models import Account
 from tests.factories import HouseholdFactory, ResidentFactory, UnitFactory
-
-
-@pytest.fixture
-def street(in_tenant):
-    unit = UnitFactory()
-    parent = ResidentFactory(household=HouseholdFactory(unit=unit, flat_number="501"))
-    neighbour = ResidentFactory(household=HouseholdFactory(unit=unit, flat_number="502"))
-    far = ResidentFactory()
-    volunteers = {r: Volunteer.objects.create(resident=r) for r in (neighbour, far)}
-    return {"parent": parent, "neighbour": neighbour, "far": far, "volunteers": volunteers}
-
-
-def ask(requester, category="child_pickup", hours_from_now=20, length=2):
-    start = timezone.now() + timedelta(hours=hours_from_now)
-    return request_create(
-        requester_id=requester.pk,
-        category=category,
-        description="Pick up my child from school",
-        window_start=start,
-        window_end=start + timedelta(hours=length),
-    )
+from tests.tenants.helpteam.conftest import ask
 
 
 def test_the_whole_lifecycle_awards_points_once(tenant, street):

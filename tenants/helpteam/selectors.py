@@ -1,0 +1,175 @@
+"""Reads for leaders and volunteers: recognition, leaderboards, the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Min, Q, Sum
+from django.utils import timezone
+
+from tenants.helpteam.models import HelpRequest, Volunteer
+
+
+@dataclass(frozen=True)
+class Recognition:
+    resident_id: int
+    confirmed_hours: Decimal
+    services: int
+    stars: int
+    next_star_at: int | None
+
+
+def recognition(*, volunteer: Volunteer, thresholds: list[int]) -> Recognition:
+    totals = HelpRequest.objects.filter(claimed_by=volunteer, status="confirmed").aggregate(
+        hours=Sum("hours"), services=Count("id")
+    )
+    hours = totals["hours"] or Decimal(0)
+    stars = sum(1 for threshold in thresholds if hours >= threshold)
+    upcoming = [t for t in thresholds if hours < t]
+    return Recognition(
+        volunteer.resident_id, hours, totals["services"], stars, upcoming[0] if upcoming else None
+    )
+
+
+@dataclass(frozen=True)
+class LeaderboardLine:
+    rank: int
+    resident_id: int
+    name: str
+    hours: Decimal
+    services: int
+
+
+def leaderboard(
+    *, month: date, estate_id: int | None = None, area_id: int | None = None, limit: int = 20
+) -> list[LeaderboardLine]:
+    """Volunteers by confirmed hours in ``month`` (one query), within an estate or an area."""
+    from tenants.community.models import Area
+
+    start = month.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    requests = HelpRequest.objects.filter(
+        status="confirmed", confirmed_at__date__gte=start, confirmed_at__date__lt=end
+    )
+    if estate_id is not None:
+        requests = requests.filter(household__unit__building__estate_id=estate_id)
+    if area_id is not None:
+        area = Area.objects.filter(pk=area_id).first()
+        requests = requests.filter(
+            household__unit__building__estate__area__path__startswith=area.path if area else "-"
+        )
+    rows = (
+        requests.values("claimed_by__resident_id", "claimed_by__resident__display_name")
+        .annotate(hours=Sum("hours"), services=Count("id"))
+        .order_by("-hours", "claimed_by__resident_id")[:limit]
+    )
+    return [
+        LeaderboardLine(
+            n,
+            r["claimed_by__resident_id"],
+            r["claimed_by__resident__display_name"],
+            r["hours"],
+            r["services"],
+        )
+        for n, r in enumerate(rows, start=1)
+    ]
+
+
+@dataclass(frozen=True)
+class BuildingQueue:
+    building_id: int
+    building: str
+    open_requests: int
+    oldest_hours: float
+    unclaimed_over_alert: int
+
+
+def open_requests_by_building(*, alert_hours: int) -> list[BuildingQueue]:
+    now = timezone.now()
+    rows = (
+        HelpRequest.objects.filter(status="open", household__isnull=False)
+        .values(
+            "household__unit__building_id",
+            "household__unit__building__name",
+            "household__unit__building__estate__name",
+        )
+        .annotate(
+            open_requests=Count("id"),
+            oldest=Min("created_at"),
+            stale=Count("id", filter=Q(created_at__lt=now - timedelta(hours=alert_hours))),
+        )
+        .order_by("-stale", "oldest")
+    )
+    return [
+        BuildingQueue(
+            r["household__unit__building_id"],
+            " ".join(
+                [r["household__unit__building__estate__name"], r["household__unit__building__name"]]
+            ),
+            r["open_requests"],
+            round((now - r["oldest"]).total_seconds() / 3600, 1),
+            r["stale"],
+        )
+        for r in rows
+    ]
+
+
+def weekly_flow(*, weeks: int = 12) -> list[tuple[str, int, int]]:
+    """(week starting, raised, resolved) for the last ``weeks`` weeks, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH weeks AS (
+                SELECT generate_series(date_trunc('week', now()) - make_interval(weeks => %s),
+                                       date_trunc('week', now()), interval '1 week') AS week
+            )
+            SELECT to_char(w.week, 'YYYY-MM-DD'),
+                   (SELECT count(*) FROM helpteam_helprequest r
+                     WHERE r.created_at >= w.week AND r.created_at < w.week + interval '1 week'),
+                   (SELECT count(*) FROM helpteam_helprequest r
+                     WHERE r.confirmed_at >= w.week AND r.confirmed_at < w.week + interval '1 week')
+            FROM weeks w ORDER BY w.week
+            """,
+            [weeks - 1],
+        )
+        return [(week, int(raised), int(resolved)) for week, raised, resolved in cursor]
+
+
+def volunteer_month(*, month: date) -> list[tuple[int, str, Decimal, int]]:
+    """(resident id, name, confirmed hours, points earned) per volunteer in ``month``."""
+    start = month.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT v.resident_id, res.display_name,
+                   coalesce(sum(r.hours), 0),
+                   coalesce((SELECT sum(p.amount) FROM points_posting p
+                             JOIN points_account a ON a.id = p.account_id
+                             JOIN points_transaction t ON t.id = p.transaction_id
+                             WHERE a.resident_id = v.resident_id AND t.kind = 'earn'
+                               AND p.created_at >= %s AND p.created_at < %s), 0)
+            FROM helpteam_volunteer v
+            JOIN community_resident res ON res.id = v.resident_id
+            LEFT JOIN helpteam_helprequest r ON r.claimed_by_id = v.id
+                 AND r.status = 'confirmed' AND r.confirmed_at >= %s AND r.confirmed_at < %s
+            GROUP BY v.resident_id, res.display_name
+            HAVING coalesce(sum(r.hours), 0) > 0
+            ORDER BY 3 DESC, 1
+            """,
+            [start, end, start, end],
+        )
+        return [(int(i), name, Decimal(h), int(p)) for i, name, h, p in cursor]
+
+
+def service_history(*, volunteer: Volunteer) -> list[tuple[datetime, str, Decimal]]:
+    return [
+        (r.confirmed_at, r.category, r.hours)
+        for r in HelpRequest.objects.filter(claimed_by=volunteer, status="confirmed").order_by(
+            "confirmed_at"
+        )
+        if r.confirmed_at is not None and r.hours is not None
+    ]
