@@ -173,3 +173,22 @@ def test_helpteam_settings_are_validated(tenant):
         )
     assert err.value.field == "settings.star_thresholds"
     assert not ModuleSetting.objects.filter(module="helpteam").exists()
+
+
+def test_the_admin_dashboard_shows_queues_chart_and_volunteers(tenant, street):
+    from django.test import Client
+    from django_tenants.utils import tenant_context
+
+    from tests.conftest import ADMIN_PASSWORD, host_of
+
+    old = ask(street["parent"])
+    HelpRequest.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=30))
+    client = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
+    with tenant_context(tenant):
+        assert client.login(username="admin-alpha", password=ADMIN_PASSWORD)
+    page = client.get("/admin/helpteam/helprequest/dashboard/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Unclaimed over 24 h" in body
+    assert "<strong>1</strong>" in body
+    assert "<svg" in body and "raised 1" in body
