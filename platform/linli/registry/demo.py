@@ -12,6 +12,7 @@ from linli.registry.selectors import tenant_get
 from linli.registry.services import tenant_create
 from tenants.community.demo import community_demo_build
 from tenants.community.models import Estate
+from tenants.helpteam.demo import helpteam_demo_build
 
 DEMO_SLUG = "cenxi"
 DEMO_ADMIN_USERNAME = "admin"
@@ -38,6 +39,7 @@ def demo_build(*, scale: str, slug: str = DEMO_SLUG) -> tuple[Tenant, dict[str, 
                 code="demo_not_empty",
             )
         counts = community_demo_build(scale=scale)
+        counts |= helpteam_demo_build(scale=scale)
     return tenant, counts
 
 

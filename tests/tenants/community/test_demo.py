@@ -18,6 +18,12 @@ def test_the_small_demo_city_is_built_in_a_new_tenant(db):
         leaders = RoleAssignment.objects.filter(role=Role.BUILDING_LEADER).count()
         assert leaders == counts["buildings"]
         assert not Resident.objects.exclude(phone=None).exclude(phone__startswith="+86").exists()
+    assert (counts["help_teams"], counts["squads"], counts["activities"]) == (3, 4, 6)
+    assert counts["points_awards"] > 0
+    with tenant_context(tenant):
+        from tenants.points.selectors import ledger_verify
+
+        assert ledger_verify() == []
     assert sorted(tenant.enabled_modules) == [
         "community",
         "deliberation",
