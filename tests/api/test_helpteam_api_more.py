@@ -184,3 +184,38 @@ def test_another_tenants_ids_are_not_found_here(tenant, other_api, world, method
     with tenant_context(tenant):
         unchanged = HelpRequest.objects.select_related("claimed_by").get(pk=world["request"].pk)
     assert (unchanged.status, unchanged.claimed_by.resident_id) == ("claimed", world["helper"].pk)
+
+
+def test_another_tenants_activities_and_lists_are_not_visible(tenant, api, other_api, world):
+    start = timezone.now() + timedelta(days=1)
+    created = post(
+        api,
+        "/api/v1/helpteam/activities",
+        {
+            "title": "小事我幫您",
+            "estate_id": world["room"].estate_id,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=1)).isoformat(),
+            "capacity": 5,
+        },
+    ).json()
+    for path, body in [
+        (f"/api/v1/helpteam/activities/{created['id']}/signups", {"resident_id": 1}),
+        (f"/api/v1/helpteam/activities/{created['id']}/signups/cancel", {"resident_id": 1}),
+        (f"/api/v1/helpteam/activities/{created['id']}/check-in", {"token": "t", "resident_id": 1}),
+        (f"/api/v1/helpteam/activities/{created['id']}/attendance", {"resident_ids": [1]}),
+        ("/api/v1/helpteam/hours", {"entries": [{"request_id": world["request"].pk, "hours": 1}]}),
+    ]:
+        response = post(other_api, path, body)
+        assert response.status_code in (404, 422), (path, response.status_code)
+        assert response.json()["code"] in {
+            "activity_not_found",
+            "help_request_not_found",
+            "resident_not_found",
+        }, path
+    assert other_api.get("/api/v1/helpteam/activities").json()["items"] == []
+    month = timezone.localdate().strftime("%Y-%m-01")
+    assert other_api.get(f"/api/v1/helpteam/leaderboard?month={month}").json() == []
+    assert other_api.get("/api/v1/helpteam/dashboard").json()["open_by_building"] == []
+    with tenant_context(tenant):
+        assert Activity.objects.get(pk=created["id"]).signups.count() == 0
