@@ -175,7 +175,7 @@ STORAGES = {
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("LINLI_MEDIA_ROOT", Path.cwd() / ".linli" / "media"))
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-STORAGES["default"] = {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"}
+STORAGES["default"] = {"BACKEND": "linli.storage.TenantFileStorage"}
 
 # --- Security ---------------------------------------------------------------
 
