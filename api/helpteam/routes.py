@@ -75,11 +75,17 @@ def _not_acting(request: HttpRequest) -> None:
 
 def _visible(request: HttpRequest) -> QuerySet[HelpRequest]:
     requests = HelpRequest.objects.select_related("claimed_by")
-    acting = _acting_id(request)
+    acting = request.acting_resident  # type: ignore[attr-defined]
     if acting is None:
         return requests
+    # A resident sees their own requests and claims, and the open ones in their own estate.
+    estate_id = (
+        acting.household.unit.building.estate_id if acting.household_id is not None else None
+    )
     return requests.filter(
-        Q(requester_id=acting) | Q(claimed_by__resident_id=acting) | Q(status="open")
+        Q(requester_id=acting.pk)
+        | Q(claimed_by__resident_id=acting.pk)
+        | Q(status="open", household__unit__building__estate_id=estate_id)
     )
 
 

@@ -69,6 +69,15 @@ class ScopedAdmin(admin.ModelAdmin):
     def _covers(self, request: HttpRequest, obj: Any) -> bool:
         return self.get_queryset(request).filter(pk=obj.pk).exists()
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A leader can only place people and flats in the places they manage.
+        scope = staff_scope(request.user)
+        if db_field.name == "household":
+            kwargs["queryset"] = scope.households(Household.objects.all())
+        elif db_field.name == "unit":
+            kwargs["queryset"] = scope.units(Unit.objects.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class HouseholdInline(admin.TabularInline):
     model = Household

@@ -26,9 +26,11 @@ def resident_for_acting(raw_id: str) -> Resident | None:
     """The active, not erased resident an API key may act for, or None."""
     if not raw_id.isdigit() or len(raw_id) > 18:
         return None
-    return Resident.objects.filter(
-        pk=int(raw_id), status=Resident.Status.ACTIVE, erased_at__isnull=True
-    ).first()
+    return (
+        Resident.objects.select_related("household__unit__building")
+        .filter(pk=int(raw_id), status=Resident.Status.ACTIVE, erased_at__isnull=True)
+        .first()
+    )
 
 
 def resident_list(

@@ -148,3 +148,30 @@ def test_lists_run_a_constant_number_of_queries(tenant, api, landing, path):
     with CaptureQueriesContext(connection) as large:
         assert api.get(path + "?limit=100").status_code == 200
     assert len(small.captured_queries) == len(large.captured_queries)
+
+
+def test_residents_see_open_requests_of_their_own_estate_only(tenant, make_key, landing):
+    with tenant_context(tenant):
+        from tenants.helpteam.services import request_create
+
+        elsewhere = ResidentFactory()  # another estate
+        start = timezone.now() + timedelta(hours=3)
+        far = request_create(
+            requester_id=elsewhere.pk,
+            category="x",
+            description="y",
+            window_start=start,
+            window_end=start + timedelta(hours=1),
+        )
+        near = request_create(
+            requester_id=landing["parent"].pk,
+            category="x",
+            description="y",
+            window_start=start,
+            window_end=start + timedelta(hours=1),
+        )
+    token = make_key("helpteam:read", "residents:act")
+    neighbour = key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(landing["neighbour"].pk))
+    ids = [r["id"] for r in neighbour.get("/api/v1/helpteam/requests").json()["items"]]
+    assert ids == [near.pk]
+    assert neighbour.get(f"/api/v1/helpteam/requests/{far.pk}").status_code == 404

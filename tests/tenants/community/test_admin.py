@@ -116,3 +116,23 @@ def test_the_admin_refuses_a_taken_phone_with_a_field_error(tenant, two_building
     )
     assert response.status_code == 200
     assert "Another resident already has this phone number." in response.content.decode()
+
+
+def test_a_building_leader_cannot_move_a_resident_into_another_building(tenant, two_buildings):
+    client = login(tenant, "leader-a", "leader-pass")
+    with tenant_context(tenant):
+        mine = Resident.objects.get(display_name="本樓居民")
+    response = client.post(
+        f"/admin/community/resident/{mine.pk}/change/",
+        {
+            "display_name": "本樓居民",
+            "phone": "",
+            "household": two_buildings["other"].pk,
+            "preferred_language": "",
+            "tags": [],
+            "user": "",
+        },
+    )
+    assert response.status_code == 200  # the form again: that household is not a choice
+    with tenant_context(tenant):
+        assert Resident.objects.get(pk=mine.pk).household_id == two_buildings["mine"].pk
