@@ -534,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # Once: a second SIGTERM must not interrupt the clean shutdown the first one started.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 
