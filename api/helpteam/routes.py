@@ -68,6 +68,24 @@ def _who(request: HttpRequest, named: int | None, *, field: str) -> int:
     return named
 
 
+def _leads(request: HttpRequest, help_request: HelpRequest) -> bool:
+    """A key without an acting resident is a leaders' tool; an acting resident leads the
+    request's place if one of their roles covers it."""
+    from tenants.community.models import Household
+    from tenants.community.roles import resident_scope
+
+    acting = request.acting_resident  # type: ignore[attr-defined]
+    if acting is None:
+        return True
+    if help_request.household_id is None:
+        return False
+    scope = resident_scope(acting)
+    return (
+        scope.everything
+        or scope.households(Household.objects.filter(pk=help_request.household_id)).exists()
+    )
+
+
 def _not_acting(request: HttpRequest) -> None:
     if _acting_id(request) is not None:
         raise Forbidden(_("Residents cannot do this."), code="not_for_residents")
@@ -82,11 +100,20 @@ def _visible(request: HttpRequest) -> QuerySet[HelpRequest]:
     estate_id = (
         acting.household.unit.building.estate_id if acting.household_id is not None else None
     )
-    return requests.filter(
+    from tenants.community.models import Household
+    from tenants.community.roles import resident_scope
+
+    visible = (
         Q(requester_id=acting.pk)
         | Q(claimed_by__resident_id=acting.pk)
         | Q(status="open", household__unit__building__estate_id=estate_id)
     )
+    scope = resident_scope(acting)
+    if scope.everything:
+        return requests
+    if scope.anything:  # a leader also sees every request in the places they lead
+        visible |= Q(household__in=scope.households(Household.objects.all()))
+    return requests.filter(visible)
 
 
 def _get(request: HttpRequest, request_id: int) -> HelpRequest:
@@ -246,10 +273,12 @@ for _path, _step, _summary in [
     operation_id="helpteam_requests_confirm",
 )
 def requests_confirm(request: HttpRequest, request_id: int, body: ConfirmIn) -> dict[str, Any]:
-    _get(request, request_id)
-    acting = _acting_id(request)
+    help_request = _get(request, request_id)
     services.request_confirm(
-        request_id=request_id, hours=body.hours, by_resident_id=acting, as_leader=acting is None
+        request_id=request_id,
+        hours=body.hours,
+        by_resident_id=_acting_id(request),
+        as_leader=_leads(request, help_request),
     )
     return _fresh(request_id)
 
@@ -261,10 +290,12 @@ def requests_confirm(request: HttpRequest, request_id: int, body: ConfirmIn) -> 
     operation_id="helpteam_requests_cancel",
 )
 def requests_cancel(request: HttpRequest, request_id: int, body: CancelIn) -> dict[str, Any]:
-    _get(request, request_id)
-    acting = _acting_id(request)
+    help_request = _get(request, request_id)
     services.request_cancel(
-        request_id=request_id, by_resident_id=acting, as_leader=acting is None, reason=body.reason
+        request_id=request_id,
+        by_resident_id=_acting_id(request),
+        as_leader=_leads(request, help_request),
+        reason=body.reason,
     )
     return _fresh(request_id)
 

@@ -197,6 +197,11 @@ def staff_scope(user: Any) -> StaffScope:
     resident = Resident.objects.filter(user=user, erased_at__isnull=True).first()
     if resident is None:
         return StaffScope()
+    return resident_scope(resident)
+
+
+def resident_scope(resident: Resident) -> StaffScope:
+    """The places a resident leads, from their active roles."""
     roles = list(active_roles(resident=resident).select_related("area"))
     if any(r.scope == Scope.TENANT and r.role == Role.DISTRICT_ADMIN for r in roles):
         return StaffScope(everything=True, personal_data=True)

@@ -175,3 +175,41 @@ def test_residents_see_open_requests_of_their_own_estate_only(tenant, make_key, 
     ids = [r["id"] for r in neighbour.get("/api/v1/helpteam/requests").json()["items"]]
     assert ids == [near.pk]
     assert neighbour.get(f"/api/v1/helpteam/requests/{far.pk}").status_code == 404
+
+
+def test_a_building_leader_acting_in_the_app_confirms_for_an_elderly_neighbour(
+    tenant, make_key, landing
+):
+    from decimal import Decimal
+
+    from tenants.community.roles import role_assign
+    from tenants.helpteam.models import HelpRequest
+    from tenants.helpteam.services import request_claim, request_create, request_done
+
+    with tenant_context(tenant):
+        building = landing["parent"].household.unit.building
+        leader = ResidentFactory(household=HouseholdFactory(unit=UnitFactory(building=building)))
+        outsider = ResidentFactory()
+        role_assign(
+            resident_id=leader.pk, role="building_leader", scope="building", place_id=building.pk
+        )
+        start = timezone.now() + timedelta(hours=3)
+        r = request_create(
+            requester_id=landing["parent"].pk,
+            category="x",
+            description="y",
+            window_start=start,
+            window_end=start + timedelta(hours=2),
+        )
+        request_claim(request_id=r.pk, volunteer_resident_id=landing["neighbour"].pk)
+        request_done(request_id=r.pk, volunteer_resident_id=landing["neighbour"].pk)
+    token = make_key("helpteam:write", "residents:act")
+    stranger = key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(outsider.pk))
+    assert (
+        post(stranger, f"/api/v1/helpteam/requests/{r.pk}/confirm", {"hours": 1}).status_code == 404
+    )
+    as_leader = key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(leader.pk))
+    response = post(as_leader, f"/api/v1/helpteam/requests/{r.pk}/confirm", {"hours": 1})
+    assert response.status_code == 200, response.json()
+    with tenant_context(tenant):
+        assert HelpRequest.objects.get(pk=r.pk).hours == Decimal("1.00")
