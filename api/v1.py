@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 
 from api import errors
 from api.community.routes import router as community_router
+from api.deliberation.routes import router as deliberation_router
 from api.helpteam.routes import router as helpteam_router
 from api.platform.routes import router as platform_router
 from api.points.routes import router as points_router
@@ -44,6 +45,7 @@ api.add_router("/tenant", tenancy_router)
 api.add_router("/community", community_router)
 api.add_router("/points", points_router)
 api.add_router("/helpteam", helpteam_router)
+api.add_router("/deliberation", deliberation_router)
 
 platform_api = LinliAPI(
     title="Linli platform API",

@@ -98,6 +98,7 @@ TENANT_APPS = [
     "tenants.community",
     "tenants.points",
     "tenants.helpteam",
+    "tenants.deliberation",
     "api.access",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

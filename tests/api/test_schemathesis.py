@@ -43,6 +43,7 @@ def token(tenant) -> Iterator[str]:
 
     module_set_enabled(slug="alpha", module="points", enabled=True)
     module_set_enabled(slug="alpha", module="helpteam", enabled=True)
+    module_set_enabled(slug="alpha", module="deliberation", enabled=True)
     with tenant_context(tenant):
         ResidentFactory.create_batch(3)
         issued = key_create(name="schemathesis", scopes=list(ALL_SCOPES), rate_limit=1_000_000)

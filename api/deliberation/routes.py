@@ -1,0 +1,236 @@
+"""Deliberation: residents raise and support topics; leaders move them through the council.
+
+Held posts (blocked words) are visible only to leaders' tools until reviewed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Status
+
+from api.auth import Forbidden, KeyAuth
+from api.deliberation.schemas import (
+    CommentIn,
+    CommentPage,
+    MergeIn,
+    ResidentIn,
+    TopicDetailOut,
+    TopicIn,
+    TopicPage,
+    TransitionIn,
+)
+from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.pagination import PageParams, page, paginate
+from linli.errors import NotFound, ValidationFailed
+from tenants.deliberation import services
+from tenants.deliberation.models import Comment, Topic
+
+router = Router(auth=KeyAuth("deliberation"), tags=["deliberation"])
+
+
+def _acting(request: HttpRequest) -> Any:
+    return request.acting_resident  # type: ignore[attr-defined]
+
+
+def _who(request: HttpRequest, named: int | None, field: str) -> int:
+    acting = _acting(request)
+    if acting is not None:
+        if named is not None and named != acting.pk:
+            raise Forbidden(_("A resident can only act for themselves."), code="not_yourself")
+        return int(acting.pk)
+    if named is None:
+        raise ValidationFailed(_("Name the resident."), code="resident_required", field=field)
+    return named
+
+
+def _leaders_only(request: HttpRequest) -> None:
+    if _acting(request) is not None:
+        raise Forbidden(_("Residents cannot do this."), code="not_for_residents")
+
+
+def _visible(request: HttpRequest) -> QuerySet[Topic]:
+    topics = Topic.objects.annotate(supporters=Count("supports"))
+    acting = _acting(request)
+    if acting is None:
+        return topics
+    if acting.household_id is None:
+        return topics.none()
+    estate = acting.household.unit.building.estate_id
+    # residents see their estate's topics; held posts only if they wrote them
+    return topics.filter(estate_id=estate).filter(Q(held_for_review=False) | Q(raised_by=acting))
+
+
+def _get(request: HttpRequest, topic_id: int) -> Topic:
+    topic = _visible(request).filter(pk=topic_id).first()
+    if topic is None:
+        raise NotFound(_("No topic %(id)s.") % {"id": topic_id}, code="topic_not_found")
+    return topic
+
+
+def _out(t: Topic) -> dict[str, Any]:
+    return {
+        "id": t.pk,
+        "title": t.title,
+        "description": t.description,
+        "category": t.category,
+        "scope": t.scope,
+        "estate_id": t.estate_id,
+        "building_id": t.building_id,
+        "unit_id": t.unit_id,
+        "status": t.status,
+        "raised_by_id": t.raised_by_id,
+        "merged_into_id": t.merged_into_id,
+        "supporters": getattr(t, "supporters", 0),
+        "held_for_review": t.held_for_review,
+        "created_at": t.created_at,
+    }
+
+
+def _detail(request: HttpRequest, topic_id: int) -> dict[str, Any]:
+    topic = _get(request, topic_id)
+    return {
+        **_out(topic),
+        "timeline": [
+            {"from_status": e.from_status, "to_status": e.to_status, "note": e.note, "at": e.at}
+            for e in topic.events.all()
+        ],
+    }
+
+
+@router.get(
+    "/topics",
+    response={200: TopicPage, **READ_ERRORS},
+    summary="List topics",
+    operation_id="deliberation_topics_list",
+)
+def topics_list(
+    request: HttpRequest,
+    params: Query[PageParams],
+    status: Topic.Status | None = None,
+    estate_id: int | None = None,
+) -> dict[str, Any]:
+    topics = _visible(request)
+    if status:
+        topics = topics.filter(status=status)
+    if estate_id is not None:
+        topics = topics.filter(estate_id=estate_id)
+    rows, next_cursor = paginate(topics, params)
+    return page([_out(t) for t in rows], next_cursor)
+
+
+@router.post(
+    "/topics",
+    response={201: TopicDetailOut, **WRITE_ERRORS},
+    summary="Raise a topic",
+    operation_id="deliberation_topics_create",
+)
+def topics_create(request: HttpRequest, body: TopicIn) -> Status[dict[str, Any]]:
+    raiser = _who(request, body.raised_by_id, "raised_by_id")
+    topic = services.topic_raise(
+        raised_by_id=raiser,
+        title=body.title,
+        description=body.description,
+        category=body.category,
+        scope=body.scope,
+        place_id=body.place_id,
+    )
+    return Status(201, _detail(request, topic.pk))
+
+
+@router.get(
+    "/topics/{topic_id}",
+    response={200: TopicDetailOut, **READ_ERRORS},
+    summary="A topic and its timeline",
+    operation_id="deliberation_topics_get",
+)
+def topics_get(request: HttpRequest, topic_id: int) -> dict[str, Any]:
+    return _detail(request, topic_id)
+
+
+@router.post(
+    "/topics/{topic_id}/support",
+    response={200: TopicDetailOut, **WRITE_ERRORS},
+    summary="Support a topic (once per resident)",
+    operation_id="deliberation_topics_support",
+)
+def topics_support(request: HttpRequest, topic_id: int, body: ResidentIn) -> dict[str, Any]:
+    _get(request, topic_id)
+    services.topic_support(
+        topic_id=topic_id, resident_id=_who(request, body.resident_id, "resident_id")
+    )
+    return _detail(request, topic_id)
+
+
+@router.get(
+    "/topics/{topic_id}/comments",
+    response={200: CommentPage, **READ_ERRORS},
+    summary="A topic's comments",
+    operation_id="deliberation_comments_list",
+)
+def comments_list(request: HttpRequest, topic_id: int, params: Query[PageParams]) -> dict[str, Any]:
+    _get(request, topic_id)
+    comments = Comment.objects.filter(topic_id=topic_id)
+    acting = _acting(request)
+    if acting is not None:
+        comments = comments.filter(Q(held_for_review=False) | Q(author=acting)).exclude(body="")
+    rows, next_cursor = paginate(comments, params)
+    return page(
+        [
+            {"id": c.pk, "author_id": c.author_id, "body": c.body, "created_at": c.created_at}
+            for c in rows
+        ],
+        next_cursor,
+    )
+
+
+@router.post(
+    "/topics/{topic_id}/comments",
+    response={201: CommentPage, **WRITE_ERRORS},
+    summary="Comment on a topic",
+    operation_id="deliberation_comments_create",
+)
+def comments_create(request: HttpRequest, topic_id: int, body: CommentIn) -> Status[dict[str, Any]]:
+    _get(request, topic_id)
+    c = services.topic_comment(
+        topic_id=topic_id,
+        resident_id=_who(request, body.resident_id, "resident_id"),
+        body=body.body,
+    )
+    return Status(
+        201,
+        page(
+            [{"id": c.pk, "author_id": c.author_id, "body": c.body, "created_at": c.created_at}],
+            None,
+        ),
+    )
+
+
+@router.post(
+    "/topics/{topic_id}/transition",
+    response={200: TopicDetailOut, **WRITE_ERRORS},
+    summary="Move a topic on (leaders)",
+    operation_id="deliberation_topics_transition",
+)
+def topics_transition(request: HttpRequest, topic_id: int, body: TransitionIn) -> dict[str, Any]:
+    _leaders_only(request)
+    _get(request, topic_id)
+    services.topic_transition(topic_id=topic_id, to=body.to, actor_id=None, note=body.note)
+    return _detail(request, topic_id)
+
+
+@router.post(
+    "/topics/{topic_id}/merge",
+    response={200: TopicDetailOut, **WRITE_ERRORS},
+    summary="Merge a duplicate into another topic (leaders)",
+    operation_id="deliberation_topics_merge",
+)
+def topics_merge(request: HttpRequest, topic_id: int, body: MergeIn) -> dict[str, Any]:
+    _leaders_only(request)
+    _get(request, topic_id)
+    _get(request, body.into_id)
+    services.topic_merge(topic_id=topic_id, into_id=body.into_id, actor_id=None)
+    return _detail(request, topic_id)

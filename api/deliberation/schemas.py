@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Schema
+
+from api.pagination import Page
+from api.types import Text
+
+
+class TopicOut(Schema):
+    id: int
+    title: str
+    description: str
+    category: str
+    scope: str
+    estate_id: int
+    building_id: int | None
+    unit_id: int | None
+    status: str
+    raised_by_id: int
+    merged_into_id: int | None
+    supporters: int
+    held_for_review: bool
+    created_at: datetime
+
+
+class TopicPage(Page[TopicOut]):
+    pass
+
+
+class EventOut(Schema):
+    from_status: str
+    to_status: str
+    note: str
+    at: datetime
+
+
+class TopicDetailOut(TopicOut):
+    timeline: list[EventOut]
+
+
+class TopicIn(Schema):
+    raised_by_id: int | None = Field(None, ge=1, description="Omit when acting for the raiser.")
+    title: Text = Field(min_length=1, max_length=200)
+    description: Text = Field(min_length=1, max_length=5000)
+    category: Text = Field(min_length=1, max_length=64)
+    scope: str = Field(pattern="^(estate|building|unit)$")
+    place_id: int = Field(ge=1, description="The estate, building or unit the scope names.")
+
+
+class ResidentIn(Schema):
+    resident_id: int | None = Field(None, ge=1, description="Omit when acting for a resident.")
+
+
+class CommentIn(Schema):
+    resident_id: int | None = Field(None, ge=1)
+    body: Text = Field(min_length=1, max_length=2000)
+
+
+class CommentOut(Schema):
+    id: int
+    author_id: int
+    body: str
+    created_at: datetime
+
+
+class CommentPage(Page[CommentOut]):
+    pass
+
+
+class TransitionIn(Schema):
+    to: str = Field(pattern="^(accepted|rejected|on_agenda|decided|in_progress|resolved|closed)$")
+    note: Text = Field("", max_length=255)
+
+
+class MergeIn(Schema):
+    into_id: int = Field(ge=1)
