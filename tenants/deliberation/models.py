@@ -137,3 +137,142 @@ class BlockedWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class Meeting(models.Model):
+    """A neighbourhood council meeting (鄰里議事會) for an estate or a building."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CLOSED = "closed", _("Closed")
+
+    title = models.CharField(_("title"), max_length=200)
+    estate = models.ForeignKey(Estate, on_delete=models.PROTECT, related_name="meetings")
+    building = models.ForeignKey(Building, on_delete=models.PROTECT, null=True, blank=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    convener = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    minutes = models.TextField(_("minutes"), blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    invited_households = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("council meeting")
+        verbose_name_plural = _("council meetings")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Attendance(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    household_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "resident"], name="deliberation_attend_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} at {self.meeting_id}"
+
+
+class AgendaItem(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="agenda_items")
+    position = models.PositiveSmallIntegerField()
+    outcome = models.TextField(_("decision"), blank=True)
+    voting_open = models.BooleanField(default=False)
+    decided = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["meeting_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "topic"], name="deliberation_topic_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id}#{self.position}"
+
+
+class Vote(models.Model):
+    """One vote per household or per attendee, as the tenant configures: ``voter`` is
+    ``h:<household>`` or ``r:<resident>``, unique per agenda item, so of two members of one
+    household voting at the same moment exactly one counts."""
+
+    class Choice(models.TextChoices):
+        FOR = "for", _("For")
+        AGAINST = "against", _("Against")
+        ABSTAIN = "abstain", _("Abstain")
+
+    item = models.ForeignKey(AgendaItem, on_delete=models.CASCADE, related_name="votes")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    voter = models.CharField(max_length=32)
+    choice = models.CharField(max_length=8, choices=Choice.choices)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "voter"], name="deliberation_one_vote"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter}: {self.choice}"
+
+
+class ActionItem(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+
+    item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="actions")
+    title = models.CharField(_("title"), max_length=200)
+    owner_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    owner_resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    due_on = models.DateField(_("due on"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    progress = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["due_on", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Contact(models.Model):
+    """A leader's contact with a household: daily greeting, weekly meeting, monthly visit."""
+
+    class Kind(models.TextChoices):
+        GREETING = "greeting", _("Greeting")
+        MEETING = "meeting", _("Meeting")
+        VISIT = "visit", _("Home visit")
+
+    leader = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(
+        "community.Household", on_delete=models.PROTECT, related_name="contacts"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    on = models.DateField(_("date"), db_index=True)
+    notes = models.TextField(blank=True, max_length=2000)
+    concerns = models.TextField(_("concerns heard"), blank=True, max_length=2000)
+    topic = models.ForeignKey(
+        Topic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-on", "-id"]
+        indexes = [models.Index(fields=["household", "kind", "on"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.household_id} {self.on}"

@@ -1,0 +1,293 @@
+"""Council meetings: invitations, attendance, quorum, votes counted by the database."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+
+from linli.errors import Conflict, NotFound, ValidationFailed
+from tenants.audit.services import audit_record
+from tenants.community.models import Building, Estate, Household, Resident
+from tenants.deliberation.models import (
+    ActionItem,
+    AgendaItem,
+    Attendance,
+    Meeting,
+    Topic,
+    TopicEvent,
+    Vote,
+)
+from tenants.deliberation.settings import DeliberationSettings
+
+
+def deliberation_settings() -> DeliberationSettings:
+    from django.db import connection
+
+    from linli.registry.models import ModuleSetting
+
+    tenant_id = getattr(getattr(connection, "tenant", None), "pk", None)
+    row = (
+        ModuleSetting.objects.filter(tenant_id=tenant_id, module="deliberation").first()
+        if tenant_id
+        else None
+    )
+    return DeliberationSettings.model_validate(row.settings if row and row.settings else {})
+
+
+def _households(meeting: Meeting) -> int:
+    households = Household.objects.filter(unit__building__estate_id=meeting.estate_id)
+    if meeting.building_id:
+        households = households.filter(unit__building_id=meeting.building_id)
+    return households.count()
+
+
+def _meeting_for_update(meeting_id: int) -> Meeting:
+    meeting = Meeting.objects.select_for_update().filter(pk=meeting_id).first()
+    if meeting is None:
+        raise NotFound(_("No meeting %(id)s.") % {"id": meeting_id}, code="meeting_not_found")
+    return meeting
+
+
+@transaction.atomic
+def meeting_schedule(
+    *,
+    title: str,
+    estate_id: int,
+    starts_at: datetime,
+    convener_id: int,
+    topic_ids: list[int],
+    building_id: int | None = None,
+    place: str = "",
+) -> Meeting:
+    """A meeting for an estate (or one building) with an ordered agenda of accepted topics."""
+    estate = Estate.objects.filter(pk=estate_id).first()
+    if estate is None:
+        raise ValidationFailed(
+            _("No estate %(id)s.") % {"id": estate_id}, code="estate_not_found", field="estate_id"
+        )
+    if (
+        building_id is not None
+        and not Building.objects.filter(pk=building_id, estate=estate).exists()
+    ):
+        raise ValidationFailed(
+            _("That building is not in the estate."),
+            code="building_not_in_estate",
+            field="building_id",
+        )
+    topics = {
+        t.pk: t
+        for t in Topic.objects.select_for_update().filter(
+            pk__in=topic_ids, estate=estate, status=Topic.Status.ACCEPTED
+        )
+    }
+    if len(topics) != len(set(topic_ids)) or not topic_ids:
+        raise ValidationFailed(
+            _("The agenda takes accepted topics of this estate."),
+            code="agenda_invalid",
+            field="topic_ids",
+        )
+    meeting = Meeting.objects.create(
+        title=title.strip() or _("Council meeting"),
+        estate=estate,
+        building_id=building_id,
+        starts_at=starts_at,
+        place=place,
+        convener_id=convener_id,
+    )
+    meeting.invited_households = _households(meeting)
+    meeting.save(update_fields=["invited_households"])
+    AgendaItem.objects.bulk_create(
+        AgendaItem(meeting=meeting, topic=topics[t], position=n + 1)
+        for n, t in enumerate(topic_ids)
+    )
+    for topic in topics.values():
+        topic.status = Topic.Status.ON_AGENDA
+        topic.save(update_fields=["status", "updated_at"])
+        TopicEvent.objects.create(
+            topic=topic, from_status="accepted", to_status="on_agenda", note=f"meeting {meeting.pk}"
+        )
+    audit_record(action="meeting.scheduled", obj=meeting)
+    return meeting
+
+
+@transaction.atomic
+def meeting_check_in(*, meeting_id: int, resident_id: int) -> Attendance:
+    meeting = _meeting_for_update(meeting_id)
+    resident = (
+        Resident.objects.select_related("household__unit__building")
+        .filter(pk=resident_id, erased_at__isnull=True)
+        .first()
+    )
+    if resident is None or resident.household is None or not _invited(meeting, resident):
+        raise Conflict(_("This resident is not invited to this meeting."), code="not_invited")
+    attendance, _created = Attendance.objects.get_or_create(
+        meeting=meeting, resident=resident, defaults={"household_id": resident.household_id}
+    )
+    return attendance
+
+
+def _invited(meeting: Meeting, resident: Resident) -> bool:
+    assert resident.household is not None
+    building = resident.household.unit.building
+    return building.estate_id == meeting.estate_id and (
+        meeting.building_id is None or building.pk == meeting.building_id
+    )
+
+
+@dataclass(frozen=True)
+class Quorum:
+    invited: int
+    present: int
+    required: int
+
+    @property
+    def reached(self) -> bool:
+        return self.present >= self.required
+
+
+def quorum(*, meeting: Meeting) -> Quorum:
+    present = meeting.attendance.values("household_id").distinct().count()
+    share = deliberation_settings().quorum_share
+    required = max(1, math.ceil(meeting.invited_households * share))
+    return Quorum(meeting.invited_households, present, required)
+
+
+@transaction.atomic
+def voting_open(*, item_id: int) -> AgendaItem:
+    item = (
+        AgendaItem.objects.select_for_update().select_related("meeting").filter(pk=item_id).first()
+    )
+    if item is None:
+        raise NotFound(_("No agenda item %(id)s.") % {"id": item_id}, code="item_not_found")
+    if item.decided:
+        raise Conflict(_("This item is already decided."), code="already_decided")
+    if not quorum(meeting=item.meeting).reached:
+        raise Conflict(_("The meeting has no quorum; it cannot decide."), code="no_quorum")
+    item.voting_open = True
+    item.save(update_fields=["voting_open"])
+    return item
+
+
+def vote_cast(*, item_id: int, resident_id: int, choice: str) -> Vote:
+    """One vote per household (or per attendee); only attendees vote, only while open."""
+    if choice not in Vote.Choice.values:
+        raise ValidationFailed(
+            _("Vote for, against or abstain."), code="choice_invalid", field="choice"
+        )
+    item = AgendaItem.objects.select_related("meeting").filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(_("No agenda item %(id)s.") % {"id": item_id}, code="item_not_found")
+    if not item.voting_open:
+        raise Conflict(_("Voting on this item is not open."), code="voting_closed")
+    attendance = Attendance.objects.filter(meeting=item.meeting, resident_id=resident_id).first()
+    if attendance is None:
+        raise Conflict(_("Only those present vote."), code="not_present")
+    per_household = deliberation_settings().vote_per == "household"
+    voter = f"h:{attendance.household_id}" if per_household else f"r:{resident_id}"
+    try:
+        with transaction.atomic():
+            return Vote.objects.create(
+                item=item, resident_id=resident_id, voter=voter, choice=choice
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            _("This household has already voted.")
+            if per_household
+            else _("You have already voted."),
+            code="already_voted",
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Tally:
+    for_: int
+    against: int
+    abstain: int
+
+    @property
+    def carried(self) -> bool:
+        return self.for_ > self.against
+
+
+def tally(*, item: AgendaItem) -> Tally:
+    """Counted by PostgreSQL in one aggregate."""
+    counts = item.votes.aggregate(
+        for_=Count("id", filter=Q(choice="for")),
+        against=Count("id", filter=Q(choice="against")),
+        abstain=Count("id", filter=Q(choice="abstain")),
+    )
+    return Tally(counts["for_"], counts["against"], counts["abstain"])
+
+
+@transaction.atomic
+def item_decide(*, item_id: int, outcome: str) -> AgendaItem:
+    """Close the vote and record the decision; the topic is decided."""
+    item = (
+        AgendaItem.objects.select_for_update()
+        .select_related("meeting", "topic")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        raise NotFound(_("No agenda item %(id)s.") % {"id": item_id}, code="item_not_found")
+    if item.decided:
+        raise Conflict(_("This item is already decided."), code="already_decided")
+    if not quorum(meeting=item.meeting).reached:
+        raise Conflict(_("The meeting has no quorum; it cannot decide."), code="no_quorum")
+    result = tally(item=item)
+    item.voting_open, item.decided = False, True
+    item.outcome = outcome.strip() or (_("Carried") if result.carried else _("Not carried"))
+    item.save(update_fields=["voting_open", "decided", "outcome"])
+    topic = item.topic
+    topic.status = Topic.Status.DECIDED
+    topic.save(update_fields=["status", "updated_at"])
+    TopicEvent.objects.create(
+        topic=topic,
+        from_status="on_agenda",
+        to_status="decided",
+        note=f"{result.for_}/{result.against}/{result.abstain}",
+    )
+    audit_record(
+        action="meeting.decided",
+        obj=item,
+        changes={"votes": [None, [result.for_, result.against, result.abstain]]},
+    )
+    return item
+
+
+@transaction.atomic
+def action_add(
+    *,
+    item_id: int,
+    title: str,
+    due_on: date,
+    owner_organisation_id: int | None = None,
+    owner_resident_id: int | None = None,
+) -> ActionItem:
+    item = AgendaItem.objects.filter(pk=item_id, decided=True).first()
+    if item is None:
+        raise Conflict(_("Actions follow a decision."), code="not_decided")
+    if not title.strip() or (owner_organisation_id is None and owner_resident_id is None):
+        raise ValidationFailed(
+            _("An action needs a title and an owner."), code="action_incomplete", field="title"
+        )
+    return ActionItem.objects.create(
+        item=item,
+        title=title.strip(),
+        due_on=due_on,
+        owner_organisation_id=owner_organisation_id,
+        owner_resident_id=owner_resident_id,
+    )
+
+
+def actions_overdue(*, today: date) -> list[ActionItem]:
+    return list(
+        ActionItem.objects.filter(status=ActionItem.Status.OPEN, due_on__lt=today).select_related(
+            "item__topic", "owner_organisation"
+        )
+    )

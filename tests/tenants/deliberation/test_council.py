@@ -1,0 +1,193 @@
+"""Council meetings: quorum, one vote per household (also under a race), decisions, actions;
+outreach coverage and a concern turned into a topic."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from threading import Barrier
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from linli.errors import Conflict
+from linli.registry.services import tenant_create, tenant_delete
+from tenants.community.models import ResidentTag
+from tenants.deliberation.council import (
+    action_add,
+    actions_overdue,
+    item_decide,
+    meeting_check_in,
+    meeting_schedule,
+    quorum,
+    tally,
+    vote_cast,
+    voting_open,
+)
+from tenants.deliberation.models import Topic
+from tenants.deliberation.outreach import (
+    contact_log,
+    coverage,
+    overdue_households,
+    topic_from_contact,
+)
+from tenants.deliberation.services import topic_raise, topic_transition
+from tests.factories import HouseholdFactory, ResidentFactory, UnitFactory
+
+
+def build_estate(households: int = 4):
+    unit = UnitFactory()
+    homes = [HouseholdFactory(unit=unit) for _ in range(households)]
+    people = [[ResidentFactory(household=h) for _ in range(2)] for h in homes]
+    return unit, homes, people
+
+
+def accepted_topic(resident, unit) -> Topic:
+    topic = topic_raise(
+        raised_by_id=resident.pk,
+        title="亂停車",
+        description="車輛亂停",
+        category="parking",
+        scope="estate",
+        place_id=unit.building.estate_id,
+    )
+    return topic_transition(topic_id=topic.pk, to="accepted", actor_id=None)
+
+
+def schedule(unit, people, topic) -> tuple:
+    meeting = meeting_schedule(
+        title="鄰里議事會",
+        estate_id=unit.building.estate_id,
+        starts_at=timezone.now(),
+        convener_id=people[0][0].pk,
+        topic_ids=[topic.pk],
+    )
+    return meeting, meeting.agenda.get()
+
+
+def test_no_quorum_no_decision(in_tenant):
+    unit, _homes, people = build_estate(4)
+    meeting, item = schedule(unit, people, accepted_topic(people[0][0], unit))
+    assert Topic.objects.get(pk=item.topic_id).status == "on_agenda"
+    meeting_check_in(meeting_id=meeting.pk, resident_id=people[0][0].pk)
+    meeting_check_in(meeting_id=meeting.pk, resident_id=people[0][1].pk)  # same household
+    assert (quorum(meeting=meeting).present, quorum(meeting=meeting).required) == (1, 2)
+    with pytest.raises(Conflict) as err:
+        voting_open(item_id=item.pk)
+    assert err.value.code == "no_quorum"
+    with pytest.raises(Conflict):
+        item_decide(item_id=item.pk, outcome="")
+
+
+def test_one_vote_per_household_then_a_database_tally(in_tenant):
+    unit, _homes, people = build_estate(3)
+    meeting, item = schedule(unit, people, accepted_topic(people[0][0], unit))
+    for household in people:
+        for person in household:
+            meeting_check_in(meeting_id=meeting.pk, resident_id=person.pk)
+    with pytest.raises(Conflict) as err:
+        vote_cast(item_id=item.pk, resident_id=people[0][0].pk, choice="for")
+    assert err.value.code == "voting_closed"
+    voting_open(item_id=item.pk)
+    vote_cast(item_id=item.pk, resident_id=people[0][0].pk, choice="for")
+    with pytest.raises(Conflict) as err:
+        vote_cast(item_id=item.pk, resident_id=people[0][1].pk, choice="against")
+    assert err.value.code == "already_voted"
+    vote_cast(item_id=item.pk, resident_id=people[1][0].pk, choice="against")
+    vote_cast(item_id=item.pk, resident_id=people[2][1].pk, choice="for")
+    with pytest.raises(Conflict) as err:
+        vote_cast(item_id=item.pk, resident_id=ResidentFactory().pk, choice="for")
+    assert err.value.code == "not_present"
+    result = tally(item=item)
+    assert (result.for_, result.against, result.abstain, result.carried) == (2, 1, 0, True)
+    decided = item_decide(item_id=item.pk, outcome="劃定停車位")
+    assert Topic.objects.get(pk=decided.topic_id).status == "decided"
+    with pytest.raises(Conflict):
+        vote_cast(item_id=item.pk, resident_id=people[2][0].pk, choice="for")
+    action = action_add(
+        item_id=item.pk,
+        title="畫線",
+        due_on=date.today() - timedelta(days=1),
+        owner_resident_id=people[0][0].pk,
+    )
+    assert actions_overdue(today=date.today()) == [action]
+
+
+@pytest.fixture
+def vote_tenant(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        tenant = tenant_create(slug="vote_race", name="Votes", status="active")
+        try:
+            yield tenant
+        finally:
+            tenant_delete(slug="vote_race")
+
+
+def test_two_members_of_one_household_voting_at_once_count_once(vote_tenant):
+    with tenant_context(vote_tenant):
+        unit, _homes, people = build_estate(1)
+        meeting, item = schedule(unit, people, accepted_topic(people[0][0], unit))
+        for person in people[0]:
+            meeting_check_in(meeting_id=meeting.pk, resident_id=person.pk)
+        voting_open(item_id=item.pk)
+    barrier = Barrier(2)
+
+    def vote(person) -> str:
+        try:
+            barrier.wait()
+            with tenant_context(vote_tenant):
+                vote_cast(item_id=item.pk, resident_id=person.pk, choice="for")
+            return "ok"
+        except Conflict as exc:
+            return exc.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = Counter(pool.map(vote, people[0]))
+    assert outcomes == {"ok": 1, "already_voted": 1}
+    with tenant_context(vote_tenant):
+        assert tally(item=item).for_ == 1
+
+
+def test_coverage_counts_visits_greetings_and_tagged_households(in_tenant):
+    _unit, homes, people = build_estate(4)
+    daily = ResidentTag.objects.create(name="獨居老人", outreach_frequency="daily")
+    people[3][0].tags.add(daily)
+    leader = people[0][0]
+    today = timezone.localdate()
+    contact_log(leader_id=leader.pk, household_id=homes[0].pk, kind="visit", on=today)
+    contact_log(
+        leader_id=leader.pk, household_id=homes[1].pk, kind="visit", on=today - timedelta(days=40)
+    )  # too long ago
+    contact_log(leader_id=leader.pk, household_id=homes[3].pk, kind="greeting", on=today)
+    [row] = coverage(today=today)
+    assert (
+        row.households,
+        row.visited,
+        row.greeted_this_week,
+        row.tagged_due,
+        row.tagged_covered,
+    ) == (4, 1, 1, 1, 1)
+    assert row.visit_share == 0.25
+
+
+def test_a_concern_heard_on_a_visit_becomes_a_topic(in_tenant):
+    from tenants.community.roles import role_assign
+
+    unit, homes, people = build_estate(2)
+    leader = ResidentFactory(household=homes[0])
+    role_assign(
+        resident_id=leader.pk, role="building_leader", scope="building", place_id=unit.building_id
+    )
+    contact = contact_log(
+        leader_id=leader.pk, household_id=homes[1].pk, kind="visit", concerns="樓道燈壞了"
+    )
+    topic = topic_from_contact(
+        contact_id=contact.pk, title="樓道燈", category="facilities", raised_by_id=people[1][0].pk
+    )
+    assert (topic.heard_by_id, topic.description, topic.scope) == (leader.pk, "樓道燈壞了", "unit")
+    assert [h.pk for h in overdue_households(leader=leader)] == [homes[0].pk]
