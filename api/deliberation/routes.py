@@ -16,18 +16,25 @@ from api.auth import Forbidden, KeyAuth
 from api.deliberation.schemas import (
     CommentIn,
     CommentPage,
+    ContactIn,
+    ContactOut,
+    CoverageOut,
+    DecideIn,
+    MeetingIn,
+    MeetingOut,
     MergeIn,
     ResidentIn,
     TopicDetailOut,
     TopicIn,
     TopicPage,
     TransitionIn,
+    VoteIn,
 )
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
 from linli.errors import NotFound, ValidationFailed
-from tenants.deliberation import services
-from tenants.deliberation.models import Comment, Topic
+from tenants.deliberation import council, outreach, services
+from tenants.deliberation.models import Comment, Meeting, Topic
 
 router = Router(auth=KeyAuth("deliberation"), tags=["deliberation"])
 
@@ -234,3 +241,173 @@ def topics_merge(request: HttpRequest, topic_id: int, body: MergeIn) -> dict[str
     _get(request, body.into_id)
     services.topic_merge(topic_id=topic_id, into_id=body.into_id, actor_id=None)
     return _detail(request, topic_id)
+
+
+# --- council meetings -------------------------------------------------------------------------
+
+
+def _meeting_out(meeting: Meeting) -> dict[str, Any]:
+    q = council.quorum(meeting=meeting)
+    items = meeting.agenda.annotate(
+        f=Count("votes", filter=Q(votes__choice="for")),
+        a=Count("votes", filter=Q(votes__choice="against")),
+        s=Count("votes", filter=Q(votes__choice="abstain")),
+    ).order_by("position")
+    return {
+        "id": meeting.pk,
+        "title": meeting.title,
+        "estate_id": meeting.estate_id,
+        "building_id": meeting.building_id,
+        "starts_at": meeting.starts_at,
+        "invited_households": q.invited,
+        "present_households": q.present,
+        "quorum_required": q.required,
+        "quorum_reached": q.reached,
+        "agenda": [
+            {
+                "id": i.pk,
+                "topic_id": i.topic_id,
+                "position": i.position,
+                "voting_open": i.voting_open,
+                "decided": i.decided,
+                "outcome": i.outcome,
+                "votes_for": i.f,
+                "votes_against": i.a,
+                "votes_abstain": i.s,
+            }
+            for i in items
+        ],
+    }
+
+
+def _meeting(request: HttpRequest, meeting_id: int) -> Meeting:
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    acting = _acting(request)
+    if meeting is not None and acting is not None:
+        estate = acting.household.unit.building.estate_id if acting.household_id else None
+        if meeting.estate_id != estate:
+            meeting = None
+    if meeting is None:
+        raise NotFound(_("No meeting %(id)s.") % {"id": meeting_id}, code="meeting_not_found")
+    return meeting
+
+
+def _item(request: HttpRequest, meeting_id: int, item_id: int) -> None:
+    meeting = _meeting(request, meeting_id)
+    if not meeting.agenda.filter(pk=item_id).exists():
+        raise NotFound(_("No agenda item %(id)s.") % {"id": item_id}, code="item_not_found")
+
+
+@router.post(
+    "/meetings",
+    response={201: MeetingOut, **WRITE_ERRORS},
+    summary="Schedule a council meeting with its agenda",
+    operation_id="deliberation_meetings_create",
+)
+def meetings_create(request: HttpRequest, body: MeetingIn) -> Status[dict[str, Any]]:
+    _leaders_only(request)
+    meeting = council.meeting_schedule(**body.dict())
+    return Status(201, _meeting_out(meeting))
+
+
+@router.get(
+    "/meetings/{meeting_id}",
+    response={200: MeetingOut, **READ_ERRORS},
+    summary="A meeting: quorum and agenda with votes",
+    operation_id="deliberation_meetings_get",
+)
+def meetings_get(request: HttpRequest, meeting_id: int) -> dict[str, Any]:
+    return _meeting_out(_meeting(request, meeting_id))
+
+
+@router.post(
+    "/meetings/{meeting_id}/attendance",
+    response={200: MeetingOut, **WRITE_ERRORS},
+    summary="Check in at the meeting",
+    operation_id="deliberation_attendance_create",
+)
+def attendance_create(request: HttpRequest, meeting_id: int, body: ResidentIn) -> dict[str, Any]:
+    meeting = _meeting(request, meeting_id)
+    council.meeting_check_in(
+        meeting_id=meeting.pk, resident_id=_who(request, body.resident_id, "resident_id")
+    )
+    return _meeting_out(meeting)
+
+
+@router.post(
+    "/meetings/{meeting_id}/items/{item_id}/open",
+    response={200: MeetingOut, **WRITE_ERRORS},
+    summary="Open the vote on an agenda item",
+    operation_id="deliberation_vote_open",
+)
+def vote_open(request: HttpRequest, meeting_id: int, item_id: int) -> dict[str, Any]:
+    _leaders_only(request)
+    _item(request, meeting_id, item_id)
+    council.voting_open(item_id=item_id)
+    return _meeting_out(_meeting(request, meeting_id))
+
+
+@router.post(
+    "/meetings/{meeting_id}/items/{item_id}/votes",
+    response={200: MeetingOut, **WRITE_ERRORS},
+    summary="Vote (one per household or per attendee)",
+    operation_id="deliberation_votes_create",
+)
+def votes_create(
+    request: HttpRequest, meeting_id: int, item_id: int, body: VoteIn
+) -> dict[str, Any]:
+    _item(request, meeting_id, item_id)
+    council.vote_cast(
+        item_id=item_id,
+        resident_id=_who(request, body.resident_id, "resident_id"),
+        choice=body.choice,
+    )
+    return _meeting_out(_meeting(request, meeting_id))
+
+
+@router.post(
+    "/meetings/{meeting_id}/items/{item_id}/decision",
+    response={200: MeetingOut, **WRITE_ERRORS},
+    summary="Close the vote and record the decision",
+    operation_id="deliberation_decision_create",
+)
+def decision_create(
+    request: HttpRequest, meeting_id: int, item_id: int, body: DecideIn
+) -> dict[str, Any]:
+    _leaders_only(request)
+    _item(request, meeting_id, item_id)
+    council.item_decide(item_id=item_id, outcome=body.outcome)
+    return _meeting_out(_meeting(request, meeting_id))
+
+
+# --- outreach -----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/contacts",
+    response={201: ContactOut, **WRITE_ERRORS},
+    summary="Log a greeting, meeting or home visit",
+    operation_id="deliberation_contacts_create",
+)
+def contacts_create(request: HttpRequest, body: ContactIn) -> Status[dict[str, Any]]:
+    leader = _who(request, body.leader_id, "leader_id")
+    c = outreach.contact_log(
+        leader_id=leader,
+        household_id=body.household_id,
+        kind=body.kind,
+        on=body.on,
+        notes=body.notes,
+        concerns=body.concerns,
+    )
+    return Status(201, {"id": c.pk, "household_id": c.household_id, "kind": c.kind, "on": c.on})
+
+
+@router.get(
+    "/coverage",
+    response={200: list[CoverageOut], **READ_ERRORS},
+    summary="Outreach coverage per building against the tenant's targets",
+    operation_id="deliberation_coverage_get",
+)
+def coverage_get(request: HttpRequest, estate_id: int | None = None) -> list[dict[str, Any]]:
+    _leaders_only(request)
+    return [c.__dict__ for c in outreach.coverage(estate_id=estate_id)]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ninja import Field, Schema
 
@@ -76,3 +76,73 @@ class TransitionIn(Schema):
 
 class MergeIn(Schema):
     into_id: int = Field(ge=1)
+
+
+class MeetingIn(Schema):
+    title: Text = Field("", max_length=200)
+    estate_id: int = Field(ge=1)
+    building_id: int | None = Field(None, ge=1)
+    starts_at: datetime
+    place: Text = Field("", max_length=200)
+    convener_id: int = Field(ge=1)
+    topic_ids: list[int] = Field(min_length=1, max_length=50)
+
+
+class AgendaItemOut(Schema):
+    id: int
+    topic_id: int
+    position: int
+    voting_open: bool
+    decided: bool
+    outcome: str
+    votes_for: int
+    votes_against: int
+    votes_abstain: int
+
+
+class MeetingOut(Schema):
+    id: int
+    title: str
+    estate_id: int
+    building_id: int | None
+    starts_at: datetime
+    invited_households: int
+    present_households: int
+    quorum_required: int
+    quorum_reached: bool
+    agenda: list[AgendaItemOut]
+
+
+class VoteIn(Schema):
+    resident_id: int | None = Field(None, ge=1)
+    choice: str = Field(pattern="^(for|against|abstain)$")
+
+
+class DecideIn(Schema):
+    outcome: Text = Field("", max_length=2000)
+
+
+class ContactIn(Schema):
+    leader_id: int | None = Field(None, ge=1, description="Omit when acting for the leader.")
+    household_id: int = Field(ge=1)
+    kind: str = Field(pattern="^(greeting|meeting|visit)$")
+    on: date | None = None
+    notes: Text = Field("", max_length=2000)
+    concerns: Text = Field("", max_length=2000)
+
+
+class ContactOut(Schema):
+    id: int
+    household_id: int
+    kind: str
+    on: date
+
+
+class CoverageOut(Schema):
+    building_id: int
+    building: str
+    households: int
+    visited: int
+    greeted_this_week: int
+    tagged_due: int
+    tagged_covered: int

@@ -86,3 +86,110 @@ def test_another_tenants_topics_do_not_exist_here(tenant, api, other_api, neighb
         response = other_api.get(path) if method == "get" else post(other_api, path, body)
         assert (response.status_code, response.json()["code"]) == (404, "topic_not_found"), path
     assert other_api.get("/api/v1/deliberation/topics").json()["items"] == []
+
+
+def test_a_council_meeting_through_the_api(tenant, make_key, api, neighbours):
+    from tenants.deliberation.services import topic_raise, topic_transition
+
+    with tenant_context(tenant):
+        topic = topic_raise(
+            raised_by_id=neighbours[0].pk,
+            title="亂停車",
+            description="d",
+            category="parking",
+            scope="unit",
+            place_id=neighbours[0].household.unit_id,
+        )
+        topic_transition(topic_id=topic.pk, to="accepted", actor_id=None)
+    estate_id = neighbours[0].household.unit.building.estate_id
+    meeting = post(
+        api,
+        "/api/v1/deliberation/meetings",
+        {
+            "estate_id": estate_id,
+            "starts_at": "2030-01-01T19:00:00+08:00",
+            "convener_id": neighbours[0].pk,
+            "topic_ids": [topic.pk],
+        },
+    ).json()
+    assert meeting["invited_households"] == 2
+    item = meeting["agenda"][0]["id"]
+    token = make_key("deliberation:write", "residents:act")
+    for person in neighbours:
+        me = key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(person.pk))
+        assert (
+            post(me, f"/api/v1/deliberation/meetings/{meeting['id']}/attendance", {}).status_code
+            == 200
+        )
+    opened = post(api, f"/api/v1/deliberation/meetings/{meeting['id']}/items/{item}/open", {})
+    assert opened.json()["quorum_reached"] is True
+    me = key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(neighbours[0].pk))
+    voted = post(
+        me, f"/api/v1/deliberation/meetings/{meeting['id']}/items/{item}/votes", {"choice": "for"}
+    )
+    assert voted.json()["agenda"][0]["votes_for"] == 1
+    twice = post(
+        me,
+        f"/api/v1/deliberation/meetings/{meeting['id']}/items/{item}/votes",
+        {"choice": "against"},
+    )
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_voted")
+    decided = post(
+        api,
+        f"/api/v1/deliberation/meetings/{meeting['id']}/items/{item}/decision",
+        {"outcome": "劃線"},
+    )
+    assert decided.json()["agenda"][0]["decided"] is True
+    visit = post(
+        me,
+        "/api/v1/deliberation/contacts",
+        {"household_id": neighbours[1].household_id, "kind": "visit"},
+    )
+    assert visit.status_code == 201
+    rows = api.get("/api/v1/deliberation/coverage").json()
+    assert [(r["households"], r["visited"]) for r in rows] == [(2, 1)]
+
+
+def test_another_tenants_meetings_do_not_exist_here(tenant, api, other_api, neighbours):
+    from tenants.deliberation.services import topic_raise, topic_transition
+
+    with tenant_context(tenant):
+        topic = topic_raise(
+            raised_by_id=neighbours[0].pk,
+            title="t",
+            description="d",
+            category="c",
+            scope="unit",
+            place_id=neighbours[0].household.unit_id,
+        )
+        topic_transition(topic_id=topic.pk, to="accepted", actor_id=None)
+    meeting = post(
+        api,
+        "/api/v1/deliberation/meetings",
+        {
+            "estate_id": neighbours[0].household.unit.building.estate_id,
+            "starts_at": "2030-01-01T19:00:00+08:00",
+            "convener_id": neighbours[0].pk,
+            "topic_ids": [topic.pk],
+        },
+    ).json()
+    item = meeting["agenda"][0]["id"]
+    base = f"/api/v1/deliberation/meetings/{meeting['id']}"
+    assert other_api.get(base).json()["code"] == "meeting_not_found"
+    for path, body in [
+        (base + "/attendance", {"resident_id": 1}),
+        (base + f"/items/{item}/open", {}),
+        (base + f"/items/{item}/votes", {"resident_id": 1, "choice": "for"}),
+        (base + f"/items/{item}/decision", {}),
+    ]:
+        response = post(other_api, path, body)
+        assert (response.status_code, response.json()["code"]) == (404, "meeting_not_found")
+    assert (
+        post(
+            other_api,
+            "/api/v1/deliberation/contacts",
+            {"leader_id": 1, "household_id": neighbours[0].household_id, "kind": "visit"},
+        ).json()["code"]
+        == "household_not_found"
+    )
+    assert other_api.get("/api/v1/deliberation/coverage").json() == []
