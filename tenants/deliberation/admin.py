@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from tenants.deliberation.models import BlockedWord, Comment, Topic, TopicEvent
+from tenants.deliberation.models import (
+    ActionItem,
+    AgendaItem,
+    BlockedWord,
+    Comment,
+    Contact,
+    Meeting,
+    Topic,
+    TopicEvent,
+)
 
 
 class EventInline(admin.TabularInline):
@@ -38,3 +47,34 @@ class TopicAdmin(admin.ModelAdmin):
 @admin.register(BlockedWord)
 class BlockedWordAdmin(admin.ModelAdmin):
     list_display = ["word"]
+
+
+class AgendaInline(admin.TabularInline):
+    model = AgendaItem
+    extra = 0
+    raw_id_fields = ["topic"]
+    readonly_fields = ["voting_open", "decided"]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(admin.ModelAdmin):
+    list_display = ["title", "estate", "starts_at", "status", "invited_households"]
+    list_filter = ["status", "estate"]
+    raw_id_fields = ["estate", "building", "convener"]
+    readonly_fields = ["invited_households"]
+    inlines = [AgendaInline]
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "due_on", "status", "owner_organisation"]
+    list_filter = ["status"]
+    raw_id_fields = ["item", "owner_organisation", "owner_resident"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["household", "kind", "on", "leader"]
+    list_filter = ["kind"]
+    date_hierarchy = "on"
+    raw_id_fields = ["leader", "household", "topic"]

@@ -14,6 +14,8 @@
     a tenant host through the full stack.
 (e) Points ledger throughput: postings per second for awards and redemptions,
     on one hot account against many accounts, one worker and 8 in parallel.
+(f) Outreach coverage report: the whole tenant, per building, on the full demo city
+    (20,000 households, a year of contacts) against the small one.
 (d) List endpoints at demo-city scale: community lists (50 per page, with
     filters) on the full demo city (about 50,000 residents) against the same
     requests on the small demo city: p50 server time and queries per request.
@@ -459,6 +461,31 @@ def points_adjust_account(resident_id: int) -> int:
     return account_for_resident(resident_id=resident_id).pk
 
 
+def bench_coverage(rounds: int) -> dict[str, Any]:
+    from linli.registry.demo import demo_build
+    from tenants.deliberation.outreach import coverage
+
+    results: dict[str, Any] = {}
+    for scale in ("small", "full"):
+        slug = f"bench_{scale}"
+        tenant = (
+            Tenant.objects.filter(schema_name=slug).first() or demo_build(scale=scale, slug=slug)[0]
+        )
+        with tenant_context(tenant):
+            coverage()  # warm
+            samples = []
+            for _ in range(rounds):
+                start = time.perf_counter()
+                rows = coverage()
+                samples.append(time.perf_counter() - start)
+        results[scale] = median_ms(samples)
+        results[f"{scale}_buildings"] = len(rows)
+        results[f"{scale}_households"] = sum(r.households for r in rows)
+    results["ratio"] = results["full"] / results["small"]
+    tenant_db().set_schema_to_public()
+    return results
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -471,7 +498,9 @@ def main() -> int:
     parser.add_argument("--stock-samples", type=int, default=3, help="stock creations per level")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--per-round", type=int, default=100)
-    parser.add_argument("--only", choices=["provisioning", "requests", "keys", "lists", "points"])
+    parser.add_argument(
+        "--only", choices=["provisioning", "requests", "keys", "lists", "points", "coverage"]
+    )
     parser.add_argument("--points-ops", type=int, default=400, help="operations per case")
     args = parser.parse_args()
 
@@ -522,6 +551,17 @@ def main() -> int:
                     f"many accounts {row['many']:7.0f}/s   one hot account {row['hot']:7.0f}/s"
                     f"   hot/many x{row['ratio']:.2f}"
                 )
+        if args.only in (None, "lists", "coverage"):
+            print("\n(f) Outreach coverage for the whole tenant (median):")
+            c = bench_coverage(args.rounds)
+            print(
+                f"  small demo  {c['small']:7.1f} ms ({c['small_buildings']} buildings, "
+                f"{c['small_households']} households)"
+            )
+            print(
+                f"  full demo   {c['full']:7.1f} ms ({c['full_buildings']} buildings, "
+                f"{c['full_households']} households)   x{c['ratio']:.1f}"
+            )
         if args.only in (None, "provisioning"):
             levels = [int(x) for x in args.levels.split(",")]
             print("\n(a) Provisioning a tenant (schema, domain, first admin), medians:")

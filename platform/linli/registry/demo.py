@@ -12,6 +12,7 @@ from linli.registry.selectors import tenant_get
 from linli.registry.services import tenant_create
 from tenants.community.demo import community_demo_build
 from tenants.community.models import Estate
+from tenants.deliberation.demo import deliberation_demo_build
 from tenants.helpteam.demo import helpteam_demo_build
 
 DEMO_SLUG = "cenxi"
@@ -40,6 +41,7 @@ def demo_build(*, scale: str, slug: str = DEMO_SLUG) -> tuple[Tenant, dict[str, 
             )
         counts = community_demo_build(scale=scale)
         counts |= helpteam_demo_build(scale=scale)
+        counts |= deliberation_demo_build(scale=scale)
     return tenant, counts
 
 

@@ -20,6 +20,8 @@ def test_the_small_demo_city_is_built_in_a_new_tenant(db):
         assert not Resident.objects.exclude(phone=None).exclude(phone__startswith="+86").exists()
     assert (counts["help_teams"], counts["squads"], counts["activities"]) == (3, 4, 6)
     assert counts["points_awards"] > 0
+    assert (counts["topics"], counts["meetings"]) == (18, 3)
+    assert counts["contacts"] == 2 * counts["households"]
     with tenant_context(tenant):
         from tenants.points.selectors import ledger_verify
 
