@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
 
 from api.auth import Forbidden, KeyAuth
 from api.deliberation.schemas import (
+    AssignIn,
     CommentIn,
     CommentPage,
     ContactIn,
@@ -23,7 +25,10 @@ from api.deliberation.schemas import (
     MeetingIn,
     MeetingOut,
     MergeIn,
+    RatingIn,
+    ReportIn,
     ResidentIn,
+    ReviewIn,
     TopicDetailOut,
     TopicIn,
     TopicPage,
@@ -99,12 +104,18 @@ def _out(t: Topic) -> dict[str, Any]:
 
 def _detail(request: HttpRequest, topic_id: int) -> dict[str, Any]:
     topic = _get(request, topic_id)
+    ratings = topic.ratings.aggregate(average=Avg("stars"), count=Count("id"))
     return {
         **_out(topic),
         "timeline": [
             {"from_status": e.from_status, "to_status": e.to_status, "note": e.note, "at": e.at}
             for e in topic.events.all()
         ],
+        "photos": [{"kind": p.kind, "url": p.image.url} for p in topic.photos.all()],
+        "assigned_to_id": topic.assigned_to_id,
+        "due_on": topic.due_on,
+        "rating_average": float(ratings["average"]) if ratings["average"] else None,
+        "ratings": ratings["count"],
     }
 
 
@@ -411,3 +422,84 @@ def contacts_create(request: HttpRequest, body: ContactIn) -> Status[dict[str, A
 def coverage_get(request: HttpRequest, estate_id: int | None = None) -> list[dict[str, Any]]:
     _leaders_only(request)
     return [c.__dict__ for c in outreach.coverage(estate_id=estate_id)]
+
+
+# --- photos, ratings, assignment, moderation ---------------------------------------------------
+
+
+@router.post(
+    "/topics/{topic_id}/photos",
+    response={200: TopicDetailOut, **WRITE_ERRORS},
+    summary="Add a photo (the problem, or before/after the fix)",
+    operation_id="deliberation_photos_create",
+)
+def photos_create(
+    request: HttpRequest, topic_id: int, photo: File[UploadedFile], kind: Form[str] = "problem"
+) -> dict[str, Any]:
+    _get(request, topic_id)
+    services.topic_photo_add(
+        topic_id=topic_id, kind=kind, content=photo.read(services.MAX_PHOTO + 1)
+    )
+    return _detail(request, topic_id)
+
+
+@router.post(
+    "/topics/{topic_id}/ratings",
+    response={200: TopicDetailOut, **WRITE_ERRORS},
+    summary="Rate a resolved topic's outcome",
+    operation_id="deliberation_ratings_create",
+)
+def ratings_create(request: HttpRequest, topic_id: int, body: RatingIn) -> dict[str, Any]:
+    _get(request, topic_id)
+    services.topic_rate(
+        topic_id=topic_id,
+        resident_id=_who(request, body.resident_id, "resident_id"),
+        stars=body.stars,
+        comment=body.comment,
+    )
+    return _detail(request, topic_id)
+
+
+@router.post(
+    "/topics/{topic_id}/assignment",
+    response={200: TopicDetailOut, **WRITE_ERRORS},
+    summary="Assign to an organisation with a deadline (leaders)",
+    operation_id="deliberation_assignment_create",
+)
+def assignment_create(request: HttpRequest, topic_id: int, body: AssignIn) -> dict[str, Any]:
+    _leaders_only(request)
+    _get(request, topic_id)
+    services.topic_assign(
+        topic_id=topic_id, organisation_id=body.organisation_id, due_on=body.due_on
+    )
+    return _detail(request, topic_id)
+
+
+@router.post(
+    "/topics/{topic_id}/reports",
+    response={200: TopicDetailOut, **WRITE_ERRORS},
+    summary="Report a topic or comment",
+    operation_id="deliberation_reports_create",
+)
+def reports_create(request: HttpRequest, topic_id: int, body: ReportIn) -> dict[str, Any]:
+    _get(request, topic_id)
+    services.post_report(
+        topic_id=topic_id,
+        resident_id=_who(request, body.resident_id, "resident_id"),
+        reason=body.reason,
+        comment_id=body.comment_id,
+    )
+    return _detail(request, topic_id)
+
+
+@router.post(
+    "/topics/{topic_id}/review",
+    response={200: TopicDetailOut, **WRITE_ERRORS},
+    summary="Release or remove a held post (leaders)",
+    operation_id="deliberation_review_create",
+)
+def review_create(request: HttpRequest, topic_id: int, body: ReviewIn) -> dict[str, Any]:
+    _leaders_only(request)
+    _get(request, topic_id)
+    services.post_review(topic_id=topic_id, comment_id=body.comment_id, approve=body.approve)
+    return _detail(request, topic_id)

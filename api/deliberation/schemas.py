@@ -36,8 +36,18 @@ class EventOut(Schema):
     at: datetime
 
 
+class PhotoOut(Schema):
+    kind: str
+    url: str
+
+
 class TopicDetailOut(TopicOut):
     timeline: list[EventOut]
+    photos: list[PhotoOut]
+    assigned_to_id: int | None
+    due_on: date | None
+    rating_average: float | None
+    ratings: int
 
 
 class TopicIn(Schema):
@@ -146,3 +156,25 @@ class CoverageOut(Schema):
     greeted_this_week: int
     tagged_due: int
     tagged_covered: int
+
+
+class RatingIn(Schema):
+    resident_id: int | None = Field(None, ge=1)
+    stars: int = Field(ge=1, le=5)
+    comment: Text = Field("", max_length=500)
+
+
+class AssignIn(Schema):
+    organisation_id: int = Field(ge=1)
+    due_on: date
+
+
+class ReportIn(Schema):
+    resident_id: int | None = Field(None, ge=1)
+    comment_id: int | None = Field(None, ge=1)
+    reason: Text = Field(min_length=1, max_length=255)
+
+
+class ReviewIn(Schema):
+    comment_id: int | None = Field(None, ge=1)
+    approve: bool

@@ -54,6 +54,8 @@ class Topic(models.Model):
     )
     due_on = models.DateField(_("due on"), null=True, blank=True)
     held_for_review = models.BooleanField(default=False)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -242,6 +244,7 @@ class ActionItem(models.Model):
     due_on = models.DateField(_("due on"))
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     progress = models.TextField(blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -276,3 +279,65 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.household_id} {self.on}"
+
+
+class TopicPhoto(models.Model):
+    class Kind(models.TextChoices):
+        PROBLEM = "problem", _("The problem")
+        BEFORE = "before", _("Before")
+        AFTER = "after", _("After")
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="photos")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    image = models.FileField(upload_to="deliberation/photos/")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id} {self.kind}"
+
+
+class TopicRating(models.Model):
+    """A resident's rating of a resolved topic's outcome (the raiser's is the follow-up)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="ratings")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    stars = models.PositiveSmallIntegerField()
+    comment = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "resident"], name="deliberation_rate_once"),
+            models.CheckConstraint(
+                condition=Q(stars__range=(1, 5)), name="deliberation_stars_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id}: {self.stars}"
+
+
+class PostReport(models.Model):
+    """A resident's report of a topic or comment; enough reports hold the post for review."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="reports")
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+    )
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=255)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "comment", "resident"],
+                name="deliberation_report_once",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"report on {self.topic_id}/{self.comment_id}"

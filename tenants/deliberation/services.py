@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from linli.errors import Conflict, NotFound, ValidationFailed
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Resident, Unit
-from tenants.deliberation.models import BlockedWord, Comment, Support, Topic, TopicEvent
+from tenants.deliberation.models import (
+    BlockedWord,
+    Comment,
+    PostReport,
+    Support,
+    Topic,
+    TopicEvent,
+    TopicPhoto,
+    TopicRating,
+)
 
 S = Topic.Status
 TRANSITIONS: dict[str, set[str]] = {
@@ -181,7 +192,11 @@ def topic_transition(*, topic_id: int, to: str, actor_id: int | None, note: str 
     topic.status = to
     if to == S.REJECTED:
         topic.rejection_reason = note.strip()[:255]
-    topic.save(update_fields=["status", "rejection_reason", "updated_at"])
+    if to == S.RESOLVED:
+        from django.utils import timezone
+
+        topic.resolved_at = timezone.now()
+    topic.save(update_fields=["status", "rejection_reason", "resolved_at", "updated_at"])
     _record(topic, before, actor_id, note)
     return topic
 
@@ -251,3 +266,162 @@ def post_review(
         obj=topic,
         changes={"comment": [None, comment_id]},
     )
+
+
+# --- photos, ratings, assignment and escalation, reports ----------------------------------------
+
+PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
+MAX_PHOTO = 5 * 1024 * 1024
+REPORTS_TO_HOLD = 3
+
+
+@transaction.atomic
+def topic_photo_add(*, topic_id: int, kind: str, content: bytes) -> TopicPhoto:
+    """A photo of the problem, or before/after photos of the fix (JPEG or PNG, 5 MB)."""
+    from django.core.files.base import ContentFile
+
+    topic = _topic_for_update(topic_id)
+    if kind not in TopicPhoto.Kind.values:
+        raise ValidationFailed(
+            _("A photo shows the problem, or before or after."), code="kind_invalid", field="kind"
+        )
+    if len(content) > MAX_PHOTO:
+        raise ValidationFailed(
+            _("The photo is larger than 5 MB."), code="file_too_large", field="photo"
+        )
+    ext = next((e for magic, e in PHOTO_TYPES.items() if content.startswith(magic)), None)
+    if ext is None:
+        raise ValidationFailed(
+            _("Send a JPEG or PNG photo."), code="file_type_invalid", field="photo"
+        )
+    photo = TopicPhoto(topic=topic, kind=kind)
+    photo.image.save(f"topic-{topic.pk}-{kind}.{ext}", ContentFile(content), save=False)
+    photo.save()
+    audit_record(action="topic.photo", obj=topic, changes={"kind": [None, kind]})
+    return photo
+
+
+@transaction.atomic
+def topic_rate(*, topic_id: int, resident_id: int, stars: int, comment: str = "") -> TopicRating:
+    """Residents in scope rate a resolved topic's outcome, once each."""
+    topic = _topic_for_update(topic_id)
+    resident = _resident(resident_id)
+    if topic.status != S.RESOLVED:
+        raise Conflict(_("Only a resolved topic is rated."), code="not_resolved")
+    if not in_scope(topic, resident):
+        raise Conflict(_("Only residents where the topic is can rate it."), code="out_of_scope")
+    if not 1 <= stars <= 5:
+        raise ValidationFailed(_("A rating is 1 to 5."), code="rating_invalid", field="stars")
+    try:
+        with transaction.atomic():
+            return TopicRating.objects.create(
+                topic=topic, resident=resident, stars=stars, comment=comment[:500]
+            )
+    except IntegrityError as exc:
+        raise Conflict(_("You have already rated this topic."), code="already_rated") from exc
+
+
+@transaction.atomic
+def topic_assign(*, topic_id: int, organisation_id: int, due_on: date) -> Topic:
+    """Give a topic to the organisation that must act (property company, utility...)."""
+    from tenants.community.models import Organisation
+
+    topic = _topic_for_update(topic_id)
+    if not Organisation.objects.filter(pk=organisation_id, active=True).exists():
+        raise ValidationFailed(
+            _("No active organisation %(id)s.") % {"id": organisation_id},
+            code="organisation_not_found",
+            field="organisation_id",
+        )
+    if topic.status in {S.MERGED, S.REJECTED, S.CLOSED, S.RESOLVED}:
+        raise Conflict(_("This topic is finished."), code="topic_closed")
+    topic.assigned_to_id, topic.due_on, topic.escalated_at = organisation_id, due_on, None
+    topic.save(update_fields=["assigned_to", "due_on", "escalated_at", "updated_at"])
+    audit_record(
+        action="topic.assigned",
+        obj=topic,
+        changes={"assigned_to": [None, organisation_id], "due_on": [None, str(due_on)]},
+    )
+    return topic
+
+
+def overdue_escalate(*, today: date | None = None) -> int:
+    """Topics and action items past their deadline go to the district's admins, once each."""
+    from django.utils import timezone
+
+    from linli.notify import Notice, notify
+    from tenants.community.models import Role, RoleAssignment
+    from tenants.deliberation.models import ActionItem
+
+    today = today or timezone.localdate()
+    admins = list(
+        RoleAssignment.objects.filter(role=Role.DISTRICT_ADMIN)
+        .values_list("resident_id", flat=True)
+        .distinct()
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        topics = list(
+            Topic.objects.select_for_update(skip_locked=True)
+            .filter(due_on__lt=today, escalated_at__isnull=True)
+            .exclude(status__in=[S.RESOLVED, S.CLOSED, S.REJECTED, S.MERGED])
+        )
+        actions = list(
+            ActionItem.objects.select_for_update(skip_locked=True).filter(
+                due_on__lt=today, escalated_at__isnull=True, status="open"
+            )
+        )
+        Topic.objects.filter(pk__in=[t.pk for t in topics]).update(escalated_at=now)
+        ActionItem.objects.filter(pk__in=[a.pk for a in actions]).update(escalated_at=now)
+        notify(
+            [
+                Notice(
+                    resident_id=admin,
+                    kind="deliberation.overdue",
+                    subject=_("%(count)d overdue topics and actions")
+                    % {"count": len(topics) + len(actions)},
+                    body=", ".join([t.title for t in topics] + [a.title for a in actions])[:500],
+                )
+                for admin in admins
+                if topics or actions
+            ]
+        )
+    return len(topics) + len(actions)
+
+
+@transaction.atomic
+def post_report(
+    *, topic_id: int, resident_id: int, reason: str, comment_id: int | None = None
+) -> PostReport:
+    """A resident reports a post; after three reports it is held for a leader's review."""
+    topic = _topic_for_update(topic_id)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(
+            _("Say what is wrong with the post."), code="reason_required", field="reason"
+        )
+    comment = None
+    if comment_id is not None:
+        comment = Comment.objects.filter(pk=comment_id, topic=topic).first()
+        if comment is None:
+            raise NotFound(_("No such comment."), code="comment_not_found")
+    try:
+        with transaction.atomic():
+            report = PostReport.objects.create(
+                topic=topic,
+                comment=comment,
+                resident_id=_resident(resident_id).pk,
+                reason=reason[:255],
+            )
+    except IntegrityError as exc:
+        raise Conflict(_("You have already reported this."), code="already_reported") from exc
+    count = PostReport.objects.filter(topic=topic, comment=comment).count()
+    if count >= REPORTS_TO_HOLD:
+        target = comment or topic
+        if not target.held_for_review:
+            target.held_for_review = True
+            target.save(update_fields=["held_for_review"])
+            audit_record(
+                action="moderation.held", obj=topic, changes={"comment": [None, comment_id]}
+            )
+    return report
