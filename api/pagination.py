@@ -42,7 +42,7 @@ def decode_cursor(cursor: str) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         after = data["after"]
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
             raise ValueError
         return after
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:

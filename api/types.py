@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -18,3 +19,21 @@ def storable(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(storable)]
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def sensible_moment(value: datetime) -> datetime:
+    """An aware time between 2000 and 2100, converted to UTC (PostgreSQL stores UTC; some
+    offsets Python accepts, PostgreSQL refuses)."""
+    if value.tzinfo is None:
+        raise ValueError("give a time zone offset, e.g. +08:00")
+    value = value.astimezone(UTC)
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("the time must fall between 2000 and 2100")
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(sensible_moment)]

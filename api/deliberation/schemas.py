@@ -5,7 +5,7 @@ from datetime import date, datetime
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Text
+from api.types import Moment, Text
 
 
 class TopicOut(Schema):
@@ -92,7 +92,7 @@ class MeetingIn(Schema):
     title: Text = Field("", max_length=200)
     estate_id: int = Field(ge=1)
     building_id: int | None = Field(None, ge=1)
-    starts_at: datetime
+    starts_at: Moment
     place: Text = Field("", max_length=200)
     convener_id: int = Field(ge=1)
     topic_ids: list[int] = Field(min_length=1, max_length=50)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Text
+from api.types import Moment, Text
 
 
 class HelpRequestOut(Schema):
@@ -40,8 +40,8 @@ class HelpRequestIn(Schema):
     )
     category: Text = Field(min_length=1, max_length=64)
     description: Text = Field(min_length=1, max_length=2000)
-    window_start: datetime
-    window_end: datetime
+    window_start: Moment
+    window_end: Moment
     household_id: int | None = Field(None, ge=1)
     place: Text = Field("", max_length=255)
     urgency: str = Field("normal", pattern="^(low|normal|urgent)$")
@@ -130,8 +130,8 @@ class ActivityIn(Schema):
     title: Text = Field(min_length=1, max_length=200)
     estate_id: int = Field(ge=1)
     space_id: int | None = Field(None, ge=1)
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     capacity: int = Field(ge=1, le=10_000)
     points_category: Text = Field("", max_length=64)
 

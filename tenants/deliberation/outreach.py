@@ -108,6 +108,8 @@ def coverage(*, today: date | None = None, estate_id: int | None = None) -> list
     households whose residents' tags ask for closer contact (daily, weekly, monthly) that got
     it in time. One query over the whole tenant."""
     today = today or timezone.localdate()
+    if estate_id is not None and not 0 < estate_id < 2**63:
+        return []  # no such estate (and not a number PostgreSQL's bigint can hold)
     visit_since = today - timedelta(days=deliberation_settings().visit_every_days)
     week_start = today - timedelta(days=today.weekday())
     with connection.cursor() as cursor:

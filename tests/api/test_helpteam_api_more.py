@@ -219,3 +219,22 @@ def test_another_tenants_activities_and_lists_are_not_visible(tenant, api, other
     assert other_api.get("/api/v1/helpteam/dashboard").json()["open_by_building"] == []
     with tenant_context(tenant):
         assert Activity.objects.get(pk=created["id"]).signups.count() == 0
+
+
+@pytest.mark.parametrize(
+    "moment", ["0050-08-22T19:34:28-21:02", "2026-01-01T10:00:00", "2200-01-01T00:00:00+08:00"]
+)
+def test_times_postgresql_cannot_store_are_a_422(api, world, moment):
+    # found by schemathesis: an offset of -21:02 once reached PostgreSQL and answered 500
+    response = post(
+        api,
+        "/api/v1/helpteam/activities",
+        {
+            "title": "x",
+            "estate_id": world["room"].estate_id,
+            "starts_at": moment,
+            "ends_at": "2030-01-01T10:00:00+08:00",
+            "capacity": 1,
+        },
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
