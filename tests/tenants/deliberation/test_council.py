@@ -191,3 +191,30 @@ def test_a_concern_heard_on_a_visit_becomes_a_topic(in_tenant):
     )
     assert (topic.heard_by_id, topic.description, topic.scope) == (leader.pk, "樓道燈壞了", "unit")
     assert [h.pk for h in overdue_households(leader=leader)] == [homes[0].pk]
+
+
+def test_the_admin_report_and_the_printable_meeting_record(tenant, in_tenant):
+    from django.test import Client
+
+    from tests.conftest import ADMIN_PASSWORD, host_of
+
+    unit, _homes, people = build_estate(2)
+    topic = accepted_topic(people[0][0], unit)
+    meeting, item = schedule(unit, people, topic)
+    for household in people:
+        meeting_check_in(meeting_id=meeting.pk, resident_id=household[0].pk)
+    voting_open(item_id=item.pk)
+    vote_cast(item_id=item.pk, resident_id=people[0][0].pk, choice="for")
+    item_decide(item_id=item.pk, outcome="劃定停車位")
+    topic_transition(topic_id=topic.pk, to="in_progress", actor_id=None)
+    topic_transition(topic_id=topic.pk, to="resolved", actor_id=None)
+    client = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
+    assert client.login(username="admin-alpha", password=ADMIN_PASSWORD)
+    report = client.get("/admin/deliberation/topic/report/")
+    assert report.status_code == 200
+    body = report.content.decode()
+    assert "<svg" in body and "resolved" in body
+    record = client.get(f"/admin/deliberation/meeting/{meeting.pk}/record/")
+    assert record.status_code == 200
+    text = record.content.decode()
+    assert "劃定停車位" in text and "reached" in text and "亂停車" in text
