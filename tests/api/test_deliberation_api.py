@@ -199,3 +199,62 @@ def test_ids_too_large_for_postgresql_are_just_not_found(api, neighbours):
     # found by schemathesis: such a number once reached a bigint cast and answered 500
     response = api.get("/api/v1/deliberation/coverage?estate_id=16398231154044760634211419866")
     assert (response.status_code, response.json()) == (200, [])
+
+
+def test_follow_through_endpoints_refuse_another_tenants_topics(tenant, api, other_api, neighbours):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    topic = post(
+        api,
+        "/api/v1/deliberation/topics",
+        {
+            "raised_by_id": neighbours[0].pk,
+            "title": "t",
+            "description": "d",
+            "category": "c",
+            "scope": "unit",
+            "place_id": neighbours[0].household.unit_id,
+        },
+    ).json()
+    base = f"/api/v1/deliberation/topics/{topic['id']}"
+    for path, body in [
+        (base + "/ratings", {"resident_id": 1, "stars": 5}),
+        (base + "/assignment", {"organisation_id": 1, "due_on": "2030-01-01"}),
+        (base + "/reports", {"resident_id": 1, "reason": "x"}),
+        (base + "/review", {"approve": True}),
+    ]:
+        response = post(other_api, path, body)
+        assert (response.status_code, response.json()["code"]) == (404, "topic_not_found"), path
+    photo = SimpleUploadedFile("p.jpg", b"\xff\xd8\xff" + b"\x00" * 10, "image/jpeg")
+    response = other_api.post(base + "/photos", {"photo": photo, "kind": "problem"})
+    assert (response.status_code, response.json()["code"]) == (404, "topic_not_found")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/deliberation/topics", "comments"])
+def test_lists_run_a_constant_number_of_queries(tenant, api, neighbours, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.deliberation.services import topic_comment, topic_raise
+
+    with tenant_context(tenant):
+        topics = [
+            topic_raise(
+                raised_by_id=neighbours[0].pk,
+                title=f"t{i}",
+                description="d",
+                category="c",
+                scope="unit",
+                place_id=neighbours[0].household.unit_id,
+            )
+            for i in range(30)
+        ]
+        for i in range(30):
+            topic_comment(topic_id=topics[0].pk, resident_id=neighbours[1].pk, body=f"c{i}")
+    url = path if path.startswith("/") else f"/api/v1/deliberation/topics/{topics[0].pk}/comments"
+    api.get(url)
+    with CaptureQueriesContext(connection) as small:
+        assert api.get(url + "?limit=2").status_code == 200
+    with CaptureQueriesContext(connection) as large:
+        assert api.get(url + "?limit=100").status_code == 200
+    assert len(small.captured_queries) == len(large.captured_queries)
