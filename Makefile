@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean messages
+.PHONY: install run test lint format bench clean messages fuzz
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Linli needs Python 3.12 or newer on PATH."; exit 1; }
@@ -32,6 +32,9 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+fuzz: install
+	LINLI_FUZZ=1 LINLI_FUZZ_EXAMPLES=$${LINLI_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/api/test_schemathesis.py
 
 bench: install
 	$(BIN)/python tests/perf/run.py $(BENCH_ARGS)

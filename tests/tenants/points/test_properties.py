@@ -137,6 +137,7 @@ LedgerMachine.TestCase.settings = settings(
     max_examples=25,
     stateful_step_count=25,
     deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
