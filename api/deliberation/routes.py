@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
-from api.auth import Forbidden, KeyAuth
+from api.acting import acting_resident, leaders_only, the_resident
+from api.auth import KeyAuth
 from api.deliberation.schemas import (
     AssignIn,
     CommentIn,
@@ -37,36 +38,16 @@ from api.deliberation.schemas import (
 )
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
-from linli.errors import NotFound, ValidationFailed
+from linli.errors import NotFound
 from tenants.deliberation import council, outreach, services
 from tenants.deliberation.models import Comment, Meeting, Topic
 
 router = Router(auth=KeyAuth("deliberation"), tags=["deliberation"])
 
 
-def _acting(request: HttpRequest) -> Any:
-    return request.acting_resident  # type: ignore[attr-defined]
-
-
-def _who(request: HttpRequest, named: int | None, field: str) -> int:
-    acting = _acting(request)
-    if acting is not None:
-        if named is not None and named != acting.pk:
-            raise Forbidden(_("A resident can only act for themselves."), code="not_yourself")
-        return int(acting.pk)
-    if named is None:
-        raise ValidationFailed(_("Name the resident."), code="resident_required", field=field)
-    return named
-
-
-def _leaders_only(request: HttpRequest) -> None:
-    if _acting(request) is not None:
-        raise Forbidden(_("Residents cannot do this."), code="not_for_residents")
-
-
 def _visible(request: HttpRequest) -> QuerySet[Topic]:
     topics = Topic.objects.annotate(supporters=Count("supports"))
-    acting = _acting(request)
+    acting = acting_resident(request)
     if acting is None:
         return topics
     if acting.household_id is None:
@@ -147,7 +128,7 @@ def topics_list(
     operation_id="deliberation_topics_create",
 )
 def topics_create(request: HttpRequest, body: TopicIn) -> Status[dict[str, Any]]:
-    raiser = _who(request, body.raised_by_id, "raised_by_id")
+    raiser = the_resident(request, body.raised_by_id, field="raised_by_id")
     topic = services.topic_raise(
         raised_by_id=raiser,
         title=body.title,
@@ -178,7 +159,7 @@ def topics_get(request: HttpRequest, topic_id: int) -> dict[str, Any]:
 def topics_support(request: HttpRequest, topic_id: int, body: ResidentIn) -> dict[str, Any]:
     _get(request, topic_id)
     services.topic_support(
-        topic_id=topic_id, resident_id=_who(request, body.resident_id, "resident_id")
+        topic_id=topic_id, resident_id=the_resident(request, body.resident_id, field="resident_id")
     )
     return _detail(request, topic_id)
 
@@ -192,7 +173,7 @@ def topics_support(request: HttpRequest, topic_id: int, body: ResidentIn) -> dic
 def comments_list(request: HttpRequest, topic_id: int, params: Query[PageParams]) -> dict[str, Any]:
     _get(request, topic_id)
     comments = Comment.objects.filter(topic_id=topic_id)
-    acting = _acting(request)
+    acting = acting_resident(request)
     if acting is not None:
         comments = comments.filter(Q(held_for_review=False) | Q(author=acting)).exclude(body="")
     rows, next_cursor = paginate(comments, params)
@@ -215,7 +196,7 @@ def comments_create(request: HttpRequest, topic_id: int, body: CommentIn) -> Sta
     _get(request, topic_id)
     c = services.topic_comment(
         topic_id=topic_id,
-        resident_id=_who(request, body.resident_id, "resident_id"),
+        resident_id=the_resident(request, body.resident_id, field="resident_id"),
         body=body.body,
     )
     return Status(
@@ -234,7 +215,7 @@ def comments_create(request: HttpRequest, topic_id: int, body: CommentIn) -> Sta
     operation_id="deliberation_topics_transition",
 )
 def topics_transition(request: HttpRequest, topic_id: int, body: TransitionIn) -> dict[str, Any]:
-    _leaders_only(request)
+    leaders_only(request)
     _get(request, topic_id)
     services.topic_transition(topic_id=topic_id, to=body.to, actor_id=None, note=body.note)
     return _detail(request, topic_id)
@@ -247,7 +228,7 @@ def topics_transition(request: HttpRequest, topic_id: int, body: TransitionIn) -
     operation_id="deliberation_topics_merge",
 )
 def topics_merge(request: HttpRequest, topic_id: int, body: MergeIn) -> dict[str, Any]:
-    _leaders_only(request)
+    leaders_only(request)
     _get(request, topic_id)
     _get(request, body.into_id)
     services.topic_merge(topic_id=topic_id, into_id=body.into_id, actor_id=None)
@@ -293,7 +274,7 @@ def _meeting_out(meeting: Meeting) -> dict[str, Any]:
 
 def _meeting(request: HttpRequest, meeting_id: int) -> Meeting:
     meeting = Meeting.objects.filter(pk=meeting_id).first()
-    acting = _acting(request)
+    acting = acting_resident(request)
     if meeting is not None and acting is not None:
         estate = acting.household.unit.building.estate_id if acting.household_id else None
         if meeting.estate_id != estate:
@@ -316,7 +297,7 @@ def _item(request: HttpRequest, meeting_id: int, item_id: int) -> None:
     operation_id="deliberation_meetings_create",
 )
 def meetings_create(request: HttpRequest, body: MeetingIn) -> Status[dict[str, Any]]:
-    _leaders_only(request)
+    leaders_only(request)
     meeting = council.meeting_schedule(**body.dict())
     return Status(201, _meeting_out(meeting))
 
@@ -340,7 +321,8 @@ def meetings_get(request: HttpRequest, meeting_id: int) -> dict[str, Any]:
 def attendance_create(request: HttpRequest, meeting_id: int, body: ResidentIn) -> dict[str, Any]:
     meeting = _meeting(request, meeting_id)
     council.meeting_check_in(
-        meeting_id=meeting.pk, resident_id=_who(request, body.resident_id, "resident_id")
+        meeting_id=meeting.pk,
+        resident_id=the_resident(request, body.resident_id, field="resident_id"),
     )
     return _meeting_out(meeting)
 
@@ -352,7 +334,7 @@ def attendance_create(request: HttpRequest, meeting_id: int, body: ResidentIn) -
     operation_id="deliberation_vote_open",
 )
 def vote_open(request: HttpRequest, meeting_id: int, item_id: int) -> dict[str, Any]:
-    _leaders_only(request)
+    leaders_only(request)
     _item(request, meeting_id, item_id)
     council.voting_open(item_id=item_id)
     return _meeting_out(_meeting(request, meeting_id))
@@ -370,7 +352,7 @@ def votes_create(
     _item(request, meeting_id, item_id)
     council.vote_cast(
         item_id=item_id,
-        resident_id=_who(request, body.resident_id, "resident_id"),
+        resident_id=the_resident(request, body.resident_id, field="resident_id"),
         choice=body.choice,
     )
     return _meeting_out(_meeting(request, meeting_id))
@@ -385,7 +367,7 @@ def votes_create(
 def decision_create(
     request: HttpRequest, meeting_id: int, item_id: int, body: DecideIn
 ) -> dict[str, Any]:
-    _leaders_only(request)
+    leaders_only(request)
     _item(request, meeting_id, item_id)
     council.item_decide(item_id=item_id, outcome=body.outcome)
     return _meeting_out(_meeting(request, meeting_id))
@@ -401,7 +383,7 @@ def decision_create(
     operation_id="deliberation_contacts_create",
 )
 def contacts_create(request: HttpRequest, body: ContactIn) -> Status[dict[str, Any]]:
-    leader = _who(request, body.leader_id, "leader_id")
+    leader = the_resident(request, body.leader_id, field="leader_id")
     c = outreach.contact_log(
         leader_id=leader,
         household_id=body.household_id,
@@ -420,7 +402,7 @@ def contacts_create(request: HttpRequest, body: ContactIn) -> Status[dict[str, A
     operation_id="deliberation_coverage_get",
 )
 def coverage_get(request: HttpRequest, estate_id: int | None = None) -> list[dict[str, Any]]:
-    _leaders_only(request)
+    leaders_only(request)
     return [c.__dict__ for c in outreach.coverage(estate_id=estate_id)]
 
 
@@ -453,7 +435,7 @@ def ratings_create(request: HttpRequest, topic_id: int, body: RatingIn) -> dict[
     _get(request, topic_id)
     services.topic_rate(
         topic_id=topic_id,
-        resident_id=_who(request, body.resident_id, "resident_id"),
+        resident_id=the_resident(request, body.resident_id, field="resident_id"),
         stars=body.stars,
         comment=body.comment,
     )
@@ -467,7 +449,7 @@ def ratings_create(request: HttpRequest, topic_id: int, body: RatingIn) -> dict[
     operation_id="deliberation_assignment_create",
 )
 def assignment_create(request: HttpRequest, topic_id: int, body: AssignIn) -> dict[str, Any]:
-    _leaders_only(request)
+    leaders_only(request)
     _get(request, topic_id)
     services.topic_assign(
         topic_id=topic_id, organisation_id=body.organisation_id, due_on=body.due_on
@@ -485,7 +467,7 @@ def reports_create(request: HttpRequest, topic_id: int, body: ReportIn) -> dict[
     _get(request, topic_id)
     services.post_report(
         topic_id=topic_id,
-        resident_id=_who(request, body.resident_id, "resident_id"),
+        resident_id=the_resident(request, body.resident_id, field="resident_id"),
         reason=body.reason,
         comment_id=body.comment_id,
     )
@@ -499,7 +481,7 @@ def reports_create(request: HttpRequest, topic_id: int, body: ReportIn) -> dict[
     operation_id="deliberation_review_create",
 )
 def review_create(request: HttpRequest, topic_id: int, body: ReviewIn) -> dict[str, Any]:
-    _leaders_only(request)
+    leaders_only(request)
     _get(request, topic_id)
     services.post_review(topic_id=topic_id, comment_id=body.comment_id, approve=body.approve)
     return _detail(request, topic_id)

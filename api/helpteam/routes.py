@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
+from api.acting import acting_id, leaders_only, the_resident
 from api.auth import Forbidden, KeyAuth
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.helpteam.schemas import (
@@ -51,23 +52,6 @@ from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
 router = Router(auth=KeyAuth("helpteam"), tags=["helpteam"])
 
 
-def _acting_id(request: HttpRequest) -> int | None:
-    acting = request.acting_resident  # type: ignore[attr-defined]
-    return acting.pk if acting is not None else None
-
-
-def _who(request: HttpRequest, named: int | None, *, field: str) -> int:
-    """The resident a call is about: the acting resident, or the one the leader tool names."""
-    acting = _acting_id(request)
-    if acting is not None:
-        if named is not None and named != acting:
-            raise Forbidden(_("A resident can only act for themselves."), code="not_yourself")
-        return acting
-    if named is None:
-        raise ValidationFailed(_("Name the resident."), code="resident_required", field=field)
-    return named
-
-
 def _leads(request: HttpRequest, help_request: HelpRequest) -> bool:
     """A key without an acting resident is a leaders' tool; an acting resident leads the
     request's place if one of their roles covers it."""
@@ -84,11 +68,6 @@ def _leads(request: HttpRequest, help_request: HelpRequest) -> bool:
         scope.everything
         or scope.households(Household.objects.filter(pk=help_request.household_id)).exists()
     )
-
-
-def _not_acting(request: HttpRequest) -> None:
-    if _acting_id(request) is not None:
-        raise Forbidden(_("Residents cannot do this."), code="not_for_residents")
 
 
 def _visible(request: HttpRequest) -> QuerySet[HelpRequest]:
@@ -180,7 +159,7 @@ def requests_list(
     operation_id="helpteam_requests_create",
 )
 def requests_create(request: HttpRequest, body: HelpRequestIn) -> Status[dict[str, Any]]:
-    acting = _acting_id(request)
+    acting = acting_id(request)
     raised_by = body.raised_by_id
     requester = body.requester_id
     if acting is not None:
@@ -244,7 +223,7 @@ def requests_get(request: HttpRequest, request_id: int) -> dict[str, Any]:
 def _volunteer_step(step: Any) -> Any:
     def handler(request: HttpRequest, request_id: int, body: VolunteerActionIn) -> Any:
         _get(request, request_id)
-        who = _who(request, body.volunteer_resident_id, field="volunteer_resident_id")
+        who = the_resident(request, body.volunteer_resident_id, field="volunteer_resident_id")
         step(request_id=request_id, volunteer_resident_id=who)
         return _fresh(request_id)
 
@@ -277,7 +256,7 @@ def requests_confirm(request: HttpRequest, request_id: int, body: ConfirmIn) -> 
     services.request_confirm(
         request_id=request_id,
         hours=body.hours,
-        by_resident_id=_acting_id(request),
+        by_resident_id=acting_id(request),
         as_leader=_leads(request, help_request),
     )
     return _fresh(request_id)
@@ -293,7 +272,7 @@ def requests_cancel(request: HttpRequest, request_id: int, body: CancelIn) -> di
     help_request = _get(request, request_id)
     services.request_cancel(
         request_id=request_id,
-        by_resident_id=_acting_id(request),
+        by_resident_id=acting_id(request),
         as_leader=_leads(request, help_request),
         reason=body.reason,
     )
@@ -310,7 +289,7 @@ def requests_feedback(request: HttpRequest, request_id: int, body: FeedbackIn) -
     _get(request, request_id)
     services.request_feedback(
         request_id=request_id,
-        by_resident_id=_acting_id(request),
+        by_resident_id=acting_id(request),
         rating=body.rating,
         comment=body.comment,
     )
@@ -324,7 +303,7 @@ def requests_feedback(request: HttpRequest, request_id: int, body: FeedbackIn) -
     operation_id="helpteam_requests_suggestions",
 )
 def requests_suggestions(request: HttpRequest, request_id: int) -> list[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     help_request = _get(request, request_id)
     return [
         {
@@ -392,7 +371,7 @@ def _signup_out(s: Signup) -> dict[str, Any]:
 def signups_create(
     request: HttpRequest, activity_id: int, body: SignupIn
 ) -> Status[dict[str, Any]]:
-    who = _who(request, body.resident_id, field="resident_id")
+    who = the_resident(request, body.resident_id, field="resident_id")
     return Status(
         201, _signup_out(services.activity_signup(activity_id=activity_id, resident_id=who))
     )
@@ -405,7 +384,7 @@ def signups_create(
     operation_id="helpteam_signups_cancel",
 )
 def signups_cancel(request: HttpRequest, activity_id: int, body: SignupIn) -> dict[str, Any]:
-    who = _who(request, body.resident_id, field="resident_id")
+    who = the_resident(request, body.resident_id, field="resident_id")
     return _signup_out(services.activity_signup_cancel(activity_id=activity_id, resident_id=who))
 
 
@@ -418,7 +397,7 @@ def signups_cancel(request: HttpRequest, activity_id: int, body: SignupIn) -> di
 def attendance_create(
     request: HttpRequest, activity_id: int, body: AttendanceIn
 ) -> list[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     return [
         _signup_out(s)
         for s in services.activity_attendance(
@@ -438,7 +417,7 @@ def attendance_create(
 )
 def requests_check_in(request: HttpRequest, request_id: int, body: TokenIn) -> dict[str, Any]:
     _get(request, request_id)
-    who = _who(request, body.volunteer_resident_id, field="volunteer_resident_id")
+    who = the_resident(request, body.volunteer_resident_id, field="volunteer_resident_id")
     services.request_check_in(request_id=request_id, volunteer_resident_id=who, token=body.token)
     return _fresh(request_id)
 
@@ -451,7 +430,7 @@ def requests_check_in(request: HttpRequest, request_id: int, body: TokenIn) -> d
 )
 def requests_check_out(request: HttpRequest, request_id: int, body: TokenIn) -> dict[str, Any]:
     _get(request, request_id)
-    who = _who(request, body.volunteer_resident_id, field="volunteer_resident_id")
+    who = the_resident(request, body.volunteer_resident_id, field="volunteer_resident_id")
     services.request_check_out(request_id=request_id, volunteer_resident_id=who, token=body.token)
     return _fresh(request_id)
 
@@ -469,7 +448,7 @@ def requests_evidence(
     volunteer_resident_id: Form[int | None] = None,
 ) -> dict[str, Any]:
     _get(request, request_id)
-    who = _who(request, volunteer_resident_id, field="volunteer_resident_id")
+    who = the_resident(request, volunteer_resident_id, field="volunteer_resident_id")
     services.request_evidence_add(
         request_id=request_id,
         volunteer_resident_id=who,
@@ -487,7 +466,7 @@ def requests_evidence(
 def requests_dispute(request: HttpRequest, request_id: int, body: DisputeIn) -> dict[str, Any]:
     _get(request, request_id)
     services.request_dispute(
-        request_id=request_id, by_resident_id=_acting_id(request), reason=body.reason
+        request_id=request_id, by_resident_id=acting_id(request), reason=body.reason
     )
     return _fresh(request_id)
 
@@ -501,7 +480,7 @@ def requests_dispute(request: HttpRequest, request_id: int, body: DisputeIn) -> 
 def requests_dispute_resolve(
     request: HttpRequest, request_id: int, body: DisputeResolveIn
 ) -> dict[str, Any]:
-    _not_acting(request)
+    leaders_only(request)
     _get(request, request_id)
     services.request_dispute_resolve(request_id=request_id, upheld=body.upheld)
     return _fresh(request_id)
@@ -514,7 +493,7 @@ def requests_dispute_resolve(
     operation_id="helpteam_hours_bulk",
 )
 def hours_bulk(request: HttpRequest, body: HoursBulkIn) -> list[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     done = services.hours_record_bulk(entries=[(e.request_id, e.hours) for e in body.entries])
     return [_fresh(r.pk) for r in done]
 
@@ -529,7 +508,7 @@ def hours_bulk(request: HttpRequest, body: HoursBulkIn) -> list[dict[str, Any]]:
     operation_id="helpteam_activities_create",
 )
 def activities_create(request: HttpRequest, body: ActivityIn) -> Status[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     a = services.activity_create(**body.dict())
     return Status(
         201,
@@ -556,7 +535,7 @@ def activities_create(request: HttpRequest, body: ActivityIn) -> Status[dict[str
 def activity_check_in(
     request: HttpRequest, activity_id: int, body: ActivityCheckInIn
 ) -> dict[str, Any]:
-    who = _who(request, body.resident_id, field="resident_id")
+    who = the_resident(request, body.resident_id, field="resident_id")
     return _signup_out(
         services.activity_check_in(activity_id=activity_id, resident_id=who, token=body.token)
     )
@@ -628,7 +607,7 @@ def leaderboard_get(
     operation_id="helpteam_dashboard_get",
 )
 def dashboard_get(request: HttpRequest) -> dict[str, Any]:
-    _not_acting(request)
+    leaders_only(request)
     alert = services.helpteam_settings().unclaimed_alert_hours
     return {
         "alert_hours": alert,

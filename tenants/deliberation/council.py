@@ -26,17 +26,9 @@ from tenants.deliberation.settings import DeliberationSettings
 
 
 def deliberation_settings() -> DeliberationSettings:
-    from django.db import connection
+    from linli.registry.selectors import module_settings
 
-    from linli.registry.models import ModuleSetting
-
-    tenant_id = getattr(getattr(connection, "tenant", None), "pk", None)
-    row = (
-        ModuleSetting.objects.filter(tenant_id=tenant_id, module="deliberation").first()
-        if tenant_id
-        else None
-    )
-    return DeliberationSettings.model_validate(row.settings if row and row.settings else {})
+    return module_settings("deliberation", DeliberationSettings)
 
 
 def _households(meeting: Meeting) -> int:

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from linli.errors import Conflict, NotFound, ValidationFailed
+from linli.uploads import MAX_PHOTO_BYTES, photo_extension
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Resident, Unit
 from tenants.deliberation.models import (
@@ -270,8 +271,7 @@ def post_review(
 
 # --- photos, ratings, assignment and escalation, reports ----------------------------------------
 
-PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
-MAX_PHOTO = 5 * 1024 * 1024
+MAX_PHOTO = MAX_PHOTO_BYTES
 REPORTS_TO_HOLD = 3
 
 
@@ -285,15 +285,7 @@ def topic_photo_add(*, topic_id: int, kind: str, content: bytes) -> TopicPhoto:
         raise ValidationFailed(
             _("A photo shows the problem, or before or after."), code="kind_invalid", field="kind"
         )
-    if len(content) > MAX_PHOTO:
-        raise ValidationFailed(
-            _("The photo is larger than 5 MB."), code="file_too_large", field="photo"
-        )
-    ext = next((e for magic, e in PHOTO_TYPES.items() if content.startswith(magic)), None)
-    if ext is None:
-        raise ValidationFailed(
-            _("Send a JPEG or PNG photo."), code="file_type_invalid", field="photo"
-        )
+    ext = photo_extension(content)
     photo = TopicPhoto(topic=topic, kind=kind)
     photo.image.save(f"topic-{topic.pk}-{kind}.{ext}", ContentFile(content), save=False)
     photo.save()

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.notify import Notice, notify
+from linli.uploads import MAX_PHOTO_BYTES, photo_extension
 from tenants.audit.services import audit_record
 from tenants.community.models import Household, Resident
 from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
@@ -453,17 +454,9 @@ def activity_attendance(*, activity_id: int, resident_ids: list[int]) -> list[Si
 
 
 def helpteam_settings() -> HelpteamSettings:
-    from django.db import connection
+    from linli.registry.selectors import module_settings
 
-    from linli.registry.models import ModuleSetting
-
-    tenant_id = getattr(getattr(connection, "tenant", None), "pk", None)
-    row = (
-        ModuleSetting.objects.filter(tenant_id=tenant_id, module="helpteam").first()
-        if tenant_id
-        else None
-    )
-    return HelpteamSettings.model_validate(row.settings if row and row.settings else {})
+    return module_settings("helpteam", HelpteamSettings)
 
 
 # --- proof of service ------------------------------------------------------------------------
@@ -504,8 +497,7 @@ def request_check_out(*, request_id: int, volunteer_resident_id: int, token: str
     return help_request
 
 
-EVIDENCE_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
-MAX_EVIDENCE = 5 * 1024 * 1024
+MAX_EVIDENCE = MAX_PHOTO_BYTES
 
 
 @transaction.atomic
@@ -517,15 +509,7 @@ def request_evidence_add(
 
     help_request = _request_for_update(request_id)
     _by_claimer(help_request, volunteer_resident_id)
-    if len(content) > MAX_EVIDENCE:
-        raise ValidationFailed(
-            _("The photo is larger than 5 MB."), code="file_too_large", field="photo"
-        )
-    kind = next((ext for magic, ext in EVIDENCE_TYPES.items() if content.startswith(magic)), None)
-    if kind is None:
-        raise ValidationFailed(
-            _("Send a JPEG or PNG photo."), code="file_type_invalid", field="photo"
-        )
+    kind = photo_extension(content)
     help_request.evidence.save(
         f"request-{help_request.pk}.{kind}", ContentFile(content), save=False
     )

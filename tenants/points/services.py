@@ -45,14 +45,9 @@ class InsufficientPoints(Conflict):
 
 def points_settings() -> PointsSettings:
     """The current tenant's points settings (defaults when none are stored)."""
-    from linli.registry.models import ModuleSetting
+    from linli.registry.selectors import module_settings
 
-    tenant = getattr(connection, "tenant", None)
-    tenant_id = getattr(tenant, "pk", None)
-    if tenant_id is None:
-        return PointsSettings.model_validate({})
-    row = ModuleSetting.objects.filter(tenant_id=tenant_id, module="points").first()
-    return PointsSettings.model_validate(row.settings if row and row.settings else {})
+    return module_settings("points", PointsSettings)
 
 
 def _system_account(code: str) -> Account:

@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from django.db.models import QuerySet
 from django_tenants.utils import schema_context
+from pydantic import BaseModel
 
 from linli.registry.models import Domain, Tenant
 
@@ -55,3 +56,19 @@ def tenant_schemas_serving() -> list[Tenant]:
             "schema_name"
         )
     )
+
+
+def module_settings[T: BaseModel](module: str, model: type[T]) -> T:
+    """The current tenant's settings for ``module``, validated by its model (defaults when none
+    are stored, or when no tenant is active)."""
+    from django.db import connection
+
+    from linli.registry.models import ModuleSetting
+
+    tenant_id = getattr(getattr(connection, "tenant", None), "pk", None)
+    row = (
+        ModuleSetting.objects.filter(tenant_id=tenant_id, module=module).first()
+        if tenant_id
+        else None
+    )
+    return model.model_validate(row.settings if row and row.settings else {})
