@@ -14,7 +14,7 @@ from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from api.acting import acting_resident, leaders_only, the_resident
-from api.auth import KeyAuth
+from api.auth import Forbidden, KeyAuth
 from api.deliberation.schemas import (
     AssignIn,
     CommentIn,
@@ -384,6 +384,20 @@ def decision_create(
 )
 def contacts_create(request: HttpRequest, body: ContactIn) -> Status[dict[str, Any]]:
     leader = the_resident(request, body.leader_id, field="leader_id")
+    acting = acting_resident(request)
+    if acting is not None:
+        from tenants.community.models import Household
+        from tenants.community.roles import resident_scope
+
+        scope = resident_scope(acting)
+        if (
+            not scope.everything
+            and not scope.households(Household.objects.filter(pk=body.household_id)).exists()
+        ):
+            raise Forbidden(
+                _("Only a leader of this household's place logs contacts."),
+                code="not_your_household",
+            )
     c = outreach.contact_log(
         leader_id=leader,
         household_id=body.household_id,

@@ -140,12 +140,20 @@ def test_a_council_meeting_through_the_api(tenant, make_key, api, neighbours):
         {"outcome": "劃線"},
     )
     assert decided.json()["agenda"][0]["decided"] is True
-    visit = post(
-        me,
-        "/api/v1/deliberation/contacts",
-        {"household_id": neighbours[1].household_id, "kind": "visit"},
-    )
-    assert visit.status_code == 201
+    contact = {"household_id": neighbours[1].household_id, "kind": "visit"}
+    not_a_leader = post(me, "/api/v1/deliberation/contacts", contact)
+    assert (not_a_leader.status_code, not_a_leader.json()["code"]) == (403, "not_your_household")
+    from tenants.community.roles import role_assign
+
+    with tenant_context(tenant):
+        role_assign(
+            resident_id=neighbours[0].pk,
+            role="unit_leader",
+            scope="unit",
+            place_id=neighbours[0].household.unit_id,
+        )
+    visit = post(me, "/api/v1/deliberation/contacts", contact)
+    assert visit.status_code == 201, visit.json()
     rows = api.get("/api/v1/deliberation/coverage").json()
     assert [(r["households"], r["visited"]) for r in rows] == [(2, 1)]
 
