@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
-from api.acting import acting_id, leaders_only, the_resident
+from api.acting import acting_id, acting_resident, leaders_only, the_resident
 from api.auth import Forbidden, KeyAuth
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.helpteam.schemas import (
@@ -58,7 +58,7 @@ def _leads(request: HttpRequest, help_request: HelpRequest) -> bool:
     from tenants.community.models import Household
     from tenants.community.roles import resident_scope
 
-    acting = request.acting_resident  # type: ignore[attr-defined]
+    acting = acting_resident(request)
     if acting is None:
         return True
     if help_request.household_id is None:
@@ -72,7 +72,7 @@ def _leads(request: HttpRequest, help_request: HelpRequest) -> bool:
 
 def _visible(request: HttpRequest) -> QuerySet[HelpRequest]:
     requests = HelpRequest.objects.select_related("claimed_by")
-    acting = request.acting_resident  # type: ignore[attr-defined]
+    acting = acting_resident(request)
     if acting is None:
         return requests
     # A resident sees their own requests and claims, and the open ones in their own estate.
@@ -416,10 +416,7 @@ def attendance_create(
     operation_id="helpteam_check_in",
 )
 def requests_check_in(request: HttpRequest, request_id: int, body: TokenIn) -> dict[str, Any]:
-    _get(request, request_id)
-    who = the_resident(request, body.volunteer_resident_id, field="volunteer_resident_id")
-    services.request_check_in(request_id=request_id, volunteer_resident_id=who, token=body.token)
-    return _fresh(request_id)
+    return _scan(request, request_id, body, services.request_check_in)
 
 
 @router.post(
@@ -429,9 +426,14 @@ def requests_check_in(request: HttpRequest, request_id: int, body: TokenIn) -> d
     operation_id="helpteam_check_out",
 )
 def requests_check_out(request: HttpRequest, request_id: int, body: TokenIn) -> dict[str, Any]:
+    return _scan(request, request_id, body, services.request_check_out)
+
+
+def _scan(request: HttpRequest, request_id: int, body: TokenIn, step: Any) -> dict[str, Any]:
+    """The volunteer scanned the request's code (on arrival or when leaving)."""
     _get(request, request_id)
     who = the_resident(request, body.volunteer_resident_id, field="volunteer_resident_id")
-    services.request_check_out(request_id=request_id, volunteer_resident_id=who, token=body.token)
+    step(request_id=request_id, volunteer_resident_id=who, token=body.token)
     return _fresh(request_id)
 
 

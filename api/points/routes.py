@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
+from api.acting import acting_id, acting_resident, leaders_only
 from api.auth import Forbidden, KeyAuth
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, decode_cursor, encode_cursor, page
@@ -50,19 +51,10 @@ def _ledger_key(request: HttpRequest) -> str:
     return f"api:{request.api_key.prefix}:{key}"  # type: ignore[attr-defined]
 
 
-def _acting(request: HttpRequest) -> Resident | None:
-    return request.acting_resident  # type: ignore[attr-defined]
-
-
 def _only_self(request: HttpRequest, resident_id: int) -> None:
-    acting = _acting(request)
-    if acting is not None and acting.pk != resident_id:
+    acting = acting_id(request)
+    if acting is not None and acting != resident_id:
         raise Forbidden(_("A resident can only use their own points."), code="not_your_points")
-
-
-def _not_acting(request: HttpRequest) -> None:
-    if _acting(request) is not None:
-        raise Forbidden(_("Residents cannot do this."), code="not_for_residents")
 
 
 def _account_out(account: Account) -> dict[str, Any]:
@@ -94,7 +86,7 @@ def _tx_out(tx: Transaction) -> dict[str, Any]:
 
 def _visible_account(request: HttpRequest, account_id: int) -> Account:
     account = Account.objects.filter(pk=account_id).first()
-    acting = _acting(request)
+    acting = acting_resident(request)
     if account is None or (acting is not None and account.resident_id != acting.pk):
         raise NotFound(
             _("No points account %(id)s.") % {"id": account_id}, code="account_not_found"
@@ -172,7 +164,7 @@ def statement_get(
     operation_id="points_summary_get",
 )
 def summary_get(request: HttpRequest) -> dict[str, Any]:
-    _not_acting(request)
+    leaders_only(request)
     return selectors.summary().__dict__
 
 
@@ -183,7 +175,7 @@ def summary_get(request: HttpRequest) -> dict[str, Any]:
     operation_id="points_settlements_list",
 )
 def settlements_list(request: HttpRequest, month: date) -> list[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     return [
         {"account_id": a, "account": n, "day": d, "points_received": p}
         for a, n, d, p in selectors.settlement(month=month)
@@ -197,7 +189,7 @@ def settlements_list(request: HttpRequest, month: date) -> list[dict[str, Any]]:
     operation_id="points_awards_create",
 )
 def awards_create(request: HttpRequest, body: AwardIn) -> Status[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     tx = services.points_award(idempotency_key=_ledger_key(request), **body.dict())
     return Status(201, _tx_out(tx))
 
@@ -221,7 +213,7 @@ def redemptions_create(request: HttpRequest, body: RedemptionIn) -> Status[dict[
     operation_id="points_refunds_create",
 )
 def refunds_create(request: HttpRequest, body: RefundIn) -> Status[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     tx = services.points_refund(idempotency_key=_ledger_key(request), **body.dict())
     return Status(201, _tx_out(tx))
 
@@ -245,7 +237,7 @@ def transfers_create(request: HttpRequest, body: TransferIn) -> Status[dict[str,
     operation_id="points_adjustments_create",
 )
 def adjustments_create(request: HttpRequest, body: AdjustmentIn) -> Status[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     tx = services.points_adjust(idempotency_key=_ledger_key(request), **body.dict())
     return Status(201, _tx_out(tx))
 
@@ -259,7 +251,7 @@ def adjustments_create(request: HttpRequest, body: AdjustmentIn) -> Status[dict[
 def transactions_reverse(
     request: HttpRequest, transaction_id: int, body: ReversalIn
 ) -> Status[dict[str, Any]]:
-    _not_acting(request)
+    leaders_only(request)
     tx = services.transaction_reverse(
         transaction_id=transaction_id, reason=body.reason, idempotency_key=_ledger_key(request)
     )

@@ -288,12 +288,6 @@ def schema_drop(*, schema: str) -> None:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def schema_exists(schema: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
-        return cursor.fetchone() is not None
-
-
 def reset_cache() -> None:
     """Forget the in-process blueprint (tests and ``linli migrate`` use this)."""
     global _cached
