@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -37,3 +37,12 @@ def sensible_moment(value: datetime) -> datetime:
 
 
 Moment = Annotated[datetime, AfterValidator(sensible_moment)]
+
+
+def sensible_day(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError("the day must fall between 2000 and 2100")
+    return value
+
+
+Day = Annotated[date, AfterValidator(sensible_day)]

@@ -11,6 +11,7 @@ from api.deliberation.routes import router as deliberation_router
 from api.helpteam.routes import router as helpteam_router
 from api.platform.routes import router as platform_router
 from api.points.routes import router as points_router
+from api.shop.routes import router as shop_router
 from api.tenancy.routes import router as tenancy_router
 
 
@@ -46,6 +47,7 @@ api.add_router("/community", community_router)
 api.add_router("/points", points_router)
 api.add_router("/helpteam", helpteam_router)
 api.add_router("/deliberation", deliberation_router)
+api.add_router("/shop", shop_router)
 
 platform_api = LinliAPI(
     title="Linli platform API",

@@ -99,6 +99,7 @@ TENANT_APPS = [
     "tenants.points",
     "tenants.helpteam",
     "tenants.deliberation",
+    "tenants.shop",
     "api.access",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

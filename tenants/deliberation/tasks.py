@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django_tenants.utils import tenant_context
 from procrastinate.contrib.django import app
 
 from linli.jobs.decorators import platform_task
+from linli.registry.context import within
 
 
 @app.periodic(cron="0 8 * * *", periodic_id="deliberation_escalate_everywhere")
@@ -17,6 +17,6 @@ def deliberation_escalate_everywhere(*, timestamp: int | None = None) -> int:
     escalated = 0
     for tenant in tenant_schemas_serving():
         if "deliberation" in tenant.enabled_modules:
-            with tenant_context(tenant):
+            with within(tenant):
                 escalated += overdue_escalate()
     return escalated

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django_tenants.utils import tenant_context
 from procrastinate.contrib.django import app
 
 from linli.jobs.decorators import platform_task
+from linli.registry.context import within
 
 
 @app.periodic(cron="*/10 * * * *", periodic_id="help_requests_expire_everywhere")
@@ -17,7 +17,7 @@ def help_requests_expire_everywhere(*, timestamp: int | None = None) -> int:
     expired = 0
     for tenant in tenant_schemas_serving():
         if "helpteam" in tenant.enabled_modules:
-            with tenant_context(tenant):
+            with within(tenant):
                 expired += requests_expire()
     return expired
 
@@ -32,6 +32,6 @@ def help_requests_auto_confirm_everywhere(*, timestamp: int | None = None) -> in
     confirmed = 0
     for tenant in tenant_schemas_serving():
         if "helpteam" in tenant.enabled_modules:
-            with tenant_context(tenant):
+            with within(tenant):
                 confirmed += requests_auto_confirm()
     return confirmed

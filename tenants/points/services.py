@@ -89,6 +89,14 @@ def account_for_organisation(*, organisation_id: int) -> Account:
     return account
 
 
+def account_for_shop(*, shop_id: int, name: str) -> Account:
+    """The account a shop receives points in (the shop module names its shops by id)."""
+    account, _created = Account.objects.get_or_create(
+        code=f"shop:{shop_id}", defaults={"kind": Account.Kind.SHOP, "name": name[:200]}
+    )
+    return account
+
+
 def account_get(*, account_id: int) -> Account:
     account = Account.objects.filter(pk=account_id).first()
     if account is None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django_tenants.utils import tenant_context
 from procrastinate.contrib.django import app
 
 from linli.jobs.decorators import platform_task
+from linli.registry.context import within
 
 
 @app.periodic(cron="30 2 * * *", periodic_id="points_expire_everywhere")
@@ -24,6 +24,6 @@ def points_expire_everywhere(*, timestamp: int | None = None) -> int:
     posted = 0
     for tenant in tenant_schemas_serving():
         if tenant.pk in with_points:
-            with tenant_context(tenant):
+            with within(tenant):
                 posted += len(points_expire())
     return posted

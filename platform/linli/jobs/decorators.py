@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
-from django_tenants.utils import schema_context, tenant_context
+from django_tenants.utils import schema_context
 from procrastinate.contrib.django import app
 
 from linli.errors import NoTenant
+from linli.registry.context import within
 from linli.registry.models import Tenant
 
 TENANT_KWARG = "tenant_schema"
@@ -71,7 +72,7 @@ def tenant_task(*, queue: str = "default", name: str | None = None, **options: A
                     tenant = Tenant.objects.filter(schema_name=schema).first()
                 if tenant is None or not tenant.is_serving:
                     raise NoTenant(TENANT_GONE.format(schema=schema))
-                with tenant_context(tenant):
+                with within(tenant):
                     return func(**kwargs)
             finally:
                 _release_connection()

@@ -14,11 +14,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import trans_real
 
 from linli.db.access import tenant_db
+from linli.registry.context import tenant_zone
 from linli.registry.models import Tenant
 from linli.registry.selectors import platform_hosts, tenant_for_host
 
@@ -91,3 +92,7 @@ class TenantLocaleMiddleware(LocaleMiddleware):
         fallback = tenant.locale if tenant is not None else settings.LANGUAGE_CODE
         translation.activate(preferred_language(request) or fallback)
         request.LANGUAGE_CODE = translation.get_language()
+        if tenant is not None:  # "today" is the tenant's today
+            timezone.activate(tenant_zone(tenant))
+        else:
+            timezone.deactivate()

@@ -1,0 +1,407 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ninja import Field, Schema
+
+from api.pagination import Page
+from api.types import Day, Moment, Text
+
+
+class ShopIn(Schema):
+    estate_id: int = Field(ge=1)
+    name: Text = Field(min_length=1, max_length=120)
+    zones: list[str] = Field(
+        min_length=1, max_length=3, description="parcels, preorders, daily_goods"
+    )
+    opening_hours: Text = Field("", max_length=120)
+    address: Text = Field("", max_length=255)
+
+
+class ShopOut(Schema):
+    id: int
+    estate_id: int
+    name: str
+    zones: list[str]
+    opening_hours: str
+    address: str
+    active: bool
+    link: str = Field(description="What the shop's QR code opens.")
+
+
+class ShopPage(Page[ShopOut]):
+    pass
+
+
+class ActiveIn(Schema):
+    active: bool
+
+
+class SupplierIn(Schema):
+    name: Text = Field(min_length=1, max_length=120)
+    kind: str = Field(pattern="^(cooperative|farm|company)$")
+    village: Text = Field("", max_length=200)
+    contact_name: Text = Field("", max_length=64)
+    contact_phone: Text = Field("", max_length=20)
+
+
+class SupplierOut(Schema):
+    id: int
+    name: str
+    kind: str
+    village: str
+    contact_name: str
+    contact_phone: str
+    active: bool
+
+
+class SupplierPage(Page[SupplierOut]):
+    pass
+
+
+class ProductIn(Schema):
+    shop_id: int = Field(ge=1)
+    supplier_id: int | None = Field(None, ge=1)
+    name: Text = Field(min_length=1, max_length=120)
+    unit: Text = Field(min_length=1, max_length=16)
+    price_fen: int = Field(ge=0, le=100_000_000)
+    points_share: int = Field(
+        0, ge=0, le=100, description="Per cent of the price payable in points."
+    )
+    stock: int | None = Field(
+        None, ge=0, le=1_000_000, description="Omit for produce sold in batches."
+    )
+
+
+class ProductPatch(Schema):
+    price_fen: int | None = Field(None, ge=0, le=100_000_000)
+    points_share: int | None = Field(None, ge=0, le=100)
+    active: bool | None = None
+
+
+class RestockIn(Schema):
+    delta: int = Field(ge=-1_000_000, le=1_000_000, description="Units in (+) or written off (-).")
+
+
+class ProductOut(Schema):
+    id: int
+    shop_id: int
+    supplier_id: int | None
+    name: str
+    unit: str
+    price_fen: int
+    points_share: int
+    stock: int | None
+    photo_url: str | None
+    active: bool
+
+
+class ProductPage(Page[ProductOut]):
+    pass
+
+
+class ItemIn(Schema):
+    product_id: int = Field(ge=1)
+    limit_total: int | None = Field(None, ge=1, le=999)
+    limit_per_household: int | None = Field(None, ge=1, le=999)
+    price_fen: int | None = Field(
+        None, ge=0, le=100_000_000, description="The product's price if omitted."
+    )
+    points_share: int | None = Field(None, ge=0, le=100)
+
+
+class SlotIn(Schema):
+    starts_at: Moment
+    ends_at: Moment
+
+
+class BatchIn(Schema):
+    shop_id: int = Field(ge=1)
+    supplier_id: int = Field(ge=1)
+    title: Text = Field(min_length=1, max_length=120)
+    opens_at: Moment
+    closes_at: Moment
+    pickup_on: Day
+    items: list[ItemIn] = Field(min_length=1, max_length=100)
+    slots: list[SlotIn] = Field([], max_length=24)
+
+
+class ItemOut(Schema):
+    id: int
+    product_id: int
+    name: str
+    unit: str
+    price_fen: int
+    points_share: int
+    limit_total: int | None
+    limit_per_household: int | None
+    ordered: int
+    left: int | None
+
+
+class SlotOut(Schema):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+class BatchOut(Schema):
+    id: int
+    shop_id: int
+    supplier_id: int
+    supplier: str
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    pickup_on: date
+    state: str = Field(description="upcoming, open, closed or cancelled")
+    link: str = Field(description="What the batch's QR code opens.")
+    items: list[ItemOut]
+    slots: list[SlotOut]
+
+
+class BatchPage(Page[BatchOut]):
+    pass
+
+
+class ReasonIn(Schema):
+    reason: Text = Field(min_length=1, max_length=255)
+
+
+class LineIn(Schema):
+    item_id: int | None = Field(None, ge=1, description="A batch item (batch orders).")
+    product_id: int | None = Field(None, ge=1, description="A product (daily-goods orders).")
+    quantity: int = Field(ge=1, le=999)
+
+
+class OrderIn(Schema):
+    resident_id: int | None = Field(None, ge=1, description="Omit when acting for the resident.")
+    batch_id: int | None = Field(None, ge=1)
+    shop_id: int | None = Field(None, ge=1, description="For daily goods, instead of a batch.")
+    slot_id: int | None = Field(None, ge=1)
+    lines: list[LineIn] = Field(min_length=1, max_length=50)
+    points: int = Field(0, ge=0, le=1_000_000, description="Points to pay with (within the share).")
+
+
+class LineOut(Schema):
+    product_id: int
+    item_id: int | None
+    name: str
+    unit: str
+    quantity: int
+    unit_price_fen: int
+    total_fen: int
+    points_allowed: int
+
+
+class OrderOut(Schema):
+    id: int
+    shop_id: int
+    batch_id: int | None
+    slot_id: int | None
+    resident_id: int
+    status: str
+    total_fen: int
+    points_used: int
+    money_due_fen: int
+    pickup_code: str | None = Field(description="Shown to the resident and to the shop.")
+    collect_by: datetime
+    payment: str
+    paid_fen: int
+    placed_at: datetime
+    picked_up_at: datetime | None
+    lines: list[LineOut]
+
+
+class OrderPage(Page[OrderOut]):
+    pass
+
+
+class PickUpIn(Schema):
+    code: Text = Field(min_length=1, max_length=16)
+    payment: str = Field("", pattern="^(|cash|terminal)$")
+    paid_fen: int = Field(0, ge=0, le=100_000_000)
+
+
+class CodeIn(Schema):
+    code: Text = Field(min_length=1, max_length=16)
+
+
+class CancelIn(Schema):
+    reason: Text = Field("", max_length=255)
+
+
+class PackingOrderOut(Schema):
+    order_id: int
+    pickup_code: str
+    household: str
+    resident: str
+    status: str
+    money_due_fen: int
+    lines: list[tuple[str, str, int]]
+
+
+class PackingSlotOut(Schema):
+    slot: str
+    slot_id: int | None
+    orders: list[PackingOrderOut]
+    totals: list[tuple[str, str, int]]
+
+
+class ParcelIn(Schema):
+    shop_id: int = Field(ge=1)
+    carrier: Text = Field(min_length=1, max_length=64)
+    tracking_number: Text = Field(min_length=1, max_length=64)
+    household_id: int = Field(ge=1)
+    recipient_name: Text = Field("", max_length=64)
+    shelf: Text = Field("", max_length=16)
+
+
+class ParcelOut(Schema):
+    id: int
+    shop_id: int
+    carrier: str
+    tracking_number: str
+    household_id: int
+    shelf: str
+    status: str
+    pickup_code: str | None
+    arrived_at: datetime
+    reminders_sent: int
+    picked_up_at: datetime | None
+    returned_at: datetime | None
+
+
+class ParcelPage(Page[ParcelOut]):
+    pass
+
+
+class ParcelPickUpIn(Schema):
+    code: Text = Field(min_length=1, max_length=16)
+    resident_id: int | None = Field(None, ge=1, description="Who collected it, if known.")
+
+
+class SuggestionOut(Schema):
+    household_id: int
+    label: str
+
+
+class ParcelDayOut(Schema):
+    shop_id: int
+    day: date
+    arrived: int
+    picked_up: int
+    returned: int
+    waiting_at_close: int
+    waiting_over_remind_days: int
+    waiting_over_return_days: int
+
+
+class TurnaroundOut(Schema):
+    shop_id: int
+    shop: str
+    arrived: int
+    picked_up: int
+    returned: int
+    mean_hours: float | None
+    median_hours: float | None
+    p90_hours: float | None
+
+
+class ServiceIn(Schema):
+    organisation_id: int = Field(ge=1)
+    shop_id: int | None = Field(None, ge=1)
+    category: str = Field(pattern="^(housekeeping|elderly_care|education|medical|property|other)$")
+    title: Text = Field(min_length=1, max_length=120)
+    description: Text = Field("", max_length=4000)
+    price_fen: int | None = Field(None, ge=0, le=100_000_000)
+    points_price: int | None = Field(None, ge=1, le=1_000_000)
+
+
+class ServiceOut(Schema):
+    id: int
+    organisation_id: int
+    organisation: str
+    shop_id: int | None
+    category: str
+    title: str
+    description: str
+    price_fen: int | None
+    points_price: int | None
+    active: bool
+
+
+class ServicePage(Page[ServiceOut]):
+    pass
+
+
+class ServiceSlotIn(Schema):
+    starts_at: Moment
+    ends_at: Moment
+    capacity: int = Field(1, ge=1, le=500)
+
+
+class ServiceSlotOut(Schema):
+    id: int
+    service_id: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    booked: int
+
+
+class BookingIn(Schema):
+    resident_id: int | None = Field(None, ge=1, description="Omit when acting for the resident.")
+    slot_id: int = Field(ge=1)
+    pay_with: str = Field(pattern="^(money|points)$")
+    note: Text = Field("", max_length=500)
+
+
+class BookingOut(Schema):
+    id: int
+    service_id: int
+    slot_id: int
+    resident_id: int
+    status: str
+    pay_with: str
+    price_fen: int
+    points_paid: int
+    note: str
+    reason: str
+    created_at: datetime
+
+
+class BookingPage(Page[BookingOut]):
+    pass
+
+
+class SalesDayOut(Schema):
+    shop_id: int
+    shop: str
+    day: date
+    orders: int
+    cash_fen: int
+    terminal_fen: int
+    points: int
+    sales_fen: int
+
+
+class SellThroughOut(Schema):
+    item_id: int
+    product: str
+    unit: str
+    available: int | None
+    ordered: int
+    collected: int
+    expired: int
+    orders: int
+    sell_through: float | None
+
+
+class SettlementOut(Schema):
+    organisation_id: int
+    organisation: str
+    completed: int
+    money_fen: int
+    points: int
+    declined_or_cancelled: int
