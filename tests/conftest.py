@@ -136,3 +136,19 @@ def api(tenant: Tenant, make_key: Callable[..., str]) -> Client:
 def other_api(other_tenant: Tenant, make_key: Callable[..., str]) -> Client:
     """A client on beta's host holding a key of beta's with every scope."""
     return key_client(other_tenant, make_key(*ALL_SCOPES, on=other_tenant))
+
+
+@pytest.fixture
+def notices(settings: Any) -> Iterator[list[Any]]:
+    """Notices sent through the in-memory channel (they go out on commit: wrap the calls in
+    ``django_capture_on_commit_callbacks(execute=True)``)."""
+    from linli import notify
+
+    settings.LINLI_NOTIFY_CHANNELS = ["linli.notify.MemoryChannel"]
+    notify.channels.cache_clear()
+    notify.MemoryChannel.sent.clear()
+    try:
+        yield notify.MemoryChannel.sent
+    finally:
+        notify.MemoryChannel.sent.clear()
+        notify.channels.cache_clear()
