@@ -431,7 +431,7 @@ def test_lists_take_constant_queries(tenant, make_key, town):
         )
         now = timezone.now()
 
-        def grow(n: int) -> None:
+        def grow(n):
             for i in range(n):
                 resident = ResidentFactory(household=HouseholdFactory(unit=UnitFactory()))
                 orders.order_place(resident_id=resident.pk, shop_id=shop.pk, lines=[(soy.pk, 1)])
@@ -444,7 +444,8 @@ def test_lists_take_constant_queries(tenant, make_key, town):
                 )
                 catalogue.batch_create(
                     shop_id=shop.pk, supplier_id=coop.pk, title=f"b{i}", opens_at=now,
-                    closes_at=now + timedelta(hours=3), pickup_on=timezone.localdate() + timedelta(days=1),
+                    closes_at=now + timedelta(hours=3),
+                    pickup_on=timezone.localdate() + timedelta(days=1),
                     items=[catalogue.ItemSpec(product_id=product.pk)],
                 )  # fmt: skip
 

@@ -4,7 +4,7 @@ village co-operative's vegetables on pre-order, daily goods on the shelf."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -51,7 +51,7 @@ def shop_balance(shop: Shop) -> int:
 
 
 @pytest.fixture
-def estate(in_shop_tenant) -> dict[str, Any]:
+def estate(in_shop_tenant):
     estate = EstateFactory(name="萬象公館")
     unit = UnitFactory(building__estate=estate)
     xu = ResidentFactory(
@@ -107,9 +107,7 @@ def estate(in_shop_tenant) -> dict[str, Any]:
 def open_batch(estate: dict[str, Any], *, greens_total=20, per_household=3, slots=True, **kw):
     now = timezone.now()
     pickup = timezone.localdate() + timedelta(days=2)
-    start = timezone.make_aware(
-        timezone.datetime.combine(pickup, timezone.datetime.min.time())
-    ) + timedelta(hours=9)
+    start = timezone.make_aware(datetime.combine(pickup, time(9)))
     return catalogue.batch_create(
         shop_id=estate["shop"].pk,
         supplier_id=estate["coop"].pk,

@@ -289,7 +289,7 @@ def test_cancelling_a_batch_cancels_and_refunds_every_open_order(estate, batch):
     greens, eggs = items(batch)
     first = place(estate, batch, (greens.pk, 1), points=1)
     second = place(estate, batch, (eggs.pk, 1), who="neighbour")
-    catalogue.batch_cancel(batch_id=batch.pk, reason="暴雨，菜未能送達")
+    catalogue.batch_cancel(batch_id=batch.pk, reason="暴雨 菜未能送達")
     assert set(
         Order.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)
     ) == {"cancelled"}

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from threading import Barrier
 from typing import Any
 
@@ -59,7 +60,7 @@ def race(tenant: Tenant, attempts: list[Callable[[], Any]]) -> Counter[str]:
         return Counter(pool.map(run, attempts))
 
 
-def _setting(tenant: Tenant, households: int) -> dict[str, Any]:
+def _setting(tenant, households):
     with tenant_context(tenant):
         estate = EstateFactory()
         unit = UnitFactory(building__estate=estate)
@@ -149,9 +150,13 @@ def test_a_cancel_racing_the_expiry_refunds_points_once(race_tenant):
             orders.order_ready(order_id=order.pk)
         after_deadline = max(o.collect_by for o in placed) + timedelta(minutes=1)
     attempts: list[Callable[[], Any]] = [
-        (lambda o=o: orders.order_cancel(order_id=o.pk, reason="shop")) for o in placed
+        partial(orders.order_cancel, order_id=o.pk, reason="shop") for o in placed
     ]
-    attempts += [lambda: orders.orders_expire(now=after_deadline)] * 3
+
+    def expire() -> int:
+        return orders.orders_expire(now=after_deadline)
+
+    attempts += [expire] * 3
     outcome = race(race_tenant, attempts)
     assert outcome["ok"] >= 3 and set(outcome) <= {"ok", "transition_not_allowed"}
     with tenant_context(race_tenant):
