@@ -116,7 +116,10 @@ def recipient_suggestions(*, query: str, limit: int = 10) -> list[Household]:
     if len(digits) >= 4 and len(digits) == len(query.replace(" ", "").lstrip("+")):
         match |= Q(phone__endswith=digits)
     household_ids = list(
-        residents.filter(match).values_list("household_id", flat=True).distinct()[:limit]
+        residents.filter(match)
+        .order_by("household_id")
+        .values_list("household_id", flat=True)
+        .distinct()[:limit]
     )
     if len(household_ids) < limit:
         household_ids += list(
