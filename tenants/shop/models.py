@@ -26,6 +26,11 @@ def pickup_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
 
 
+def yuan(fen: int) -> str:
+    """Fen as yuan for people to read: 2300 → "23.00"."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
 def qr_token() -> str:
     return secrets.token_urlsafe(12)
 
@@ -269,6 +274,10 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk}"
+
+    @property
+    def money_due_yuan(self) -> str:
+        return yuan(self.money_due_fen)
 
 
 class OrderLine(models.Model):

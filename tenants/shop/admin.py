@@ -1,0 +1,333 @@
+"""The shop in the tenant admin: catalogue and batches for operators, orders and parcels at
+the counter (status changes go through the services), printable packing lists, reports.
+
+A staff user who is not a superuser sees the shops they operate (shop operator for
+the estate, or a leader of it) and what belongs to those shops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from linli.errors import LinliError
+from tenants.community.models import Resident
+from tenants.shop import access, qr, selectors
+from tenants.shop.models import (
+    BatchItem,
+    Booking,
+    Order,
+    OrderLine,
+    Parcel,
+    PartnerService,
+    PickupSlot,
+    PreorderBatch,
+    Product,
+    ServiceSlot,
+    Shop,
+    Supplier,
+)
+from tenants.shop.services import catalogue, orders, parcels, partners
+
+
+def operated(request: HttpRequest) -> QuerySet[Shop]:
+    user: Any = request.user
+    if getattr(user, "is_superuser", False):
+        return Shop.objects.all()
+    if not user.is_authenticated:
+        return Shop.objects.none()
+    resident = Resident.objects.filter(user_id=user.pk, erased_at__isnull=True).first()
+    return access.operated_shops(resident) if resident else Shop.objects.none()
+
+
+class ScopedToShops(admin.ModelAdmin):
+    shop_path = "shop"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).filter(**{f"{self.shop_path}__in": operated(request)})
+
+
+def _run(request: HttpRequest, queryset: QuerySet[Any], service: Any, done: str) -> None:
+    """Apply a service to each chosen row; report what was refused and why."""
+    ok = 0
+    for row in queryset:
+        try:
+            service(row)
+            ok += 1
+        except LinliError as exc:
+            messages.error(request, f"#{row.pk}: {exc.message}")
+    if ok:
+        messages.success(request, done % {"count": ok})
+
+
+@admin.register(Shop)
+class ShopAdmin(ScopedToShops):
+    shop_path = "pk"
+    list_display = ["name", "estate", "opening_hours", "active", "qr"]
+    list_filter = ["active", "estate"]
+    search_fields = ["name"]
+
+    @admin.display(description=gettext_lazy("QR code"))
+    def qr(self, shop: Shop) -> str:
+        return format_html('<a href="{}">SVG</a>', reverse("admin:shop_shop_qr", args=[shop.pk]))
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.qr_view)
+        return [path("<int:shop_id>/qr.svg", view, name="shop_shop_qr"), *super().get_urls()]
+
+    def qr_view(self, request: HttpRequest, shop_id: int) -> HttpResponse:
+        shop = get_object_or_404(operated(request), pk=shop_id)
+        link = request.build_absolute_uri(qr.shop_path(shop.qr_token))
+        return HttpResponse(qr.qr_svg(link), content_type="image/svg+xml")
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "village", "contact_name", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name", "village"]
+
+
+@admin.register(Product)
+class ProductAdmin(ScopedToShops):
+    list_display = ["name", "unit", "shop", "price_fen", "points_share", "stock", "active"]
+    list_filter = ["active", "shop", "supplier"]
+    search_fields = ["name"]
+
+
+class BatchItemInline(admin.TabularInline):
+    model = BatchItem
+    extra = 0
+    readonly_fields = ["ordered"]
+    raw_id_fields = ["product"]
+
+
+class PickupSlotInline(admin.TabularInline):
+    model = PickupSlot
+    extra = 0
+
+
+@admin.register(PreorderBatch)
+class PreorderBatchAdmin(ScopedToShops):
+    list_display = ["title", "shop", "supplier", "opens_at", "closes_at", "pickup_on", "links"]
+    list_filter = ["shop", "supplier", "pickup_on"]
+    search_fields = ["title"]
+    readonly_fields = ["closed_at", "cancelled_at"]
+    inlines = [BatchItemInline, PickupSlotInline]
+    actions = ["close_now"]
+
+    @admin.display(description=gettext_lazy("Packing list and QR code"))
+    def links(self, batch: PreorderBatch) -> str:
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">QR</a>',
+            reverse("admin:shop_batch_packing", args=[batch.pk]),
+            _("Packing list"),
+            reverse("admin:shop_batch_qr", args=[batch.pk]),
+        )
+
+    @admin.action(description=gettext_lazy("Stop taking orders now"))
+    def close_now(self, request: HttpRequest, queryset: QuerySet[PreorderBatch]) -> None:
+        _run(
+            request,
+            queryset,
+            lambda b: catalogue.batch_close(batch_id=b.pk),
+            _("%(count)s batches closed."),
+        )
+
+    def get_urls(self) -> list[Any]:
+        packing = self.admin_site.admin_view(self.packing_view)
+        code = self.admin_site.admin_view(self.qr_view)
+        return [
+            path("<int:batch_id>/packing/", packing, name="shop_batch_packing"),
+            path("<int:batch_id>/qr.svg", code, name="shop_batch_qr"),
+            *super().get_urls(),
+        ]
+
+    def _batch(self, request: HttpRequest, batch_id: int) -> PreorderBatch:
+        return get_object_or_404(
+            PreorderBatch.objects.select_related("shop", "supplier").filter(
+                shop__in=operated(request)
+            ),
+            pk=batch_id,
+        )
+
+    def packing_view(self, request: HttpRequest, batch_id: int) -> HttpResponse:
+        """The print-ready packing list: per pickup slot, each bag and the slot's totals."""
+        batch = self._batch(request, batch_id)
+        context = {
+            "batch": batch,
+            "groups": selectors.packing_list(batch=batch),
+            "printed_at": timezone.localtime(),
+        }
+        return render(request, "admin/shop/preorderbatch/packing.html", context)
+
+    def qr_view(self, request: HttpRequest, batch_id: int) -> HttpResponse:
+        batch = self._batch(request, batch_id)
+        link = request.build_absolute_uri(qr.batch_path(batch.qr_token))
+        return HttpResponse(qr.qr_svg(link), content_type="image/svg+xml")
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = ["product", "quantity", "unit_price_fen", "total_fen", "points_allowed"]
+    readonly_fields = ["product", "quantity", "unit_price_fen", "total_fen", "points_allowed"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ScopedToShops):
+    list_display = ["id", "shop", "batch", "status", "total_fen", "points_used", "placed_at"]
+    list_filter = ["status", "shop", "batch"]
+    search_fields = ["pickup_code"]
+    inlines = [OrderLineInline]
+    actions = ["mark_ready", "cancel"]
+    readonly_fields = [f.name for f in Order._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=gettext_lazy("Mark packed and ready (tells the resident)"))
+    def mark_ready(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        _run(
+            request,
+            queryset,
+            lambda o: orders.order_ready(order_id=o.pk),
+            _("%(count)s orders ready."),
+        )
+
+    @admin.action(description=gettext_lazy("Cancel (units back on sale, points refunded)"))
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        _run(
+            request,
+            queryset,
+            lambda o: orders.order_cancel(order_id=o.pk, reason="cancelled by the shop"),
+            _("%(count)s orders cancelled."),
+        )
+
+
+@admin.register(Parcel)
+class ParcelAdmin(ScopedToShops):
+    list_display = [
+        "tracking_number",
+        "carrier",
+        "shop",
+        "household",
+        "shelf",
+        "status",
+        "arrived_at",
+    ]
+    list_filter = ["status", "shop", "carrier"]
+    search_fields = ["tracking_number", "recipient_name"]
+    readonly_fields = [f.name for f in Parcel._meta.fields]
+    actions = ["send_back"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # logged through the API (with the household suggestion list)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=gettext_lazy("Send back to the carrier"))
+    def send_back(self, request: HttpRequest, queryset: QuerySet[Parcel]) -> None:
+        _run(
+            request,
+            queryset,
+            lambda p: parcels.parcel_return(parcel_id=p.pk),
+            _("%(count)s parcels sent back."),
+        )
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.report_view)
+        return [path("report/", view, name="shop_reports"), *super().get_urls()]
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        """This month's sales per shop per day, parcel turnaround, partner settlement."""
+        if not operated(request).exists():
+            raise PermissionDenied
+        month = timezone.localdate()
+        shops = set(operated(request).values_list("pk", flat=True))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Shop report"),
+            "month": month,
+            "sales": [r for r in selectors.sales_daily(month=month) if r["shop_id"] in shops],
+            "parcels": [
+                r for r in selectors.parcel_turnaround(month=month) if r["shop_id"] in shops
+            ],
+            "settlement": selectors.partner_settlement(month=month)
+            if getattr(request.user, "is_superuser", False)
+            else [],
+        }
+        return render(request, "admin/shop/report.html", context)
+
+
+class ServiceSlotInline(admin.TabularInline):
+    model = ServiceSlot
+    extra = 0
+    readonly_fields = ["booked"]
+
+
+@admin.register(PartnerService)
+class PartnerServiceAdmin(admin.ModelAdmin):
+    list_display = ["title", "organisation", "category", "price_fen", "points_price", "active"]
+    list_filter = ["category", "active", "organisation"]
+    search_fields = ["title"]
+    inlines = [ServiceSlotInline]
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = ["id", "service", "slot", "status", "pay_with", "points_paid", "created_at"]
+    list_filter = ["status", "pay_with", "service__organisation"]
+    readonly_fields = [f.name for f in Booking._meta.fields]
+    actions = ["confirm", "complete", "decline"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=gettext_lazy("Confirm"))
+    def confirm(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        _run(
+            request,
+            queryset,
+            lambda b: partners.booking_confirm(booking_id=b.pk),
+            _("%(count)s bookings confirmed."),
+        )
+
+    @admin.action(description=gettext_lazy("Mark completed"))
+    def complete(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        _run(
+            request,
+            queryset,
+            lambda b: partners.booking_complete(booking_id=b.pk),
+            _("%(count)s bookings completed."),
+        )
+
+    @admin.action(description=gettext_lazy("Decline (points refunded)"))
+    def decline(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        _run(
+            request,
+            queryset,
+            lambda b: partners.booking_decline(booking_id=b.pk),
+            _("%(count)s bookings declined."),
+        )
