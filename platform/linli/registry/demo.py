@@ -14,6 +14,7 @@ from tenants.community.demo import community_demo_build
 from tenants.community.models import Estate
 from tenants.deliberation.demo import deliberation_demo_build
 from tenants.helpteam.demo import helpteam_demo_build
+from tenants.shop.demo import shop_demo_build
 
 DEMO_SLUG = "cenxi"
 DEMO_ADMIN_USERNAME = "admin"
@@ -42,6 +43,7 @@ def demo_build(*, scale: str, slug: str = DEMO_SLUG) -> tuple[Tenant, dict[str, 
         counts = community_demo_build(scale=scale)
         counts |= helpteam_demo_build(scale=scale)
         counts |= deliberation_demo_build(scale=scale)
+        counts |= shop_demo_build(scale=scale)
     return tenant, counts
 
 

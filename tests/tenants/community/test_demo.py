@@ -22,10 +22,20 @@ def test_the_small_demo_city_is_built_in_a_new_tenant(db):
     assert counts["points_awards"] > 0
     assert (counts["topics"], counts["meetings"]) == (18, 3)
     assert counts["contacts"] == 2 * counts["households"]
+    assert (counts["shops"], counts["batches"], counts["parcels"]) == (3, 12, 120)
+    assert counts["orders"] == 12 * 6 and counts["points_redemptions"] > 0
     with tenant_context(tenant):
         from tenants.points.selectors import ledger_verify
+        from tenants.shop.models import BatchItem, Order, OrderLine, PreorderBatch
 
         assert ledger_verify() == []
+        # the current week's batches are open, and their counters match their orders
+        assert PreorderBatch.objects.filter(closed_at=None).count() == 3
+        for item in BatchItem.objects.all():
+            kept = OrderLine.objects.filter(batch_item=item).exclude(order__status="cancelled")
+            assert item.ordered == sum(line.quantity for line in kept)
+        paid = Order.objects.exclude(points_used=0)
+        assert paid.count() == counts["points_redemptions"]
     assert sorted(tenant.enabled_modules) == [
         "community",
         "deliberation",
