@@ -14,6 +14,11 @@
     a tenant host through the full stack.
 (e) Points ledger throughput: postings per second for awards and redemptions,
     on one hot account against many accounts, one worker and 8 in parallel.
+(g) Shop order placement under contention: orders per second when every order
+    takes units of one hot batch item, against orders spread over many
+    items (the baseline), one worker and 8 in parallel; a third run races
+    for the last units (half the orders find none): it must end with exact
+    stock and every other order refused (no oversell).
 (f) Outreach coverage report: the whole tenant, per building, on the full demo city
     (20,000 households, a year of contacts) against the small one.
 (d) List endpoints at demo-city scale: community lists (50 per page, with
@@ -461,6 +466,119 @@ def points_adjust_account(resident_id: int) -> int:
     return account_for_resident(resident_id=resident_id).pk
 
 
+def bench_shop(ops: int) -> list[dict[str, Any]]:
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from linli.errors import LinliError
+    from tenants.community.models import Estate, Resident
+    from tenants.points.services import account_for_resident, points_adjust
+    from tenants.shop.models import BatchItem, Order
+    from tenants.shop.services import catalogue, orders
+
+    tenant = tenant_create(
+        slug="bench_shop", name="Shop", status=Tenant.Status.ACTIVE, modules=["shop", "points"]
+    )
+    with tenant_context(tenant):
+        residents = Resident.objects.bulk_create(
+            Resident(display_name=f"r{i}") for i in range(max(ops, 200))
+        )
+        for r in residents:
+            points_adjust(
+                account_id=account_for_resident(resident_id=r.pk).pk,
+                amount=100_000,
+                reason="bench",
+                idempotency_key=f"seed:{r.pk}",
+            )
+        estate = Estate.objects.create(name="bench")
+        shop = catalogue.shop_create(estate_id=estate.pk, name="bench", zones=["preorders"])
+        coop = catalogue.supplier_create(name="coop", kind="cooperative")
+        products = [
+            catalogue.product_create(
+                shop_id=shop.pk, name=f"p{i}", unit="斤", price_fen=300, points_share=100
+            )
+            for i in range(100)
+        ]
+
+    def new_batch(limit: int | None) -> tuple[list[int], int]:
+        with tenant_context(tenant):
+            now = timezone.now()
+            batch = catalogue.batch_create(
+                shop_id=shop.pk,
+                supplier_id=coop.pk,
+                title="bench",
+                opens_at=now - timedelta(minutes=1),
+                closes_at=now + timedelta(hours=2),
+                pickup_on=timezone.localdate() + timedelta(days=1),
+                items=[catalogue.ItemSpec(product_id=p.pk, limit_total=limit) for p in products],
+            )
+            return list(
+                BatchItem.objects.filter(batch=batch).order_by("pk").values_list("pk", flat=True)
+            ), batch.pk
+
+    def run(hot: bool, workers: int, limit: int | None = None) -> dict[str, Any]:
+        item_ids, batch_id = new_batch(limit)
+        counter = iter(range(10**9))
+        refused: list[str] = []
+
+        def one(_i: int) -> None:
+            n = next(counter)
+            item = item_ids[0] if hot else item_ids[n % len(item_ids)]
+            with tenant_context(tenant):
+                try:
+                    orders.order_place(
+                        resident_id=residents[n % len(residents)].pk,
+                        batch_id=batch_id,
+                        lines=[(item, 1)],
+                        points=1,
+                    )
+                except LinliError as exc:
+                    refused.append(exc.code)
+
+        start = time.perf_counter()
+        if workers == 1:
+            for i in range(ops):
+                one(i)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one, range(ops)))
+        rate = ops / (time.perf_counter() - start)
+        with tenant_context(tenant):
+            ordered = BatchItem.objects.get(pk=item_ids[0]).ordered
+            placed = Order.objects.filter(batch_id=batch_id).count()
+        if limit is not None:  # sold out: exactly the limit, every other order refused
+            assert ordered == limit == placed, (ordered, limit, placed)
+            assert refused == ["out_of_stock"] * (ops - limit), set(refused)
+        else:
+            assert placed == ops and not refused
+        return {"rate": rate, "placed": placed, "refused": len(refused)}
+
+    rows = []
+    for workers in (1, 8):
+        many = run(hot=False, workers=workers)
+        hot = run(hot=True, workers=workers)
+        sell_out = run(hot=True, workers=workers, limit=ops // 2)  # the last units, raced
+        rows.append(
+            {
+                "workers": workers,
+                "many": many["rate"],
+                "hot": hot["rate"],
+                "ratio": hot["rate"] / many["rate"],
+                "sold": sell_out["placed"],
+                "refused": sell_out["refused"],
+            }
+        )
+    tenant_db().set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    return rows
+
+
 def bench_coverage(rounds: int) -> dict[str, Any]:
     from linli.registry.demo import demo_build
     from tenants.deliberation.outreach import coverage
@@ -499,9 +617,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--per-round", type=int, default=100)
     parser.add_argument(
-        "--only", choices=["provisioning", "requests", "keys", "lists", "points", "coverage"]
+        "--only",
+        choices=["provisioning", "requests", "keys", "lists", "points", "shop", "coverage"],
     )
     parser.add_argument("--points-ops", type=int, default=400, help="operations per case")
+    parser.add_argument("--shop-ops", type=int, default=400, help="orders per case")
     args = parser.parse_args()
 
     connection.settings_dict["TEST"]["NAME"] = "linli_bench"
@@ -550,6 +670,14 @@ def main() -> int:
                     f"  {row['operation']:<12} {row['workers']} worker(s)   "
                     f"many accounts {row['many']:7.0f}/s   one hot account {row['hot']:7.0f}/s"
                     f"   hot/many x{row['ratio']:.2f}"
+                )
+        if args.only in (None, "shop"):
+            print("\n(g) Shop orders placed per second (one line, 1 point each):")
+            for row in bench_shop(args.shop_ops):
+                print(
+                    f"  {row['workers']} worker(s)   many items {row['many']:6.0f}/s"
+                    f"   one hot item {row['hot']:6.0f}/s   hot/many x{row['ratio']:.2f}"
+                    f"   sell-out: {row['sold']} sold, {row['refused']} out_of_stock, no oversell"
                 )
         if args.only in (None, "lists", "coverage"):
             print("\n(f) Outreach coverage for the whole tenant (median):")

@@ -32,6 +32,7 @@ from tenants.shop.services.common import (
     quantity,
     shop_settings,
 )
+from tenants.shop.settings import ShopSettings
 
 Status = Order.Status
 OPEN = (Status.PLACED, Status.CONFIRMED, Status.READY)
@@ -68,10 +69,10 @@ def _batch_open(batch: PreorderBatch, now: datetime) -> None:
         raise Conflict(_("Orders for this batch have not opened yet."), code="batch_not_open")
 
 
-def _collect_by_batch(batch: PreorderBatch) -> datetime:
+def _collect_by_batch(batch: PreorderBatch, settings: ShopSettings) -> datetime:
     day_end = datetime.combine(batch.pickup_on + timedelta(days=1), time.min)
     end = timezone.make_aware(day_end, timezone.get_current_timezone())
-    return end + timedelta(hours=shop_settings().pickup_grace_hours)
+    return end + timedelta(hours=settings.pickup_grace_hours)
 
 
 def _household_taken(item: BatchItem, resident: Any) -> int:
@@ -97,6 +98,7 @@ def order_place(
     """A resident orders from a pre-order batch (``lines`` are batch item ids) or a shop's
     daily goods (``lines`` are product ids), paying up to the allowed share in points."""
     now = timezone.now()
+    settings = shop_settings()
     resident = active_resident(resident_id)
     points = _points(points)
     if (batch_id is None) == (shop_id is None):
@@ -104,9 +106,10 @@ def order_place(
             _("Order from a batch or from a shop."), code="order_source_invalid", field="batch_id"
         )
     if batch_id is not None:
-        taken, shop, batch, slot, collect_by = _take_from_batch(
-            batch_id, slot_id, _merge(lines, field="lines"), resident, now
+        taken, shop, batch, slot = _take_from_batch(
+            batch_id, slot_id, _merge(lines, field="lines"), resident, now, settings
         )
+        collect_by = _collect_by_batch(batch, settings)
     else:
         assert shop_id is not None
         shop = active_shop(shop_id)
@@ -115,9 +118,9 @@ def order_place(
             raise ValidationFailed(
                 _("Pickup slots belong to batches."), code="slot_invalid", field="slot_id"
             )
-        taken = _take_from_stock(shop.pk, _merge(lines, field="lines"))
-        collect_by = now + timedelta(days=shop_settings().hold_days)
-    fen_per_point = shop_settings().fen_per_point
+        taken = _take_from_stock(shop.pk, _merge(lines, field="lines"), settings)
+        collect_by = now + timedelta(days=settings.hold_days)
+    fen_per_point = settings.fen_per_point
     total = sum(line.total_fen for line in taken)
     allowed = sum(line.points_allowed for line in taken)
     if points > allowed:
@@ -167,7 +170,8 @@ def _take_from_batch(
     wanted: dict[int, int],
     resident: Any,
     now: datetime,
-) -> tuple[list[OrderLine], Any, PreorderBatch, PickupSlot | None, datetime]:
+    settings: ShopSettings,
+) -> tuple[list[OrderLine], Any, PreorderBatch, PickupSlot | None]:
     batch = PreorderBatch.objects.select_related("shop").filter(pk=batch_id).first()
     if batch is None:
         raise NotFound(_("No batch %(id)s.") % {"id": batch_id}, code="batch_not_found")
@@ -221,11 +225,15 @@ def _take_from_batch(
                     field="lines",
                 )
         BatchItem.objects.filter(pk=item.pk).update(ordered=F("ordered") + qty)
-        taken.append(_line(item.product, qty, item.price_fen, item.points_share, batch_item=item))
-    return taken, batch.shop, batch, slot, _collect_by_batch(batch)
+        taken.append(
+            _line(item.product, qty, item.price_fen, item.points_share, settings, batch_item=item)
+        )
+    return taken, batch.shop, batch, slot
 
 
-def _take_from_stock(shop_id: int, wanted: dict[int, int]) -> list[OrderLine]:
+def _take_from_stock(
+    shop_id: int, wanted: dict[int, int], settings: ShopSettings
+) -> list[OrderLine]:
     products = {
         p.pk: p
         for p in Product.objects.select_for_update()
@@ -254,15 +262,21 @@ def _take_from_stock(shop_id: int, wanted: dict[int, int]) -> list[OrderLine]:
                 field="lines",
             )
         Product.objects.filter(pk=product.pk).update(stock=F("stock") - qty)
-        taken.append(_line(product, qty, product.price_fen, product.points_share))
+        taken.append(_line(product, qty, product.price_fen, product.points_share, settings))
     return taken
 
 
 def _line(
-    product: Product, qty: int, price: int, share: int, *, batch_item: BatchItem | None = None
+    product: Product,
+    qty: int,
+    price: int,
+    share: int,
+    settings: ShopSettings,
+    *,
+    batch_item: BatchItem | None = None,
 ) -> OrderLine:
     total = price * qty
-    allowed = (total * share // 100) // shop_settings().fen_per_point
+    allowed = (total * share // 100) // settings.fen_per_point
     return OrderLine(
         product=product,
         batch_item=batch_item,
