@@ -57,6 +57,20 @@ SHAPES = {
 }
 
 
+def _set(model: Any, column: str, sql_type: str, rows: list[tuple[int, Any]]) -> None:
+    """One UPDATE for many rows (``bulk_update`` builds a CASE per row: far too slow here)."""
+    if not rows:
+        return
+    ids, values = zip(*rows, strict=True)
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" t SET "{column}" = v.value '
+            f"FROM unnest(%s::bigint[], %s::{sql_type}[]) AS v(id, value) WHERE t.id = v.id",
+            [list(ids), list(values)],
+        )
+
+
 def _code(rng: random.Random) -> str:
     return "".join(rng.choice(CODE_ALPHABET) for _i in range(6))
 
@@ -240,22 +254,27 @@ def _orders(rng, shape, shops, batches, items, slots, now) -> dict[str, int]:  #
             lines_of.append(lines)
             spend.append((rid, points, b.shop_id, status in ("expired", "cancelled")))
             if status in ("expired", "cancelled"):
-                balances[rid] += points
+                # (the refund is posted after every redemption, so these points are not
+                # spent again here: the ledger never sees a balance below zero)
                 if status == "cancelled":
                     for item, line in zip(picked, lines, strict=True):
                         item.ordered -= line.quantity
     placed = [o.placed_at for o in orders]
     Order.objects.bulk_create(orders, batch_size=5000)
-    for order, at in zip(orders, placed, strict=True):  # stamped on insert: the real times
-        order.placed_at = at
-    Order.objects.bulk_update(orders, ["placed_at"], batch_size=2000)
+    # placed_at is stamped on insert: give the history its real times
+    _set(
+        Order,
+        "placed_at",
+        "timestamptz",
+        [(o.pk, at) for o, at in zip(orders, placed, strict=True)],
+    )
     all_lines = []
     for order, lines in zip(orders, lines_of, strict=True):
         for line in lines:
             line.order = order
             all_lines.append(line)
     OrderLine.objects.bulk_create(all_lines, batch_size=5000)
-    BatchItem.objects.bulk_update(items, ["ordered"], batch_size=5000)
+    _set(BatchItem, "ordered", "integer", [(i.pk, i.ordered) for i in items])
     redeemed = _redeem_history(orders, spend)
     return {"orders": len(orders), "order_lines": len(all_lines), "points_redemptions": redeemed}
 
@@ -326,12 +345,17 @@ def _redeem_history(orders: list[Order], spend: list[tuple[int, int, int, bool]]
             Posting(transaction=refund, account=accounts[f"resident:{rid}"], amount=pts),
         ]
     Posting.objects.bulk_create(postings, batch_size=5000)
-    for (order, *_rest), tx in zip(paying, redemptions, strict=True):
-        order.points_redemption_id = tx.pk
-    for ((order, *_rest), _tx), refund in zip(refunded, refunds, strict=True):
-        order.points_refund_id = refund.pk
-    Order.objects.bulk_update(
-        [row[0] for row in paying], ["points_redemption_id", "points_refund_id"], batch_size=5000
+    _set(
+        Order,
+        "points_redemption_id",
+        "bigint",
+        [(row[0].pk, tx.pk) for row, tx in zip(paying, redemptions, strict=True)],
+    )
+    _set(
+        Order,
+        "points_refund_id",
+        "bigint",
+        [(row[0].pk, refund.pk) for (row, _tx), refund in zip(refunded, refunds, strict=True)],
     )
     return len(redemptions)
 
@@ -377,9 +401,12 @@ def _parcels(
     arrivals = [p.arrived_at for p in parcels]
     Parcel.objects.bulk_create(parcels, batch_size=5000)
     # arrived_at is stamped on insert: give the history its real arrival times.
-    for parcel, arrived in zip(parcels, arrivals, strict=True):
-        parcel.arrived_at = arrived
-    Parcel.objects.bulk_update(parcels, ["arrived_at"], batch_size=2000)
+    _set(
+        Parcel,
+        "arrived_at",
+        "timestamptz",
+        [(p.pk, at) for p, at in zip(parcels, arrivals, strict=True)],
+    )
     return {"parcels": len(parcels)}
 
 
@@ -434,5 +461,5 @@ def _services(rng: random.Random, shape: dict[str, int], now: Any, today: Any) -
         if b.status == "declined":
             b.slot.booked -= 1
     Booking.objects.bulk_create(bookings, batch_size=5000)
-    ServiceSlot.objects.bulk_update(slots, ["booked"], batch_size=5000)
+    _set(ServiceSlot, "booked", "integer", [(s.pk, s.booked) for s in slots])
     return {"partner_services": len(services), "bookings": len(bookings)}
