@@ -819,8 +819,18 @@ def parcels_list(
     status: Parcel.Status | None = None,
     shop_id: int | None = None,
     household_id: int | None = None,
+    due_back: bool = False,
 ) -> dict[str, Any]:
     rows = _parcels(request)
+    if due_back:  # still waiting after the tenant's parcel_return_days: to send back
+        from datetime import timedelta
+
+        from tenants.shop.services.common import shop_settings
+
+        days = shop_settings().parcel_return_days
+        rows = rows.filter(
+            status=Parcel.Status.WAITING, arrived_at__lte=timezone.now() - timedelta(days=days)
+        )
     if status:
         rows = rows.filter(status=status)
     if shop_id is not None:

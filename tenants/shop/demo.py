@@ -252,13 +252,12 @@ def _orders(rng, shape, shops, batches, items, slots, now) -> dict[str, int]:  #
                 )
             )
             lines_of.append(lines)
+            # Refunds are posted after every redemption, so refunded points are not spent
+            # again here: the ledger never sees a balance below zero.
             spend.append((rid, points, b.shop_id, status in ("expired", "cancelled")))
-            if status in ("expired", "cancelled"):
-                # (the refund is posted after every redemption, so these points are not
-                # spent again here: the ledger never sees a balance below zero)
-                if status == "cancelled":
-                    for item, line in zip(picked, lines, strict=True):
-                        item.ordered -= line.quantity
+            if status == "cancelled":
+                for item, line in zip(picked, lines, strict=True):
+                    item.ordered -= line.quantity
     placed = [o.placed_at for o in orders]
     Order.objects.bulk_create(orders, batch_size=5000)
     # placed_at is stamped on insert: give the history its real times

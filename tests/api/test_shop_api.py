@@ -318,9 +318,20 @@ def test_parcels_through_the_api(
         counter, f"/api/v1/shop/parcels/{parcel['id']}/pick-up", {"code": parcel["pickup_code"]}
     )
     assert again.status_code == 409 and again.json()["code"] == "already_picked_up"
+    with tenant_context(tenant):
+        old = parcels.parcel_log(
+            shop_id=shop.pk,
+            carrier="郵政",
+            tracking_number="E1",
+            household_id=town["xu"].household_id,
+        )
+        Parcel.objects.filter(pk=old.pk).update(arrived_at=timezone.now() - timedelta(days=15))
+    due = counter.get("/api/v1/shop/parcels?due_back=true").json()["items"]
+    assert [p["id"] for p in due] == [old.pk]
     today = timezone.localdate().isoformat()
     report = counter.get(f"/api/v1/shop/parcels/daily?shop_id={shop.pk}&day={today}").json()
-    assert (report["arrived"], report["picked_up"], report["waiting_at_close"]) == (1, 1, 0)
+    assert (report["arrived"], report["picked_up"], report["waiting_at_close"]) == (1, 1, 1)
+    assert report["waiting_over_return_days"] == 1
 
 
 def test_partner_services_booked_in_points_and_declined_with_a_refund(tenant, make_key, town):
