@@ -180,8 +180,7 @@ def parcels_daily(*, shop_id: int, day: date) -> dict[str, Any]:
 def parcel_turnaround(*, month: date) -> list[dict[str, Any]]:
     """Per shop, parcels that arrived in ``month``: counts and hours to pickup (mean, median,
     90th percentile). One query."""
-    start = timezone.make_aware(datetime.combine(month.replace(day=1), time.min))
-    end = timezone.make_aware(datetime.combine(_next_month(month), time.min))
+    start, end = _month_bounds(month)
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -218,9 +217,14 @@ def _round(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-def _next_month(month: date) -> date:
+def _month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The month holding ``month``, from its first local midnight to the next month's."""
     first = month.replace(day=1)
-    return (first + timedelta(days=32)).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return (
+        timezone.make_aware(datetime.combine(first, time.min)),
+        timezone.make_aware(datetime.combine(following, time.min)),
+    )
 
 
 # --- sales, batches, partners -------------------------------------------------------------------
@@ -229,8 +233,7 @@ def _next_month(month: date) -> date:
 def sales_daily(*, month: date, shop_id: int | None = None) -> list[dict[str, Any]]:
     """Orders collected per shop per day of ``month`` (local days): count, money taken (cash
     and terminal), and points redeemed on them. One query."""
-    start = timezone.make_aware(datetime.combine(month.replace(day=1), time.min))
-    end = timezone.make_aware(datetime.combine(_next_month(month), time.min))
+    start, end = _month_bounds(month)
     tz = timezone.get_current_timezone_name()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -305,8 +308,7 @@ def batch_sell_through(*, batch: PreorderBatch) -> list[dict[str, Any]]:
 def partner_settlement(*, month: date) -> list[dict[str, Any]]:
     """Per partner organisation, bookings of slots in ``month``: completed ones, money the
     partner collected, points it received net of refunds. One query."""
-    start = timezone.make_aware(datetime.combine(month.replace(day=1), time.min))
-    end = timezone.make_aware(datetime.combine(_next_month(month), time.min))
+    start, end = _month_bounds(month)
     with connection.cursor() as cursor:
         cursor.execute(
             """

@@ -5,19 +5,14 @@ These tests commit, in a tenant of their own that is dropped afterwards.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
-from threading import Barrier
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from linli.errors import Conflict
 from linli.registry.models import Tenant
 from linli.registry.services import tenant_create, tenant_delete
 from tenants.helpteam.models import HelpRequest, Volunteer
@@ -29,6 +24,7 @@ from tenants.helpteam.services import (
 )
 from tenants.points.models import Account, Transaction
 from tests.factories import ResidentFactory
+from tests.races import race
 
 
 @pytest.fixture
@@ -41,24 +37,6 @@ def race_tenant(django_db_setup, django_db_blocker) -> Iterator[Tenant]:
             yield tenant
         finally:
             tenant_delete(slug="help_race")
-
-
-def race(tenant: Tenant, attempts: list, workers: int = 8) -> Counter:
-    barrier = Barrier(len(attempts))
-
-    def run(attempt) -> str:
-        try:
-            barrier.wait()
-            with tenant_context(tenant):
-                attempt()
-            return "ok"
-        except Conflict as exc:
-            return exc.code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
-        return Counter(pool.map(run, attempts))
 
 
 def test_eight_volunteers_race_for_one_request(race_tenant):

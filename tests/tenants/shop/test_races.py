@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
-from threading import Barrier
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from linli.errors import LinliError
 from linli.registry.models import Tenant
 from linli.registry.services import tenant_create, tenant_delete
 from tenants.community.models import Organisation
@@ -28,6 +24,7 @@ from tenants.points.services import account_for_resident, points_adjust
 from tenants.shop.models import BatchItem, Booking, Order, Product, ServiceSlot
 from tenants.shop.services import catalogue, orders, partners
 from tests.factories import EstateFactory, HouseholdFactory, ResidentFactory, UnitFactory
+from tests.races import race
 
 
 @pytest.fixture
@@ -40,24 +37,6 @@ def race_tenant(django_db_setup, django_db_blocker) -> Iterator[Tenant]:
             yield tenant
         finally:
             tenant_delete(slug="shop_race")
-
-
-def race(tenant: Tenant, attempts: list[Callable[[], Any]]) -> Counter[str]:
-    barrier = Barrier(len(attempts))
-
-    def run(attempt: Callable[[], Any]) -> str:
-        try:
-            barrier.wait()
-            with tenant_context(tenant):
-                attempt()
-            return "ok"
-        except LinliError as exc:
-            return exc.code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
-        return Counter(pool.map(run, attempts))
 
 
 def _setting(tenant, households):
