@@ -7,7 +7,7 @@ names, phones and tags unmasked; ``residents:act`` lets it act for a resident.
 from __future__ import annotations
 
 MODULES = ("community", "deliberation", "helpteam", "shop", "points")
-SPECIAL = ("personal_data:read", "residents:act")
+SPECIAL = ("personal_data:read", "residents:act", "webhooks:manage")
 ALL_SCOPES = tuple(f"{m}:{level}" for m in MODULES for level in ("read", "write")) + SPECIAL
 
 

@@ -8,6 +8,8 @@ from ninja import NinjaAPI
 from api import errors
 from api.community.routes import router as community_router
 from api.deliberation.routes import router as deliberation_router
+from api.events.routes import router as events_router
+from api.events.routes import webhooks as webhooks_router
 from api.helpteam.routes import router as helpteam_router
 from api.platform.routes import router as platform_router
 from api.points.routes import router as points_router
@@ -48,6 +50,8 @@ api.add_router("/points", points_router)
 api.add_router("/helpteam", helpteam_router)
 api.add_router("/deliberation", deliberation_router)
 api.add_router("/shop", shop_router)
+api.add_router("", events_router)
+api.add_router("", webhooks_router)
 
 platform_api = LinliAPI(
     title="Linli platform API",

@@ -100,6 +100,7 @@ TENANT_APPS = [
     "tenants.helpteam",
     "tenants.deliberation",
     "tenants.shop",
+    "tenants.events",
     "api.access",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -197,6 +198,12 @@ LINLI_NOTIFY_CHANNELS = [
     path.strip()
     for path in os.environ.get("LINLI_NOTIFY_CHANNELS", "linli.notify.LogChannel").split(",")
     if path.strip()
+]
+
+# --- Webhooks: hosts or networks allowed although not public (tests, self-hosting) ---
+
+LINLI_WEBHOOK_ALLOW = [
+    entry.strip() for entry in os.environ.get("LINLI_WEBHOOK_ALLOW", "").split(",") if entry.strip()
 ]
 
 # --- Services outside this machine (used by later modules) ------------------

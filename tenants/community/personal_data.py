@@ -119,4 +119,9 @@ def resident_erase(*, resident_id: int) -> Resident:
         user.set_unusable_password()
         user.save(update_fields=["is_active", "password"])
     audit_record(action="resident.erased", obj=resident)
+    from tenants.events.services import event_record
+
+    event_record(
+        type="resident.erased", object_id=resident.pk, payload={"resident_id": resident.pk}
+    )
     return resident

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from linli.errors import Conflict, NotFound, ValidationFailed
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Household, Resident
+from tenants.deliberation.events import meeting_event
 from tenants.deliberation.models import (
     ActionItem,
     AgendaItem,
@@ -104,6 +105,7 @@ def meeting_schedule(
             topic=topic, from_status="accepted", to_status="on_agenda", note=f"meeting {meeting.pk}"
         )
     audit_record(action="meeting.scheduled", obj=meeting)
+    meeting_event(meeting)
     return meeting
 
 

@@ -11,6 +11,7 @@ from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.uploads import MAX_PHOTO_BYTES, photo_extension
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Resident, Unit
+from tenants.deliberation.events import action_overdue_event, topic_event
 from tenants.deliberation.models import (
     BlockedWord,
     Comment,
@@ -90,6 +91,7 @@ def _record(topic: Topic, from_status: str, actor_id: int | None, note: str = ""
         obj=topic,
         changes={"status": [from_status or None, topic.status]},
     )
+    topic_event(topic)
 
 
 @transaction.atomic
@@ -365,6 +367,8 @@ def overdue_escalate(*, today: date | None = None) -> int:
         )
         Topic.objects.filter(pk__in=[t.pk for t in topics]).update(escalated_at=now)
         ActionItem.objects.filter(pk__in=[a.pk for a in actions]).update(escalated_at=now)
+        for action in actions:
+            action_overdue_event(action)
         notify(
             [
                 Notice(

@@ -20,6 +20,7 @@ from linli.notify import Notice, notify
 from linli.uploads import MAX_PHOTO_BYTES, photo_extension
 from tenants.audit.services import audit_record
 from tenants.community.models import Household, Resident
+from tenants.helpteam.events import help_request_event, signup_event
 from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
 from tenants.helpteam.settings import HelpteamSettings
 
@@ -133,6 +134,7 @@ def request_create(
         urgency=urgency,
     )
     audit_record(action="help_request.created", obj=help_request)
+    help_request_event("created", help_request)
     from tenants.helpteam.matching import suggestions
 
     notify(
@@ -167,6 +169,7 @@ def request_claim(*, request_id: int, volunteer_resident_id: int) -> HelpRequest
     help_request.claimed_at = timezone.now()
     help_request.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
     audit_record(action="help_request.claimed", obj=help_request)
+    help_request_event("claimed", help_request)
     notify(
         [
             Notice(
@@ -207,6 +210,7 @@ def request_done(*, request_id: int, volunteer_resident_id: int) -> HelpRequest:
     help_request.done_at = timezone.now()
     help_request.save(update_fields=["status", "done_at", "updated_at"])
     audit_record(action="help_request.done", obj=help_request)
+    help_request_event("done", help_request)
     notify(
         [
             Notice(
@@ -259,6 +263,7 @@ def request_confirm(
     audit_record(
         action="help_request.confirmed", obj=help_request, changes={"hours": [None, str(hours)]}
     )
+    help_request_event("confirmed", help_request)
     return help_request
 
 
@@ -303,6 +308,7 @@ def request_cancel(
     help_request.closed_reason = reason[:255]
     help_request.save(update_fields=["status", "closed_reason", "updated_at"])
     audit_record(action="help_request.cancelled", obj=help_request)
+    help_request_event("cancelled", help_request)
     return help_request
 
 
@@ -368,6 +374,7 @@ def activity_signup(*, activity_id: int, resident_id: int) -> Signup:
     else:
         signup = Signup.objects.create(activity=activity, resident=resident, status=status)
     audit_record(action=f"activity.signup.{status}", obj=signup)
+    signup_event(signup)
     return signup
 
 

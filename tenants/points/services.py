@@ -213,7 +213,39 @@ def _post(
         obj=tx,
         changes={"postings": [None, [[a.code, amt] for a, amt in lines]]},
     )
+    _event(tx, kind, lines)
     return tx
+
+
+EVENT_OF_KIND = {
+    Transaction.Kind.EARN: "points.awarded",
+    Transaction.Kind.REDEEM: "points.redeemed",
+    Transaction.Kind.REFUND: "points.refunded",
+    Transaction.Kind.EXPIRE: "points.expired",
+}
+
+
+def _event(tx: Transaction, kind: str, lines: list[tuple[Account, int]]) -> None:
+    """Tell integrators about points a resident gained or spent."""
+    from tenants.events.services import event_record
+
+    name = EVENT_OF_KIND.get(kind)  # type: ignore[call-overload]
+    resident_line = next(((a, amt) for a, amt in lines if a.kind == Account.Kind.RESIDENT), None)
+    if name is None or resident_line is None:
+        return
+    account, amount = resident_line
+    event_record(
+        type=name,
+        object_id=tx.pk,
+        payload={
+            "transaction_id": tx.pk,
+            "kind": kind,
+            "amount": abs(amount),
+            "account_id": account.pk,
+            "resident_id": account.resident_id,
+            "source": tx.source,
+        },
+    )
 
 
 # --- services other modules call ---------------------------------------------------------------

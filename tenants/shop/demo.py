@@ -139,6 +139,7 @@ def shop_demo_build(*, scale: str, seed: int = 2022) -> dict[str, int]:
                     title=f"第{week + 1}週 鄉村直供",
                     opens_at=opens,
                     closes_at=opens + timedelta(days=4),
+                    opened_at=opens,
                     closed_at=None if weeks_ago == 0 else opens + timedelta(days=4),
                     pickup_on=timezone.localtime(opens + timedelta(days=5)).date(),
                     qr_token=f"b{len(batches):07d}{rng.getrandbits(40):010x}",

@@ -134,6 +134,7 @@ class PreorderBatch(models.Model):
     opens_at = models.DateTimeField(_("orders open"))
     closes_at = models.DateTimeField(_("orders close"))
     pickup_on = models.DateField(_("pickup day"))
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True, editable=False)
     qr_token = models.CharField(max_length=24, default=qr_token, unique=True, editable=False)

@@ -25,10 +25,11 @@ def _everywhere(work: Callable[[], int]) -> int:
 @app.periodic(cron="* * * * *", periodic_id="shop_batches_close_everywhere")
 @platform_task(queue="platform")
 def shop_batches_close_everywhere(*, timestamp: int | None = None) -> int:
-    """Every minute: batches past their cut-off stop taking orders."""
-    from tenants.shop.services.catalogue import batches_close_due
+    """Every minute: batches whose window began are announced; those past their cut-off
+    stop taking orders."""
+    from tenants.shop.services.catalogue import batches_close_due, batches_open_due
 
-    return _everywhere(batches_close_due)
+    return _everywhere(lambda: batches_open_due() + batches_close_due())
 
 
 @app.periodic(cron="*/15 * * * *", periodic_id="shop_orders_expire_everywhere")

@@ -13,6 +13,7 @@ from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.uploads import photo_extension
 from tenants.audit.services import audit_record
 from tenants.community.models import Estate
+from tenants.shop.events import batch_event
 from tenants.shop.models import BatchItem, PickupSlot, PreorderBatch, Product, Shop, Supplier
 from tenants.shop.services.common import OutOfStock, active_shop, fen, quantity, share, text
 
@@ -336,7 +337,31 @@ def batch_create(
         PickupSlot(batch=batch, starts_at=s.starts_at, ends_at=s.ends_at) for s in slots
     )
     audit_record(action="shop.batch.created", obj=batch)
+    if opens_at <= timezone.now():
+        _announce_open(batch)
     return batch
+
+
+def _announce_open(batch: PreorderBatch) -> None:
+    batch.opened_at = timezone.now()
+    batch.save(update_fields=["opened_at"])
+    batch_event("opened", batch)
+
+
+def batches_open_due(*, now: datetime | None = None) -> int:
+    """Announce batches whose order window has begun (the periodic job calls this)."""
+    now = now or timezone.now()
+    opened = 0
+    due = PreorderBatch.objects.filter(
+        opens_at__lte=now, opened_at__isnull=True, cancelled_at__isnull=True
+    ).values_list("pk", flat=True)
+    for batch_id in list(due):
+        with transaction.atomic():
+            batch = PreorderBatch.objects.select_for_update().get(pk=batch_id)
+            if batch.opened_at is None:
+                _announce_open(batch)
+                opened += 1
+    return opened
 
 
 def batch_get(batch_id: int) -> PreorderBatch:
@@ -365,6 +390,7 @@ def batch_close(*, batch_id: int, now: datetime | None = None) -> PreorderBatch:
     batch.save(update_fields=["closed_at", "closes_at"])
     confirmed = confirm_placed_orders(batch=batch, now=now)
     audit_record(action="shop.batch.closed", obj=batch, changes={"confirmed": [None, confirmed]})
+    batch_event("closed", batch)
     return batch
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.notify import Notice, notify
 from tenants.audit.services import audit_record
+from tenants.shop.events import order_event
 from tenants.shop.models import BatchItem, Order, OrderLine, PickupSlot, PreorderBatch, Product
 from tenants.shop.services.common import (
     BatchClosed,
@@ -161,6 +162,7 @@ def order_place(
         order.points_redemption_id = redemption.pk
         order.save(update_fields=["points_redemption_id"])
     audit_record(action="shop.order.placed", obj=order)
+    order_event("placed", order)
     return order
 
 
@@ -351,6 +353,7 @@ def order_ready(*, order_id: int) -> Order:
     order.confirmed_at = order.confirmed_at or now
     order.save(update_fields=["status", "ready_at", "confirmed_at"])
     audit_record(action="shop.order.ready", obj=order)
+    order_event("ready", order)
     notify(
         [
             Notice(
@@ -400,6 +403,7 @@ def order_pick_up(*, order_id: int, code: str, payment: str = "", paid_fen: int 
     order.picked_up_at = timezone.now()
     order.save(update_fields=["status", "payment", "paid_fen", "picked_up_at"])
     audit_record(action="shop.order.picked_up", obj=order)
+    order_event("picked_up", order)
     return order
 
 
@@ -424,6 +428,7 @@ def order_cancel(*, order_id: int, reason: str = "", by_resident_id: int | None 
     _release(order, restore_batch=True)
     _end(order, reason=(reason or "").strip()[:255])
     audit_record(action="shop.order.cancelled", obj=order)
+    order_event("cancelled", order)
     return order
 
 
@@ -474,6 +479,7 @@ def orders_expire(*, now: datetime | None = None) -> int:
             _release(order, restore_batch=False)
             _end(order, reason="not collected")
             audit_record(action="shop.order.expired", obj=order)
+            order_event("expired", order)
             expired += 1
     return expired
 

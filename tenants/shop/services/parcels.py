@@ -14,6 +14,7 @@ from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.notify import Notice, notify
 from tenants.audit.services import audit_record
 from tenants.community.models import Household, Resident
+from tenants.shop.events import parcel_event
 from tenants.shop.models import Parcel, Shop
 from tenants.shop.services.common import active_shop, code_matches, shop_settings, text
 
@@ -86,6 +87,7 @@ def parcel_log(
     if parcel is None:  # pragma: no cover - 25^6 codes
         raise Conflict(_("Please try again."), code="busy")
     audit_record(action="shop.parcel.arrived", obj=parcel)
+    parcel_event("arrived", parcel)
     _tell_household(
         parcel,
         kind="shop.parcel.arrived",
@@ -129,6 +131,7 @@ def parcel_pick_up(*, parcel_id: int, code: str, resident_id: int | None = None)
     parcel.picked_up_by_id = resident_id
     parcel.save(update_fields=["status", "picked_up_at", "picked_up_by"])
     audit_record(action="shop.parcel.picked_up", obj=parcel)
+    parcel_event("picked_up", parcel)
     return parcel
 
 
@@ -161,6 +164,7 @@ def parcels_remind(*, now: datetime | None = None) -> int:
             parcel.reminders_sent += 1
             parcel.last_reminded_at = now
             parcel.save(update_fields=["reminders_sent", "last_reminded_at"])
+            parcel_event("reminded", parcel)
             days = (now - parcel.arrived_at).days
             _tell_household(
                 parcel,

@@ -15,6 +15,7 @@ from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.notify import Notice, notify
 from tenants.audit.services import audit_record
 from tenants.community.models import Organisation
+from tenants.shop.events import booking_event
 from tenants.shop.models import Booking, PartnerService, ServiceSlot, Shop
 from tenants.shop.services.common import active_resident, fen, points_enabled, text
 
@@ -175,6 +176,7 @@ def booking_create(*, resident_id: int, slot_id: int, pay_with: str, note: str =
         booking.points_redemption_id = redemption.pk
         booking.save(update_fields=["points_redemption_id"])
     audit_record(action="shop.booking.created", obj=booking)
+    booking_event("requested", booking)
     return booking
 
 
@@ -221,6 +223,7 @@ def booking_confirm(*, booking_id: int) -> Booking:
     booking.decided_at = timezone.now()
     booking.save(update_fields=["status", "decided_at"])
     audit_record(action="shop.booking.confirmed", obj=booking)
+    booking_event("confirmed", booking)
     _tell(booking, kind="shop.booking.confirmed", subject=_("Your booking is confirmed"))
     return booking
 
@@ -232,6 +235,7 @@ def booking_complete(*, booking_id: int) -> Booking:
     booking.completed_at = timezone.now()
     booking.save(update_fields=["status", "completed_at"])
     audit_record(action="shop.booking.completed", obj=booking)
+    booking_event("completed", booking)
     return booking
 
 
@@ -241,6 +245,7 @@ def booking_decline(*, booking_id: int, reason: str = "") -> Booking:
     _move(booking, (Status.REQUESTED, Status.CONFIRMED), Status.DECLINED)
     _give_back(booking, reason)
     audit_record(action="shop.booking.declined", obj=booking)
+    booking_event("declined", booking)
     _tell(booking, kind="shop.booking.declined", subject=_("Your booking was declined"))
     return booking
 
@@ -257,6 +262,7 @@ def booking_cancel(
         raise Conflict(_("This slot has already started."), code="slot_past")
     _give_back(booking, reason)
     audit_record(action="shop.booking.cancelled", obj=booking)
+    booking_event("cancelled", booking)
     return booking
 
 

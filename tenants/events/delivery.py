@@ -1,0 +1,176 @@
+"""Delivering webhooks: at least once, in order per object, with backoff for 24 hours.
+
+A run claims due deliveries with ``FOR UPDATE SKIP LOCKED`` and leases them for a
+minute in a short transaction of its own, sends outside any transaction, then
+records the outcome. A worker that dies mid-send leaves the lease to run out and
+the next run sends again (receivers de-duplicate by the event id). A delivery
+waits while an earlier one for the same object to the same endpoint is pending,
+so each receiver sees an object's events in the order they happened.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tenants.events.http import SIGNATURE_HEADER, Outcome, post, sign
+from tenants.events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+
+logger = logging.getLogger("linli.webhooks")
+
+LEASE = timedelta(seconds=60)
+GIVE_UP_AFTER = timedelta(hours=24)
+DISABLE_AFTER = 20  # consecutive failed attempts
+BACKOFF = [timedelta(seconds=s) for s in (30, 120, 600, 1800, 3600, 7200, 14400)]
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failure: 30 s, 2 min, 10 min, 30 min, 1 h, 2 h,
+    then every 4 h until the event is a day old."""
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+def event_body(event: Event, *, personal: bool) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "type": event.type,
+        "version": event.version,
+        "occurred_at": event.occurred_at.isoformat(),
+        "object": {"type": event.object_type, "id": event.object_id},
+        "data": event.payload,
+        "personal": event.personal if personal else None,
+    }
+
+
+_CLAIM = """
+    SELECT d.id FROM events_delivery d
+    JOIN events_webhookendpoint e ON e.id = d.endpoint_id AND e.active
+    WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+      AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
+      AND NOT EXISTS (
+        SELECT 1 FROM events_delivery p
+        WHERE p.endpoint_id = d.endpoint_id AND p.object_key = d.object_key
+          AND p.status = 'pending' AND p.event_id < d.event_id)
+    ORDER BY d.event_id
+    LIMIT %(limit)s
+    FOR UPDATE OF d SKIP LOCKED
+"""
+
+
+def _claim(now: datetime, limit: int) -> list[Delivery]:
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM, {"now": now, "limit": limit})
+            ids = [row[0] for row in cursor.fetchall()]
+        Delivery.objects.filter(pk__in=ids).update(locked_until=now + LEASE)
+    return list(
+        Delivery.objects.filter(pk__in=ids).select_related("event", "endpoint").order_by("event_id")
+    )
+
+
+def deliveries_run(*, now: datetime | None = None, limit: int = 50, rounds: int = 20) -> int:
+    """Send what is due; returns how many were delivered."""
+    delivered = 0
+    for _round in range(rounds):
+        at = now or timezone.now()
+        claimed = _claim(at, limit)
+        if not claimed:
+            break
+        for delivery in claimed:
+            outcome = _send(delivery)
+            delivered += _record(delivery.pk, outcome, at)
+    return delivered
+
+
+def _send(delivery: Delivery) -> Outcome:
+    endpoint, event = delivery.endpoint, delivery.event
+    body = json.dumps(
+        event_body(event, personal=endpoint.personal_data),
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    timestamp = int(timezone.now().timestamp())
+    return post(
+        endpoint.url,
+        body=body,
+        headers={
+            SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
+            "Linli-Event-Id": str(event.pk),
+            "Linli-Event-Type": event.type,
+            "Linli-Delivery-Attempt": str(delivery.attempts + 1),
+        },
+    )
+
+
+@transaction.atomic
+def _record(delivery_id: int, outcome: Outcome, now: datetime) -> int:
+    delivery = Delivery.objects.select_for_update().select_related("event").get(pk=delivery_id)
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        status_code=outcome.status_code,
+        duration_ms=outcome.duration_ms,
+        error=outcome.error,
+    )
+    delivery.attempts += 1
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = outcome.error
+    delivery.locked_until = None
+    if outcome.ok:
+        delivery.status = Delivery.Status.SUCCEEDED
+        delivery.delivered_at = timezone.now()
+        endpoint.consecutive_failures = 0
+    else:
+        endpoint.consecutive_failures += 1
+        if now - delivery.event.occurred_at >= GIVE_UP_AFTER:
+            delivery.status = Delivery.Status.FAILED
+        else:
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+        if endpoint.active and endpoint.consecutive_failures >= DISABLE_AFTER:
+            _disable(endpoint, outcome)
+    delivery.save()
+    endpoint.save(
+        update_fields=["consecutive_failures", "active", "disabled_at", "disabled_reason"]
+    )
+    return 1 if outcome.ok else 0
+
+
+def _disable(endpoint: WebhookEndpoint, outcome: Outcome) -> None:
+    from django.contrib.auth import get_user_model
+
+    endpoint.active = False
+    endpoint.disabled_at = timezone.now()
+    reason = outcome.error or f"HTTP {outcome.status_code}"
+    endpoint.disabled_reason = f"{DISABLE_AFTER} failed attempts in a row; last: {reason}"[:255]
+    admins = list(
+        get_user_model()
+        .objects.filter(is_superuser=True, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    tenant = getattr(connection, "tenant", None)
+    name = getattr(tenant, "name", "")
+    url, why = endpoint.url, endpoint.disabled_reason
+
+    def tell() -> None:
+        if admins:
+            send_mail(
+                subject=f"[Linli] {name}: webhook endpoint disabled",
+                message=(
+                    f"The webhook endpoint {url} was disabled: {why}.\n"
+                    "Fix the receiver, then turn the endpoint back on in the admin or the API; "
+                    "failed deliveries can be sent again from the delivery log."
+                ),
+                from_email=None,
+                recipient_list=admins,
+                fail_silently=True,
+            )
+        logger.warning("webhook endpoint %s disabled: %s", url, why)
+
+    transaction.on_commit(tell)
