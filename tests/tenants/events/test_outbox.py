@@ -116,7 +116,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_be_sent_again(outbox_tenant, 
     settings.LINLI_WEBHOOK_ALLOW = ["127.0.0.1/32"]
     receiver = Receiver()
     hang = threading.Event()
-    original = receiver.server.RequestHandlerClass.do_POST  # type: ignore[attr-defined]
+    original = receiver.server.RequestHandlerClass.do_POST
 
     def first_hangs(handler) -> None:
         if not receiver.received:
@@ -126,7 +126,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_be_sent_again(outbox_tenant, 
             return
         original(handler)
 
-    receiver.server.RequestHandlerClass.do_POST = first_hangs  # type: ignore[attr-defined]
+    receiver.server.RequestHandlerClass.do_POST = first_hangs
     try:
         with tenant_context(outbox_tenant):
             with transaction.atomic():
@@ -151,7 +151,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_be_sent_again(outbox_tenant, 
         deadline = time.monotonic() + 60
         while not receiver.received and time.monotonic() < deadline:
             if worker.poll() is not None:
-                pytest.fail(f"worker ended early: {worker.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                pytest.fail(f"worker ended early: {worker.stderr.read().decode()[-2000:]}")
             time.sleep(0.05)
         assert receiver.received, "the worker never sent"
         worker.kill()  # mid-delivery: the request is out, no answer recorded
