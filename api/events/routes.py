@@ -87,7 +87,7 @@ def events_types(request: HttpRequest) -> list[dict[str, Any]]:
             "type": t.name,
             "version": t.version,
             "module": t.module,
-            "schema": t.schema.model_json_schema(),
+            "payload_schema": t.schema.model_json_schema(),
         }
         for t in CATALOGUE.values()
     ]

@@ -35,7 +35,7 @@ class EventTypeOut(Schema):
     type: str
     version: int
     module: str
-    schema_: dict[str, Any] = Field(alias="schema")
+    payload_schema: dict[str, Any] = Field(description="JSON Schema of the event's data.")
 
 
 class EndpointIn(Schema):
