@@ -11,6 +11,7 @@ from api.deliberation.routes import router as deliberation_router
 from api.events.routes import router as events_router
 from api.events.routes import webhooks as webhooks_router
 from api.helpteam.routes import router as helpteam_router
+from api.notices.routes import router as notices_router
 from api.platform.routes import router as platform_router
 from api.points.routes import router as points_router
 from api.shop.routes import router as shop_router
@@ -51,6 +52,7 @@ api.add_router("/helpteam", helpteam_router)
 api.add_router("/deliberation", deliberation_router)
 api.add_router("/shop", shop_router)
 api.add_router("", events_router)
+api.add_router("/notices", notices_router)
 api.add_router("", webhooks_router)
 
 platform_api = LinliAPI(

@@ -101,6 +101,7 @@ TENANT_APPS = [
     "tenants.deliberation",
     "tenants.shop",
     "tenants.events",
+    "tenants.notices",
     "api.access",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -196,9 +197,30 @@ PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
 
 LINLI_NOTIFY_CHANNELS = [
     path.strip()
-    for path in os.environ.get("LINLI_NOTIFY_CHANNELS", "linli.notify.LogChannel").split(",")
+    for path in os.environ.get(
+        "LINLI_NOTIFY_CHANNELS", "linli.notify.LogChannel,tenants.notices.channel.ResidentChannels"
+    ).split(",")
     if path.strip()
 ]
+
+# Email through Django's backends: the console in development, SMTP when configured.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Linli <noreply@localhost>")
+
+# SMS through Tencent Cloud, WeChat subscription messages: off until configured.
+LINLI_SMS_SECRET_ID = os.environ.get("LINLI_SMS_SECRET_ID", "")
+LINLI_SMS_SECRET_KEY = os.environ.get("LINLI_SMS_SECRET_KEY", "")
+LINLI_SMS_REGION = os.environ.get("LINLI_SMS_REGION", "ap-guangzhou")
+LINLI_SMS_APP_ID = os.environ.get("LINLI_SMS_APP_ID", "")
+LINLI_SMS_SIGN_NAME = os.environ.get("LINLI_SMS_SIGN_NAME", "")
+LINLI_SMS_DEFAULT_TEMPLATE = os.environ.get("LINLI_SMS_DEFAULT_TEMPLATE", "")
+LINLI_WECHAT_APP_ID = os.environ.get("LINLI_WECHAT_APP_ID", "")
+LINLI_WECHAT_APP_SECRET = os.environ.get("LINLI_WECHAT_APP_SECRET", "")
 
 # --- Webhooks: hosts or networks allowed although not public (tests, self-hosting) ---
 
