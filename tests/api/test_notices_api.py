@@ -25,9 +25,14 @@ def test_a_notice_with_a_survey_from_sending_to_answers(tenant, other_tenant, ma
     sent = post(
         leader,
         "/api/v1/notices/announcements",
-        {"title": "樓道清理", "body": "週六上午清理樓道雜物", "target": "building",
-         "target_id": building.pk, "questions": [{"text": "能參加嗎？", "choices": ["能", "不能"]}]},
-    )  # fmt: skip
+        {
+            "title": "樓道清理",
+            "body": "週六上午清理樓道雜物",
+            "target": "building",
+            "target_id": building.pk,
+            "questions": [{"text": "能參加嗎", "choices": ["能", "不能"]}],
+        },
+    )
     assert sent.status_code == 201, sent.json()
     notice = sent.json()
     assert notice["counts"]["recipients"] == 3 and notice["counts"]["read"] == 0
@@ -54,8 +59,11 @@ def test_a_notice_with_a_survey_from_sending_to_answers(tenant, other_tenant, ma
     assert results == [{"question": 1, "building_id": building.pk, "building": building.name,
                         "counts": [1, 0]}]  # fmt: skip
     # residents cannot send notices
-    refused = post(first, "/api/v1/notices/announcements", {"title": "x", "body": "y",
-                                                            "target": "building", "target_id": building.pk})  # fmt: skip
+    refused = post(
+        first,
+        "/api/v1/notices/announcements",
+        {"title": "x", "body": "y", "target": "building", "target_id": building.pk},
+    )
     assert refused.status_code == 403
     # another tenant sees nothing of it
     beta = key_client(other_tenant, make_key("community:write", on=other_tenant))

@@ -96,14 +96,14 @@ def test_the_tenants_template_in_the_residents_language(in_tenant, providers):
         kind="shop.order.ready",
         language="zh-hant",
         subject="您的菜到了",
-        body="訂單 {order_id} 可以取了，取貨碼 {code}。{missing}",
+        body="訂單 {order_id} 可以取了 取貨碼 {code}。{missing}",
         sms_template_id="200002",
     )
     store(resident, order_id="42", code="ACD347")
     services.messages_send()
     [request] = providers.sms.requests
     assert request.TemplateId == "200002"
-    assert request.TemplateParamSet == ["訂單 42 可以取了，取貨碼 ACD347。"]
+    assert request.TemplateParamSet == ["訂單 42 可以取了 取貨碼 ACD347。"]
     assert Message.objects.get().template.language == "zh-hant"
 
 
@@ -230,7 +230,7 @@ def test_a_survey_rides_along_with_results_per_building_and_read_counts(district
         body="請選擇",
         target="estate",
         target_id=district.estate.pk,
-        questions=[("同意加裝電梯嗎？", ["同意", "不同意", "無所謂"])],
+        questions=[("同意加裝電梯嗎 ", ["同意", "不同意", "無所謂"])],
     )
     services.survey_answer(announcement_id=notice.pk, resident_id=h["tower"][0].pk, answers={1: 0})
     services.survey_answer(announcement_id=notice.pk, resident_id=h["tower"][1].pk, answers={1: 1})
