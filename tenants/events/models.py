@@ -18,6 +18,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+class CurrentTransactionId(models.Func):
+    """The id of the transaction writing the row (a 64-bit, epoch-extended xid)."""
+
+    template = "(pg_current_xact_id()::text)::bigint"
+    output_field = models.BigIntegerField()
+
+
 class Event(models.Model):
     type = models.CharField(_("type"), max_length=64)
     version = models.PositiveSmallIntegerField(_("version"), default=1)
@@ -30,7 +37,7 @@ class Event(models.Model):
         default=dict,
         help_text=_("Fields shown only to keys allowed to see personal data."),
     )
-    txid = models.BigIntegerField(editable=False)
+    txid = models.BigIntegerField(editable=False, db_default=CurrentTransactionId())
     occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
 
     class Meta:

@@ -34,11 +34,6 @@ def event_record(
     transaction: if that rolls back, neither exists. Delivery starts after commit."""
     kind = CATALOGUE[type]
     checked: Payload = kind.schema.model_validate(payload)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT (pg_current_xact_id()::text)::bigint"
-        )  # the writing transaction, for the feed's visibility rule
-        (txid,) = cursor.fetchone()
     event = Event.objects.create(
         type=type,
         version=kind.version,
@@ -47,20 +42,29 @@ def event_record(
         object_id=object_id,
         payload=_jsonable(checked.model_dump(mode="json")),
         personal=_jsonable(personal or {}),
-        txid=txid,
     )
-    endpoints = [e for e in _active_endpoints() if e.wants(type, kind.module)]
-    if endpoints:
-        Delivery.objects.bulk_create(
-            Delivery(endpoint=e, event=event, object_key=f"{event.object_type}:{object_id}")
-            for e in endpoints
+    # One statement: a delivery for every active endpoint that wants this event.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_delivery
+              (endpoint_id, event_id, object_key, status, attempts, next_attempt_at,
+               last_error, created_at)
+            SELECT id, %(event)s, %(key)s, 'pending', 0, now(), '', now()
+            FROM events_webhookendpoint
+            WHERE active AND %(module)s = ANY(modules)
+              AND (cardinality(event_types) = 0 OR %(type)s = ANY(event_types))
+            """,
+            {
+                "event": event.pk,
+                "key": f"{event.object_type}:{object_id}",
+                "module": kind.module,
+                "type": type,
+            },
         )
-        transaction.on_commit(_kick_delivery)
+        if cursor.rowcount:
+            transaction.on_commit(_kick_delivery)
     return event
-
-
-def _active_endpoints() -> list[WebhookEndpoint]:
-    return list(WebhookEndpoint.objects.filter(active=True))
 
 
 def _kick_delivery() -> None:
