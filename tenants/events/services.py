@@ -75,10 +75,11 @@ def _kick_delivery() -> None:
     if tenant is None or getattr(tenant, "schema_name", "public") == "public":
         return
     try:
-        webhooks_deliver.configure(
-            tenant=tenant, queueing_lock=f"webhooks:{tenant.schema_name}"
-        ).defer()
-    except Exception:
+        with transaction.atomic():  # a refused defer must not spoil a surrounding transaction
+            webhooks_deliver.configure(
+                tenant=tenant, queueing_lock=f"webhooks:{tenant.schema_name}"
+            ).defer()
+    except Exception:  # already queued (the queueing lock), or no queue: the sweep covers it
         return
 
 

@@ -120,10 +120,11 @@ def kick_sending() -> None:
     if tenant is None or getattr(tenant, "schema_name", "public") == "public":
         return
     try:
-        messages_send.configure(
-            tenant=tenant, queueing_lock=f"notices:{tenant.schema_name}"
-        ).defer()
-    except Exception:
+        with transaction.atomic():  # a refused defer must not spoil a surrounding transaction
+            messages_send.configure(
+                tenant=tenant, queueing_lock=f"notices:{tenant.schema_name}"
+            ).defer()
+    except Exception:  # already queued, or no queue: the sweep sends it
         return
 
 

@@ -278,3 +278,17 @@ def test_repeated_failure_disables_the_endpoint_and_tells_the_admins(
     # turned on again: what was pending goes out
     services.endpoint_update(endpoint_id=hook.pk, active=True)
     assert deliveries_run(now=timezone.now() + timedelta(hours=1)) == DISABLE_AFTER
+
+
+def test_a_committed_event_asks_a_worker_to_deliver_once(
+    in_tenant, receiver, django_capture_on_commit_callbacks
+):
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    endpoint(receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        erased(1)
+        erased(2)
+    jobs = ProcrastinateJob.objects.filter(task_name="tenants.events.tasks.webhooks_deliver")
+    # one job queued for the tenant (the queueing lock folds the second request into it)
+    assert [(j.args, j.queue_name) for j in jobs] == [({"tenant_schema": "alpha"}, "webhooks")]
