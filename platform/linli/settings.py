@@ -102,6 +102,7 @@ TENANT_APPS = [
     "tenants.shop",
     "tenants.events",
     "tenants.notices",
+    "tenants.pages",
     "api.access",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,43 @@
+"""Residents' sign-in on their own phones: one-time codes and long-lived, revocable sessions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tenants.community.models import Resident
+
+
+class SignInCode(models.Model):
+    phone = models.CharField(_("phone"), max_length=20, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("sign-in code")
+        verbose_name_plural = _("sign-in codes")
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ResidentSession(models.Model):
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="sessions")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("signed in at"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    user_agent = models.CharField(_("device"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("resident session")
+        verbose_name_plural = _("resident sessions")
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.created_at:%Y-%m-%d}"

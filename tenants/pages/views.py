@@ -1,0 +1,267 @@
+"""The resident pages at ``/r/``: plain forms that work before (and without) JavaScript,
+large type, one task a page. Every action calls the same services as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from linli.errors import LinliError
+from tenants.pages import signin
+
+COOKIE = "linli_r"
+View = Callable[..., HttpResponse]
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def resident_page(view: View) -> View:
+    """The signed-in resident in ``request.resident``; others go to sign in first."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        resident = signin.session_resident(request.COOKIES.get(COOKIE))
+        if resident is None:
+            return HttpResponseRedirect(f"/r/sign-in?next={request.path}")
+        request.resident = resident  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/r/"
+    return target if target.startswith("/r/") and "//" not in target else "/r/"
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"next": _next(request), "phone": request.POST.get("phone", "")}
+    if request.method == "POST":
+        try:
+            if "code" in request.POST:
+                _resident, token = signin.code_verify(
+                    phone=request.POST.get("phone", ""),
+                    code=request.POST.get("code", ""),
+                    user_agent=request.headers.get("User-Agent", ""),
+                )
+                response = HttpResponseRedirect(context["next"])
+                response.set_cookie(
+                    COOKIE,
+                    token,
+                    max_age=signin.SESSION_DAYS * 86400,
+                    httponly=True,
+                    samesite="Lax",
+                    secure=not settings.DEBUG,
+                )
+                return response
+            code = signin.code_request(phone=request.POST.get("phone", ""), ip=_client_ip(request))
+            context["code_sent"] = True
+            if settings.DEBUG and code:  # development: no SMS provider, show it on the page
+                context["dev_code"] = code
+        except LinliError as exc:
+            context["error"] = exc.message
+            context["code_sent"] = "code" in request.POST
+    return render(request, "pages/sign_in.html", context, status=200)
+
+
+@require_http_methods(["POST"])
+def sign_out(request: HttpRequest) -> HttpResponse:
+    token = request.COOKIES.get(COOKIE)
+    if token:
+        signin.session_revoke(token=token)
+    response = HttpResponseRedirect("/r/sign-in")
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _balance(resident: Any) -> int | None:
+    from tenants.points.models import Account
+
+    account = Account.objects.filter(resident=resident).first()
+    return account.balance if account else 0
+
+
+@resident_page
+def home(request: HttpRequest) -> HttpResponse:
+    from tenants.shop.models import Order, Parcel
+
+    resident = request.resident  # type: ignore[attr-defined]
+    modules = request.tenant.enabled_modules  # type: ignore[attr-defined]
+    context: dict[str, Any] = {"resident": resident, "modules": modules}
+    if "points" in modules:
+        context["balance"] = _balance(resident)
+    if "shop" in modules:
+        context["orders"] = list(
+            Order.objects.filter(resident=resident, status__in=["placed", "confirmed", "ready"])
+            .select_related("shop")
+            .order_by("collect_by")[:5]
+        )
+        context["parcels"] = (
+            list(Parcel.objects.filter(household_id=resident.household_id, status="waiting")[:5])
+            if resident.household_id
+            else []
+        )
+    return render(request, "pages/home.html", context)
+
+
+def _shop_on(request: HttpRequest) -> bool:
+    return "shop" in request.tenant.enabled_modules  # type: ignore[attr-defined]
+
+
+def _not_here(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/not_found.html", status=404)
+
+
+@resident_page
+def shop(request: HttpRequest) -> HttpResponse:
+    from tenants.shop.models import PreorderBatch
+
+    if not _shop_on(request):
+        return _not_here(request)
+    now = timezone.now()
+    batches = (
+        PreorderBatch.objects.filter(
+            opens_at__lte=now, closes_at__gt=now, closed_at__isnull=True, cancelled_at__isnull=True
+        )
+        .select_related("shop", "supplier")
+        .order_by("closes_at")[:20]
+    )
+    return render(request, "pages/shop.html", {"batches": batches})
+
+
+def batch(request: HttpRequest, token: str) -> HttpResponse:
+    """What the batch's QR code opens: the items, and the order form once signed in."""
+    from tenants.shop.models import BatchItem, PreorderBatch
+    from tenants.shop.services.common import shop_settings
+
+    if not _shop_on(request):
+        return _not_here(request)
+    found = (
+        PreorderBatch.objects.select_related("shop", "supplier")
+        .prefetch_related(
+            Prefetch("items", queryset=BatchItem.objects.select_related("product").order_by("id")),
+            "slots",
+        )
+        .filter(qr_token=token[:24])
+        .first()
+    )
+    if found is None:
+        return _not_here(request)
+    for item in found.items.all():
+        item.left = None if item.limit_total is None else item.limit_total - item.ordered  # type: ignore[attr-defined]
+    resident = signin.session_resident(request.COOKIES.get(COOKIE))
+    now = timezone.now()
+    context: dict[str, Any] = {
+        "batch": found,
+        "resident": resident,
+        "is_open": found.opens_at <= now < found.closes_at
+        and found.closed_at is None
+        and found.cancelled_at is None,
+        "fen_per_point": shop_settings().fen_per_point,
+        "balance": _balance(resident) if resident else None,
+    }
+    if request.method == "POST" and resident is not None:
+        return _order(request, found, resident, context)
+    return render(request, "pages/batch.html", context)
+
+
+def _order(
+    request: HttpRequest, found: Any, resident: Any, context: dict[str, Any]
+) -> HttpResponse:
+    from tenants.shop.services.orders import order_place
+
+    lines = []
+    for item in found.items.all():
+        raw = request.POST.get(f"item_{item.pk}", "0").strip() or "0"
+        if raw.isdigit() and int(raw) > 0:
+            lines.append((item.pk, int(raw)))
+    raw_points = request.POST.get("points", "0").strip() or "0"
+    slot = request.POST.get("slot")
+    try:
+        if not lines:
+            raise LinliError(_("Choose how many of something you want."))
+        if not raw_points.isdigit():
+            raise LinliError(_("Points are a whole number."))
+        order = order_place(
+            resident_id=resident.pk,
+            batch_id=found.pk,
+            slot_id=int(slot) if slot and slot.isdigit() else None,
+            lines=lines,
+            points=int(raw_points),
+        )
+    except LinliError as exc:
+        context["error"] = exc.message
+        return render(request, "pages/batch.html", context, status=200)
+    return HttpResponseRedirect(f"/r/orders/{order.pk}")
+
+
+@resident_page
+def orders(request: HttpRequest) -> HttpResponse:
+    from tenants.shop.models import Order
+
+    if not _shop_on(request):
+        return _not_here(request)
+    mine = Order.objects.filter(resident=request.resident).select_related("shop")[:30]  # type: ignore[attr-defined]
+    return render(request, "pages/orders.html", {"orders": mine})
+
+
+@resident_page
+def order(request: HttpRequest, order_id: int) -> HttpResponse:
+    from tenants.shop.models import Order, OrderLine
+
+    if not _shop_on(request):
+        return _not_here(request)
+    found = (
+        Order.objects.filter(pk=order_id, resident=request.resident)  # type: ignore[attr-defined]
+        .select_related("shop", "slot")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product")))
+        .first()
+    )
+    if found is None:
+        return _not_here(request)
+    return render(request, "pages/order.html", {"order": found})
+
+
+@resident_page
+def parcels(request: HttpRequest) -> HttpResponse:
+    from tenants.shop.models import Parcel
+
+    if not _shop_on(request):
+        return _not_here(request)
+    resident = request.resident  # type: ignore[attr-defined]
+    waiting = (
+        Parcel.objects.filter(household_id=resident.household_id, status="waiting").select_related(
+            "shop"
+        )
+        if resident.household_id
+        else Parcel.objects.none()
+    )
+    return render(request, "pages/parcels.html", {"parcels": waiting})
+
+
+@resident_page
+def points(request: HttpRequest) -> HttpResponse:
+    from tenants.points.models import Account
+    from tenants.points.selectors import statement
+
+    if "points" not in request.tenant.enabled_modules:  # type: ignore[attr-defined]
+        return _not_here(request)
+    account = Account.objects.filter(resident=request.resident).first()  # type: ignore[attr-defined]
+    lines = statement(account_id=account.pk, limit=200)[-30:] if account else []
+    return render(
+        request,
+        "pages/points.html",
+        {"balance": account.balance if account else 0, "lines": list(reversed(lines))},
+    )
