@@ -16,19 +16,13 @@ from tenants.pages import signin
 from tenants.pages.models import ResidentSession, SignInCode
 from tenants.shop.models import Order
 from tests.conftest import host_of
-from tests.tenants.shop.conftest import (  # noqa: F401 - the fixtures
-    batch,
-    estate,
-    give_points,
-    in_shop_tenant,
-    items,
-)
+from tests.tenants.shop.conftest import give_points, items
 
 PHONE = "+8613812345678"
 
 
 @pytest.fixture
-def xu(estate):  # noqa: F811
+def xu(estate):
     resident = estate["xu"]
     resident.phone = PHONE
     resident.save(update_fields=["phone"])
@@ -41,7 +35,7 @@ def page_client(tenant: Tenant) -> Client:
 
 def sign_in(client: Client, phone: str = PHONE) -> None:
     client.post("/r/sign-in", {"phone": "138 1234 5678"})
-    code = Message.objects.filter(kind="pages.sign_in_code").order_by("-id").first().data["code"]
+    code = Message.objects.filter(kind="pages.sign_in_code").order_by("-id")[0].data["code"]
     response = client.post("/r/sign-in", {"phone": phone, "code": code, "next": "/r/"})
     assert response.status_code == 302 and response["Location"] == "/r/"
 
@@ -121,7 +115,7 @@ def test_an_unknown_phone_gets_the_same_answer_and_no_message(in_shop_tenant, xu
     assert bad.status_code == 200 and "not a valid phone number" in bad.content.decode()
 
 
-def test_the_pre_order_story_from_the_qr_link_to_the_pickup_code(in_shop_tenant, xu, batch):  # noqa: F811
+def test_the_pre_order_story_from_the_qr_link_to_the_pickup_code(in_shop_tenant, xu, batch):
     give_points(xu, 20)
     greens, eggs = items(batch)
     client = page_client(in_shop_tenant)
@@ -150,7 +144,7 @@ def test_the_pre_order_story_from_the_qr_link_to_the_pickup_code(in_shop_tenant,
     assert f"/r/orders/{order.pk}" in home
 
 
-def test_pages_are_light_and_self_contained(in_shop_tenant, xu, batch):  # noqa: F811
+def test_pages_are_light_and_self_contained(in_shop_tenant, xu, batch):
     client = page_client(in_shop_tenant)
     sign_in(client)
     for path in ["/r/", "/r/shop", f"/r/shop/batches/{batch.qr_token}", "/r/orders",
