@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenants.pages import views
+from tenants.pages import help_views, views
 
 urlpatterns = [
     path("", views.home, name="pages-home"),
@@ -12,4 +12,11 @@ urlpatterns = [
     path("orders/<int:order_id>", views.order, name="pages-order"),
     path("parcels", views.parcels, name="pages-parcels"),
     path("points", views.points, name="pages-points"),
+    path("help", help_views.help_home, name="pages-help"),
+    path("help/ask", help_views.help_ask, name="pages-help-ask"),
+    path("help/<int:request_id>", help_views.help_request, name="pages-help-request"),
+    path("topics", help_views.topics, name="pages-topics"),
+    path("topics/new", help_views.topic_new, name="pages-topic-new"),
+    path("topics/<int:topic_id>", help_views.topic, name="pages-topic"),
+    path("activities", help_views.activities, name="pages-activities"),
 ]
