@@ -41,3 +41,25 @@ class ResidentSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resident_id} {self.created_at:%Y-%m-%d}"
+
+
+class HouseholdPass(models.Model):
+    """A printed sign-in QR code a leader hands a household (for residents who do not
+    receive codes by phone): whoever scans it chooses which of the household they are."""
+
+    household = models.ForeignKey(
+        "community.Household", on_delete=models.CASCADE, related_name="sign_in_passes"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("printed at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("valid until"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    uses = models.PositiveIntegerField(_("uses"), default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("household sign-in pass")
+        verbose_name_plural = _("household sign-in passes")
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.created_at:%Y-%m-%d}"

@@ -145,3 +145,64 @@ def session_resident(token: str | None) -> Resident | None:
 
 def session_revoke(*, token: str) -> None:
     ResidentSession.objects.filter(token_hash=_hash(token)).update(revoked_at=timezone.now())
+
+
+PASS_DAYS = 90
+
+
+@transaction.atomic
+def household_pass_issue(*, household_id: int) -> str:
+    """A new pass for the household (earlier ones stop working); returns its token."""
+    from tenants.community.models import Household
+    from tenants.pages.models import HouseholdPass
+
+    household = Household.objects.filter(pk=household_id).first()
+    if household is None:
+        raise ValidationFailed(
+            _("No household %(id)s.") % {"id": household_id},
+            code="household_not_found",
+            field="household_id",
+        )
+    now = timezone.now()
+    HouseholdPass.objects.filter(household=household, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    token = secrets.token_urlsafe(24)
+    HouseholdPass.objects.create(
+        household=household, token_hash=_hash(token), expires_at=now + timedelta(days=PASS_DAYS)
+    )
+    return token
+
+
+def household_pass_residents(*, token: str) -> list[Resident]:
+    """Who may sign in with this pass: the household's active residents (empty if the
+    pass is unknown, revoked or expired)."""
+    from tenants.pages.models import HouseholdPass
+
+    found = HouseholdPass.objects.filter(
+        token_hash=_hash(token), revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).first()
+    if found is None:
+        return []
+    return list(
+        Resident.objects.filter(
+            household_id=found.household_id, erased_at__isnull=True, status=Resident.Status.ACTIVE
+        ).order_by("id")
+    )
+
+
+def household_pass_use(*, token: str, resident_id: int, user_agent: str = "") -> str:
+    from django.db.models import F
+
+    from tenants.pages.models import HouseholdPass
+
+    if resident_id not in {r.pk for r in household_pass_residents(token=token)}:
+        raise ValidationFailed(
+            _("This sign-in code is no longer valid."), code="pass_invalid", field="token"
+        )
+    HouseholdPass.objects.filter(token_hash=_hash(token)).update(uses=F("uses") + 1)
+    session_token = secrets.token_urlsafe(32)
+    ResidentSession.objects.create(
+        resident_id=resident_id, token_hash=_hash(session_token), user_agent=user_agent[:200]
+    )
+    return session_token

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="pages-home"),
     path("sign-in", views.sign_in, name="pages-sign-in"),
     path("sign-out", views.sign_out, name="pages-sign-out"),
+    path("pass/<str:token>", views.household_pass, name="pages-pass"),
     path("shop", views.shop, name="pages-shop"),
     path("shop/batches/<str:token>", views.batch, name="pages-batch"),
     path("orders", views.orders, name="pages-orders"),

@@ -56,16 +56,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                     code=request.POST.get("code", ""),
                     user_agent=request.headers.get("User-Agent", ""),
                 )
-                response = HttpResponseRedirect(context["next"])
-                response.set_cookie(
-                    COOKIE,
-                    token,
-                    max_age=signin.SESSION_DAYS * 86400,
-                    httponly=True,
-                    samesite="Lax",
-                    secure=not settings.DEBUG,
-                )
-                return response
+                return _session_cookie(HttpResponseRedirect(context["next"]), token)
             code = signin.code_request(phone=request.POST.get("phone", ""), ip=_client_ip(request))
             context["code_sent"] = True
             if settings.DEBUG and code:  # development: no SMS provider, show it on the page
@@ -74,6 +65,40 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             context["error"] = exc.message
             context["code_sent"] = "code" in request.POST
     return render(request, "pages/sign_in.html", context, status=200)
+
+
+def _session_cookie(response: HttpResponse, token: str) -> HttpResponse:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=signin.SESSION_DAYS * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=not settings.DEBUG,
+    )
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def household_pass(request: HttpRequest, token: str) -> HttpResponse:
+    """The printed household QR code: choose who you are, and you are signed in."""
+    residents = signin.household_pass_residents(token=token)
+    if not residents:
+        return render(request, "pages/not_found.html", status=404)
+    if request.method == "POST":
+        raw = request.POST.get("resident", "")
+        try:
+            session = signin.household_pass_use(
+                token=token,
+                resident_id=int(raw) if raw.isdigit() else 0,
+                user_agent=request.headers.get("User-Agent", ""),
+            )
+        except LinliError as exc:
+            return render(
+                request, "pages/pass.html", {"residents": residents, "error": exc.message}
+            )
+        return _session_cookie(HttpResponseRedirect("/r/"), session)
+    return render(request, "pages/pass.html", {"residents": residents})
 
 
 @require_http_methods(["POST"])
