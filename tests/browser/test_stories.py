@@ -131,7 +131,25 @@ def _city():
         items=[catalogue.ItemSpec(product_id=greens.pk, limit_total=30, limit_per_household=3)],
         slots=[catalogue.SlotSpec(starts_at=nine, ends_at=nine + timedelta(hours=2))],
     )
-    return {"xu": xu, "batch": batch, "phone": "13800138000"}
+    from tenants.helpteam.models import Skill, Volunteer
+
+    neighbour = ResidentFactory(
+        display_name="對門小李", phone="+8613800138001", household=HouseholdFactory(unit=unit)
+    )
+    Volunteer.objects.create(resident=neighbour)
+    for n, name in ((2, "媽媽"), (3, "熱心居民")):
+        ResidentFactory(
+            display_name=name, phone=f"+861380013800{n}", household=HouseholdFactory(unit=unit)
+        )
+    Skill.objects.create(code="child_pickup", name="接送孩子")
+    return {
+        "xu": xu,
+        "batch": batch,
+        "phone": "13800138000",
+        "neighbour_phone": "13800138001",
+        "parent_phone": "13800138002",
+        "raiser_phone": "13800138003",
+    }
 
 
 @pytest.fixture
@@ -183,6 +201,15 @@ def _latest_code(tenant: Tenant) -> str:
     return code
 
 
+def sign_in(page: Any, site: dict[str, Any], phone: str, next_path: str = "/r/") -> None:
+    page.goto(f"{site['base']}/r/sign-in?next={next_path}")
+    page.fill("#phone", phone)
+    page.locator("button[type=submit]").click()
+    page.fill("#code", _latest_code(site["tenant"]))
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(f"**{next_path}")
+
+
 def test_the_pre_order_story_in_a_phone_browser(site, phone_page):
     from tenants.shop.models import Order
     from tenants.shop.services import catalogue, orders
@@ -227,3 +254,61 @@ def test_the_pre_order_story_in_a_phone_browser(site, phone_page):
     page.goto(f"{site['base']}/r/points")
     assert "27" in page.locator("h1").inner_text()
     check(page, "5-points")
+
+
+def test_the_child_pick_up_story_with_two_residents(site, phone_page):
+    from tenants.helpteam.models import HelpRequest
+
+    page, tenant = phone_page, site["tenant"]
+    sign_in(page, site, site["parent_phone"], "/r/help")
+    check(page, "help-1-home")
+    page.goto(f"{site['base']}/r/help/ask")
+    page.get_by_role("link", name="接送孩子").click()
+    check(page, "help-2-when")
+    page.locator("button[name=when][value=tomorrow_pm]").click()
+    page.wait_for_url("**/r/help/*")
+    with tenant_context(tenant):
+        request = HelpRequest.objects.get(category="child_pickup")
+    connection.close()
+    # the neighbour across the landing, on their own phone
+    neighbour = page.context.browser.new_context(viewport=PHONE_VIEWPORT, locale="zh-CN")
+    other = neighbour.new_page()
+    sign_in(other, site, site["neighbour_phone"], "/r/help")
+    other.locator(f"a[href='/r/help/{request.pk}']").first.click()
+    other.locator("button[name=action][value=claim]").click()
+    other.locator("button[name=action][value=done]").click()
+    check(other, "help-3-volunteer-done")
+    neighbour.close()
+    page.goto(f"{site['base']}/r/help/{request.pk}")
+    page.locator("button[name=action][value=confirm]").click()
+    with tenant_context(tenant):
+        request.refresh_from_db()
+    connection.close()
+    assert request.status == "confirmed"
+    check(page, "help-4-confirmed")
+
+
+def test_a_corridor_light_raised_with_a_photo_and_followed(site, phone_page):
+    from tenants.deliberation.models import Topic
+    from tenants.deliberation.services import topic_transition
+
+    page, tenant = phone_page, site["tenant"]
+    sign_in(page, site, site["raiser_phone"], "/r/topics/new")
+    page.fill("#title", "樓道燈壞了")
+    page.fill("#description", "三樓樓道燈一直不亮")
+    page.set_input_files(
+        "#photo",
+        {"name": "light.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(64)},
+    )
+    check(page, "topic-1-raise")
+    page.locator("button[type=submit]").click()
+    page.wait_for_url("**/r/topics/*")
+    with within(tenant):
+        topic = Topic.objects.get(title="樓道燈壞了")
+        assert topic.photos.count() == 1
+        for to in ("accepted", "on_agenda", "decided", "in_progress", "resolved"):
+            topic_transition(topic_id=topic.pk, to=to, actor_id=None)
+    connection.close()
+    page.reload()
+    assert "resolved" in page.content()
+    check(page, "topic-2-resolved")
