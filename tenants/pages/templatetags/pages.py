@@ -24,3 +24,14 @@ def term(context: Any, key: str) -> str:
     labels = cache["linli_terms"]
     language = translation.get_language() or ""
     return str(labels.get(language, {}).get(key) or labels.get("en", {}).get(key) or key)
+
+
+@register.filter
+def topic_status(value: str) -> str:
+    """A topic state as residents read it, in their language."""
+    from tenants.deliberation.models import Topic
+
+    try:
+        return str(Topic.Status(value).label)
+    except ValueError:
+        return value

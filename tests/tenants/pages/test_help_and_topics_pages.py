@@ -91,7 +91,8 @@ def test_a_corridor_light_raised_with_a_photo_and_followed(tenant, in_tenant):
         topic_transition(topic_id=topic.pk, to=to, actor_id=None)
     page = client.get(f"/r/topics/{topic.pk}").content.decode()
     assert "我家門口也是" in page and "1 supporter" in page
-    assert page.index("accepted") < page.index("resolved")
+    timeline = page.split("What happened")[1]
+    assert timeline.index("Accepted") < timeline.index("Resolved")
     bad = client.post("/r/topics/new", {"title": "", "description": ""})
     assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
     assert Topic.objects.count() == 1
