@@ -127,6 +127,14 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"resident": resident, "modules": modules}
     if "points" in modules:
         context["balance"] = _balance(resident)
+    if "helpteam" in modules:
+        from tenants.helpteam.models import HelpRequest
+
+        context["requests"] = list(
+            HelpRequest.objects.filter(
+                requester=resident, status__in=["open", "claimed", "in_progress", "done"]
+            ).order_by("window_start")[:5]
+        )
     if "shop" in modules:
         context["orders"] = list(
             Order.objects.filter(resident=resident, status__in=["placed", "confirmed", "ready"])

@@ -96,3 +96,31 @@ def test_a_corridor_light_raised_with_a_photo_and_followed(tenant, in_tenant):
     bad = client.post("/r/topics/new", {"title": "", "description": ""})
     assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
     assert Topic.objects.count() == 1
+
+
+def test_activities_sign_up_and_the_home_page_shows_open_requests(tenant, in_tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants.helpteam.models import Activity, Signup
+
+    parent, _neighbour = landing(tenant)
+    estate = parent.household.unit.building.estate
+    start = timezone.now() + timedelta(days=3)
+    day = Activity.objects.create(
+        title="小事我幫您", estate=estate, starts_at=start, ends_at=start + timedelta(hours=3),
+        capacity=1,
+    )  # fmt: skip
+    client = signed_in(tenant, parent)
+    assert "小事我幫您" in client.get("/r/activities").content.decode()
+    signed = client.post("/r/activities", {"activity": day.pk}).content.decode()
+    assert "You are signed up." in signed
+    assert Signup.objects.get(activity=day, resident=parent).status == "confirmed"
+    late = signed_in(tenant, ResidentFactory(phone="+8613811110009", household=parent.household))
+    assert "waiting list" in late.post("/r/activities", {"activity": day.pk}).content.decode()
+    bad = client.post("/r/activities", {"activity": "x"})
+    assert 'role="alert"' in bad.content.decode()
+    Skill.objects.create(code="plumbing", name="水管維修")
+    client.post("/r/help/ask", {"what": "plumbing", "when": "tomorrow_am", "note": "廚房漏水"})
+    assert "廚房漏水" in client.get("/r/").content.decode()
