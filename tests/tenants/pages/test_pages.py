@@ -172,3 +172,9 @@ def test_a_session_and_a_batch_belong_to_one_tenant(
     assert page_client(other_tenant).get(f"/r/shop/batches/{batch.qr_token}").status_code == 404
     someone = client.get(f"/r/orders/{999_999}")
     assert someone.status_code == 404
+
+
+def test_forms_refuse_a_post_without_the_csrf_token(in_shop_tenant, xu):
+    strict = Client(HTTP_HOST=host_of(in_shop_tenant), enforce_csrf_checks=True)
+    assert strict.post("/r/sign-in", {"phone": PHONE}).status_code == 403
+    assert not SignInCode.objects.exists()
