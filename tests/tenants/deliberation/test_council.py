@@ -196,6 +196,10 @@ def test_a_concern_heard_on_a_visit_becomes_a_topic(in_tenant):
 def test_the_admin_report_and_the_printable_meeting_record(tenant, in_tenant):
     from django.test import Client
 
+    from linli.registry.services import module_set_enabled
+
+    module_set_enabled(slug="alpha", module="deliberation", enabled=True)
+
     from tests.conftest import ADMIN_PASSWORD, host_of
 
     unit, _homes, people = build_estate(2)

@@ -177,6 +177,10 @@ def test_helpteam_settings_are_validated(tenant):
 
 def test_the_admin_dashboard_shows_queues_chart_and_volunteers(tenant, street):
     from django.test import Client
+
+    from linli.registry.services import module_set_enabled
+
+    module_set_enabled(slug="alpha", module="helpteam", enabled=True)
     from django_tenants.utils import tenant_context
 
     from tests.conftest import ADMIN_PASSWORD, host_of

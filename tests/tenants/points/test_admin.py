@@ -13,6 +13,9 @@ from tests.factories import ResidentFactory, UserFactory
 
 
 def admin_client(tenant, username="admin-alpha", password=ADMIN_PASSWORD) -> Client:
+    from linli.registry.services import module_set_enabled
+
+    module_set_enabled(slug=tenant.schema_name, module="points", enabled=True)
     client = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
     with tenant_context(tenant):
         assert client.login(username=username, password=password)

@@ -1,0 +1,7 @@
+"""Django's admin app, with each tenant's admin site hiding the modules it does not run."""
+
+from django.contrib.admin.apps import AdminConfig
+
+
+class LinliAdminConfig(AdminConfig):
+    default_site = "linli.tenant_admin.TenantAdminSite"

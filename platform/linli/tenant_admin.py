@@ -1,0 +1,48 @@
+"""Each tenant's admin site: a module the tenant has turned off is not listed, and its
+pages answer 404 (DESIGN: a disabled module's admin pages are hidden)."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from django.contrib.admin import AdminSite
+from django.http import Http404, HttpRequest, HttpResponse
+
+# The app labels of the modules a tenant turns on and off.
+MODULE_APPS = {
+    "deliberation": "deliberation",
+    "helpteam": "helpteam",
+    "shop": "shop",
+    "points": "points",
+}
+
+
+def hidden_apps(request: HttpRequest) -> set[str]:
+    enabled = getattr(getattr(request, "tenant", None), "enabled_modules", None)
+    if enabled is None:  # the platform host: no tenant modules here
+        return set()
+    return {label for module, label in MODULE_APPS.items() if module not in enabled}
+
+
+class TenantAdminSite(AdminSite):
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        hidden = hidden_apps(request)
+        return [
+            app
+            for app in super().get_app_list(request, app_label)
+            if app["app_label"] not in hidden
+        ]
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            parts = request.path_info.strip("/").split("/")
+            if len(parts) > 1 and parts[1] in hidden_apps(request):
+                raise Http404("This module is not enabled.")
+            response: HttpResponse = inner(request, *args, **kwargs)
+            return response
+
+        return gated
