@@ -78,6 +78,7 @@ LINLI_TENANT_CACHE_SECONDS = env_int("LINLI_TENANT_CACHE_SECONDS", 5)
 SHARED_APPS = [
     "django_tenants",
     "linli.registry",
+    "linli.accounts",
     "linli.jobs",
     "procrastinate.contrib.django",
     "django.contrib.contenttypes",

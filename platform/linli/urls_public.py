@@ -3,11 +3,14 @@
 from django.urls import path
 
 from api.v1 import platform_urls
+from linli.accounts import views as accounts
 from linli.admin_sites import platform_site
 from linli.views import platform_home
 
 urlpatterns = [
     path("", platform_home, name="platform-home"),
     path("admin/", platform_site.urls),
+    path("signup", accounts.signup, name="signup"),
+    path("signup/verify/<str:token>", accounts.verify, name="signup-verify"),
     *platform_urls,
 ]

@@ -1,0 +1,76 @@
+"""Signup pages: the form on the platform host, the verification link, and the landing in
+the new tenant's admin (on the tenant's host), already logged in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model, login
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from linli.accounts import services
+from linli.errors import LinliError
+from linli.registry.models import Module
+
+FIELDS = ("district_name", "slug", "region", "locale", "time_zone", "admin_name", "email")
+
+
+def _port(request: HttpRequest) -> str:
+    host = request.get_host()
+    return host.rsplit(":", 1)[1] if ":" in host else ""
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {
+        "values": {k: request.POST.get(k, "") for k in FIELDS},
+        "modules": [(m.value, m.label) for m in Module if m.value != "community"],
+        "chosen": request.POST.getlist("modules"),
+    }
+    if request.method == "POST":
+        try:
+            signup_row, _token = services.signup_start(
+                district_name=request.POST.get("district_name", ""),
+                slug=request.POST.get("slug", ""),
+                email=request.POST.get("email", ""),
+                password=request.POST.get("password", ""),
+                admin_name=request.POST.get("admin_name", ""),
+                region=request.POST.get("region", ""),
+                locale=request.POST.get("locale") or "zh-hans",
+                time_zone=request.POST.get("time_zone") or "Asia/Shanghai",
+                modules=request.POST.getlist("modules"),
+                honeypot=request.POST.get("website", ""),
+                ip=request.META.get("REMOTE_ADDR"),
+                verify_url=request.build_absolute_uri("/signup/verify"),
+            )
+        except LinliError as exc:
+            context["error"] = exc.message
+            context["error_field"] = exc.field
+            return render(request, "accounts/signup.html", context)
+        return render(request, "accounts/signup_sent.html", {"email": signup_row.email})
+    return render(request, "accounts/signup.html", context)
+
+
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        tenant, login_token = services.signup_verify(token=token)
+    except LinliError as exc:
+        return render(request, "accounts/signup_failed.html", {"error": exc.message}, status=400)
+    base = services.tenant_admin_url(tenant, scheme=request.scheme or "http", port=_port(request))
+    return HttpResponseRedirect(f"{base}/signup/welcome/{login_token}")
+
+
+def welcome(request: HttpRequest, token: str) -> HttpResponse:
+    """On the new tenant's host: log the first admin in once, then into the admin."""
+    tenant = getattr(request, "tenant", None)
+    try:
+        if tenant is None:
+            raise LinliError("no tenant")
+        username = services.signup_login_consume(tenant=tenant, token=token)
+    except LinliError:
+        return HttpResponseRedirect("/admin/login/")
+    user = get_user_model().objects.get(username=username)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponseRedirect("/admin/")

@@ -1,0 +1,139 @@
+"""A district signs up on the platform host, verifies its email and lands in its own admin;
+every bad input is refused clearly and nothing is half-provisioned."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from linli.accounts.models import Signup
+from linli.accounts.services import signup_start
+from linli.errors import LinliError
+from linli.registry.models import Tenant
+
+FORM = {
+    "district_name": "岑溪市糯垌鎮",
+    "slug": "nuodong",
+    "region": "廣西 梧州",
+    "locale": "zh-hans",
+    "time_zone": "Asia/Shanghai",
+    "admin_name": "黃主任",
+    "email": "huang@nuodong.example",
+    "password": "Neighbours-help-2026",
+    "modules": ["helpteam", "points"],
+}
+
+
+@pytest.fixture
+def mailbox(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox.clear()
+    return mail.outbox
+
+
+def test_sign_up_verify_and_land_in_the_new_admin(db, mailbox, django_capture_on_commit_callbacks):
+    platform = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Sign up your district" in platform.get("/signup").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = platform.post("/signup", FORM)
+    assert "Check your email" in sent.content.decode()
+    assert not Tenant.objects.filter(schema_name="nuodong").exists()  # nothing before verifying
+    [message] = mailbox
+    assert message.to == ["huang@nuodong.example"]
+    link = re.search(r"http://localhost/signup/verify/\S+", message.body).group(0)
+    landed = platform.get(link.replace("http://localhost", ""))
+    assert landed.status_code == 302
+    assert landed["Location"].startswith("http://nuodong.localhost/signup/welcome/")
+    tenant = Tenant.objects.get(schema_name="nuodong")
+    assert (tenant.name, tenant.status, tenant.locale) == ("岑溪市糯垌鎮", "trial", "zh-hans")
+    assert sorted(tenant.enabled_modules) == ["community", "helpteam", "points"]
+    # on the tenant's host: logged in once, into the admin
+    admin = Client(HTTP_HOST="nuodong.localhost", HTTP_ACCEPT_LANGUAGE="en")
+    welcome = landed["Location"].replace("http://nuodong.localhost", "")
+    assert admin.get(welcome)["Location"] == "/admin/"
+    index = admin.get("/admin/")
+    assert index.status_code == 200 and "/admin/helpteam/" in index.content.decode()
+    assert "/admin/shop/" not in index.content.decode()
+    # the login link works once; the verification link too
+    assert Client(HTTP_HOST="nuodong.localhost").get(welcome)["Location"] == "/admin/login/"
+    again = platform.get(link.replace("http://localhost", ""))
+    assert again.status_code == 400 and "already confirmed" in again.content.decode()
+    with tenant_context(tenant):
+        from django.contrib.auth import get_user_model
+
+        admin_user = get_user_model().objects.get(username="huang@nuodong.example")
+        assert admin_user.is_superuser and admin_user.check_password(FORM["password"])
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"slug": "admin"}, "slug_reserved"),
+        ({"slug": "Bad-Slug"}, "slug_invalid"),
+        ({"slug": "fuckville"}, "slug_reserved"),
+        ({"slug": "alpha"}, "slug_taken"),
+        ({"password": "12345678"}, "password_weak"),
+        ({"email": "not-an-email"}, "email_invalid"),
+        ({"modules": ["teleport"]}, "module_invalid"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone_invalid"),
+        ({"honeypot": "http://spam.example"}, "signup_refused"),
+    ],
+)
+def test_bad_signups_are_refused_and_nothing_is_kept(tenant, change, code):
+    with pytest.raises(LinliError) as caught:
+        signup_start(**{**FORM, **change})
+    assert caught.value.code == code
+    assert not Signup.objects.exists()
+
+
+def test_an_address_waiting_for_verification_is_taken_until_the_link_expires(db):
+    signup_start(**FORM)
+    with pytest.raises(LinliError) as caught:
+        signup_start(**{**FORM, "email": "other@example.org"})
+    assert caught.value.code == "slug_taken"
+    Signup.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    signup, _token = signup_start(**{**FORM, "email": "other@example.org"})
+    assert list(Signup.objects.values_list("email", flat=True)) == ["other@example.org"]
+
+
+def test_an_expired_link_provisions_nothing(db):
+    from linli.accounts.services import signup_verify
+
+    _signup, token = signup_start(**FORM)
+    Signup.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(LinliError) as caught:
+        signup_verify(token=token)
+    assert caught.value.code == "signup_expired"
+    assert not Tenant.objects.filter(schema_name="nuodong").exists()
+
+
+def test_one_network_signs_up_five_times_an_hour(db):
+    for n in range(5):
+        signup_start(**{**FORM, "slug": f"district{n}x", "ip": "203.0.113.9"})
+    with pytest.raises(LinliError) as caught:
+        signup_start(**{**FORM, "slug": "district9x", "ip": "203.0.113.9"})
+    assert caught.value.code == "too_many_signups" and caught.value.status == 429
+
+
+def test_the_api_checks_availability_and_takes_signups(platform_client, mailbox):
+    free = platform_client.get("/api/v1/platform/signups/availability?slug=nuodong").json()
+    assert free == {"slug": "nuodong", "available": True, "code": None, "message": None}
+    taken = platform_client.get("/api/v1/platform/signups/availability?slug=alpha").json()
+    assert (taken["available"], taken["code"]) == (False, "slug_taken")
+    created = platform_client.post(
+        "/api/v1/platform/signups", json.dumps(FORM), content_type="application/json"
+    )
+    assert created.status_code == 201 and created.json()["status"] == "pending"
+    weak = platform_client.post(
+        "/api/v1/platform/signups",
+        json.dumps({**FORM, "slug": "other", "password": "password"}),
+        content_type="application/json",
+    )
+    assert weak.status_code == 422 and weak.json()["code"] == "password_weak"
