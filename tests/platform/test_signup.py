@@ -99,7 +99,7 @@ def test_an_address_waiting_for_verification_is_taken_until_the_link_expires(db)
         signup_start(**{**FORM, "email": "other@example.org"})
     assert caught.value.code == "slug_taken"
     Signup.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    signup, _token = signup_start(**{**FORM, "email": "other@example.org"})
+    _signup, _token = signup_start(**{**FORM, "email": "other@example.org"})
     assert list(Signup.objects.values_list("email", flat=True)) == ["other@example.org"]
 
 
