@@ -26,6 +26,14 @@ def hidden_apps(request: HttpRequest) -> set[str]:
 
 
 class TenantAdminSite(AdminSite):
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        from linli.module_admin import modules_view
+
+        view = self.admin_view(lambda request: modules_view(self, request))
+        return [path("modules/", view, name="modules"), *super().get_urls()]
+
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         hidden = hidden_apps(request)
         return [

@@ -130,3 +130,27 @@ class ModuleSetting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}:{self.module}"
+
+
+class ModuleSettingVersion(models.Model):
+    """Every change of a tenant's module: on or off, its settings, who and when. Rolling
+    back applies an earlier version again (as a new version)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    module = models.CharField(_("module"), max_length=32, choices=Module.choices)
+    enabled = models.BooleanField(_("enabled"))
+    settings = models.JSONField(_("settings"), default=dict)
+    changed_by = models.CharField(_("changed by"), max_length=150, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("module setting version")
+        verbose_name_plural = _("module setting versions")
+        indexes = [
+            models.Index(fields=["tenant", "module", "id"], name="registry_msv_tenant_module")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}:{self.module} @ {self.changed_at:%Y-%m-%d %H:%M}"

@@ -154,7 +154,22 @@ def tenant_delete(*, slug: str) -> None:
 
 
 @transaction.atomic
-def module_set_enabled(*, slug: str, module: str, enabled: bool) -> ModuleSetting:
+def _version(setting: ModuleSetting, *, changed_by: str, note: str = "") -> None:
+    from linli.registry.models import ModuleSettingVersion
+
+    ModuleSettingVersion.objects.create(
+        tenant_id=setting.tenant_id,
+        module=setting.module,
+        enabled=setting.enabled,
+        settings=setting.settings,
+        changed_by=changed_by[:150],
+        note=note[:200],
+    )
+
+
+def module_set_enabled(
+    *, slug: str, module: str, enabled: bool, changed_by: str = ""
+) -> ModuleSetting:
     """Turn a module on or off for a tenant; its API answers accordingly at once."""
     if module not in Module.values:
         raise ValidationFailed(
@@ -172,6 +187,7 @@ def module_set_enabled(*, slug: str, module: str, enabled: bool) -> ModuleSettin
     setting, _created = ModuleSetting.objects.update_or_create(
         tenant=tenant, module=module, defaults={"enabled": enabled}
     )
+    _version(setting, changed_by=changed_by, note="enabled" if enabled else "disabled")
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)
     return setting
@@ -189,7 +205,9 @@ def _settings_model(module: str) -> Any:
 
 
 @transaction.atomic
-def module_settings_update(*, slug: str, module: str, settings: dict[str, Any]) -> ModuleSetting:
+def module_settings_update(
+    *, slug: str, module: str, settings: dict[str, Any], changed_by: str = "", note: str = ""
+) -> ModuleSetting:
     """Replace a module's settings after validating them with the module's own model.
 
     Every problem is reported with the path of the field it concerns.
@@ -219,6 +237,27 @@ def module_settings_update(*, slug: str, module: str, settings: dict[str, Any]) 
     setting, _created = ModuleSetting.objects.update_or_create(
         tenant=tenant, module=module, defaults={"settings": settings}
     )
+    _version(setting, changed_by=changed_by, note=note or "settings")
+    tenant_cache_clear()
+    transaction.on_commit(tenant_cache_clear)
+    return setting
+
+
+@transaction.atomic
+def module_settings_rollback(*, slug: str, version_id: int, changed_by: str = "") -> ModuleSetting:
+    """Apply an earlier version of a module's state again (recorded as a new version)."""
+    from linli.registry.models import ModuleSettingVersion
+
+    tenant = _tenant_for_update(slug)
+    version = ModuleSettingVersion.objects.filter(pk=version_id, tenant=tenant).first()
+    if version is None:
+        raise NotFound(_("No version %(id)s.") % {"id": version_id}, code="version_not_found")
+    setting, _created = ModuleSetting.objects.update_or_create(
+        tenant=tenant,
+        module=version.module,
+        defaults={"enabled": version.enabled, "settings": version.settings},
+    )
+    _version(setting, changed_by=changed_by, note=f"rolled back to {version.pk}")
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)
     return setting
