@@ -1,26 +1,13 @@
-"""The scheme's stories in a real browser (Debian's Chromium driven by Playwright) at a
-phone's size: every page checked by axe-core for serious accessibility problems, a
-screenshot of each step kept in ``.artifacts/browser/``.
-
-The pages are served by a real HTTP server on loopback from a tenant of their own, with
-committed data, dropped afterwards. Without Chromium the tests are skipped, unless
-``LINLI_REQUIRE_BROWSER`` is set (CI sets it: there a missing browser is a failure).
-"""
+"""The scheme's three stories on the resident pages, in a phone-sized browser (see the
+conftest), served from a tenant of their own with committed data, dropped afterwards."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
-from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -28,38 +15,7 @@ from django_tenants.utils import tenant_context
 from linli.registry.context import within
 from linli.registry.models import Tenant
 from linli.registry.services import tenant_create, tenant_delete
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("LINLI_ARTIFACTS", ROOT / ".artifacts")) / "browser"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PHONE_VIEWPORT: Any = {"width": 390, "height": 844}
-
-if CHROMIUM is None and not os.environ.get("LINLI_REQUIRE_BROWSER"):
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        return
-
-
-class _Threading(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-def _app() -> Any:
-    """Django, closing each request thread's database connection when it is done."""
-    from django.db import connections
-
-    handler = WSGIHandler()
-
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        try:
-            return handler(environ, start_response)
-        finally:
-            connections.close_all()
-
-    return app
+from tests.browser.conftest import PHONE_VIEWPORT, check, close_other_connections, serve
 
 
 @pytest.fixture(scope="module")
@@ -75,26 +31,12 @@ def site(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:
         try:
             with within(tenant):
                 data = _city()
-            server = make_server("127.0.0.1", 0, _app(), _Threading, _Quiet)
-            thread = threading.Thread(target=server.serve_forever, daemon=True)
-            thread.start()
-            try:
-                yield {
-                    "tenant": tenant,
-                    "base": f"http://browser.localhost:{server.server_port}",
-                    **data,
-                }
-            finally:
-                server.shutdown()
-                server.server_close()
+            with serve() as port:
+                yield {"tenant": tenant, "base": f"http://browser.localhost:{port}", **data}
         finally:
             connection.close()
             tenant_delete(slug="browser")
-            with connection.cursor() as cursor:  # request threads' connections, now idle
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+            close_other_connections()
 
 
 def _city():
@@ -150,44 +92,6 @@ def _city():
         "parent_phone": "13800138002",
         "raiser_phone": "13800138003",
     }
-
-
-@pytest.fixture
-def phone_page(site, monkeypatch) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own database
-    # calls are ordinary blocking ones between its steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        context = browser.new_context(
-            viewport=PHONE_VIEWPORT, device_scale_factor=2, locale="zh-CN"
-        )
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-
-
-def check(page: Any, name: str) -> None:
-    """Keep a screenshot; fail on serious or critical accessibility problems."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    violations = Axe().run(page).response["violations"]
-    serious = [
-        (v["id"], v["impact"], len(v["nodes"]))
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], f"{name}: {serious}"
 
 
 def _latest_code(tenant: Tenant) -> str:

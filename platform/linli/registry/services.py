@@ -167,6 +167,7 @@ def _version(setting: ModuleSetting, *, changed_by: str, note: str = "") -> None
     )
 
 
+@transaction.atomic
 def module_set_enabled(
     *, slug: str, module: str, enabled: bool, changed_by: str = ""
 ) -> ModuleSetting:
