@@ -101,3 +101,26 @@ def test_a_resident_sets_their_own_channels_and_quiet_hours(tenant, make_key):
         content_type="application/json",
     )
     assert wrong.status_code == 422 and wrong.json()["code"] == "email_required"
+
+
+def test_another_tenants_key_reaches_no_resident_or_message_here(tenant, other_tenant, make_key):
+    from tenants.notices.services import message_store, preference_set
+
+    with tenant_context(tenant):
+        here = [ResidentFactory() for _ in range(3)][-1]  # an id beta does not have
+        preference_set(resident_id=here.pk, channels=["sms"])
+        message_store(resident_id=here.pk, kind="k", subject="s", body="alpha only")
+    beta = key_client(other_tenant, make_key("community:write", on=other_tenant))
+    got = beta.get(f"/api/v1/notices/residents/{here.pk}/preferences")
+    assert got.status_code == 404 and got.json()["code"] == "resident_not_found"
+    assert beta.get(f"/api/v1/notices/messages?resident_id={here.pk}").json()["items"] == []
+    put = beta.put(
+        f"/api/v1/notices/residents/{here.pk}/preferences",
+        json.dumps({"channels": ["email"], "email": "x@example.org"}),
+        content_type="application/json",
+    )
+    assert put.status_code == 404
+    with tenant_context(tenant):
+        from tenants.notices.models import ChannelPreference
+
+        assert ChannelPreference.objects.get(resident=here).channels == ["sms"]

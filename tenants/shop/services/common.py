@@ -84,7 +84,7 @@ def quantity(value: Any, *, field: str = "quantity") -> int:
     return value
 
 
-def active_shop(shop_id: int, *, field: str = "shop_id") -> Shop:
+def active_shop(shop_id: int) -> Shop:
     shop = Shop.objects.filter(pk=shop_id).first()
     if shop is None:
         raise NotFound(_("No shop %(id)s.") % {"id": shop_id}, code="shop_not_found")

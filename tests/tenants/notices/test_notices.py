@@ -254,3 +254,15 @@ def test_a_survey_rides_along_with_results_per_building_and_read_counts(district
     }
     counts = services.announcement_counts(announcement=notice)
     assert (counts["recipients"], counts["read"], counts["pending"]) == (5, 3, 5)
+
+
+def test_a_sign_in_code_leaves_the_log_once_sent(in_tenant, providers):
+    from tenants.pages.signin import code_request
+
+    resident = ResidentFactory(phone="+8613800000042")
+    code = code_request(phone="+8613800000042")
+    assert services.messages_send() == 1
+    [request] = providers.sms.requests
+    assert code in request.TemplateParamSet[0]
+    message = Message.objects.get(resident=resident)
+    assert message.status == "sent" and code not in message.body and message.data == {}
