@@ -30,6 +30,8 @@ class Tenant(TenantMixin):
         _("status"), max_length=16, choices=Status.choices, default=Status.TRIAL
     )
     status_changed_at = models.DateTimeField(_("status changed at"), auto_now_add=True)
+    # Set when the tenant is closed: its schema and files are deleted after this time.
+    purge_after = models.DateTimeField(_("delete data after"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -154,3 +156,21 @@ class ModuleSettingVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}:{self.module} @ {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class OpsAction(models.Model):
+    """What platform staff did to a tenant (suspend, resume, close, export, restore): the audit."""
+
+    tenant_slug = models.CharField(_("tenant"), max_length=40, db_index=True)
+    action = models.CharField(_("action"), max_length=32)
+    actor = models.CharField(_("by"), max_length=150)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("ops action")
+        verbose_name_plural = _("ops actions")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.tenant_slug}"
