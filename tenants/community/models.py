@@ -355,6 +355,105 @@ class RoleAssignment(Timestamped):
         return f"{self.resident} {self.get_role_display()}"
 
 
+class StaffInvitation(Timestamped):
+    """An emailed invitation to work in the admin with a role over a place.
+
+    Only a hash of the link's token is stored; re-sending replaces the token, so
+    an older link stops working. Expiry is read from ``expires_at``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    scope = models.CharField(_("scope"), max_length=16, choices=RoleAssignment.Scope.choices)
+    place_id = models.BigIntegerField(_("place"), null=True, blank=True)
+    resident = models.ForeignKey(
+        Resident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff_invitations",
+        help_text=_("An existing resident the new login is linked to."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("expires at"))
+    sent_at = models.DateTimeField(_("last sent at"))
+    times_sent = models.PositiveSmallIntegerField(_("times sent"), default=1)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff_invitation",
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("staff invitation")
+        verbose_name_plural = _("staff invitations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=Q(status="pending"),
+                name="community_invitation_one_pending_per_email",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope="tenant", place_id__isnull=True)
+                | (~Q(scope="tenant") & Q(place_id__isnull=False)),
+                name="community_invitation_place_matches_scope",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} {self.get_role_display()}"
+
+
+class StaffDeactivation(models.Model):
+    """A staff user switched off, and the roles that ended with it (given back on
+    reactivation)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_deactivations"
+    )
+    deactivated_at = models.DateTimeField(_("deactivated at"), auto_now_add=True)
+    deactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    ended_roles = models.ManyToManyField(RoleAssignment, blank=True, related_name="+")
+    reactivated_at = models.DateTimeField(_("reactivated at"), null=True, blank=True)
+    reactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-deactivated_at", "-id"]
+        verbose_name = _("staff deactivation")
+        verbose_name_plural = _("staff deactivations")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.deactivated_at:%Y-%m-%d}"
+
+
 class Term(models.Model):
     """A tenant's own word for a label its residents see, per language."""
 
