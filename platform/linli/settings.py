@@ -40,11 +40,12 @@ DEBUG = env_bool("DEBUG", default=is_local_domain(LINLI_BASE_DOMAIN))
 SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 check_production_safety(debug=DEBUG, secret_key=SECRET_KEY, base_domain=LINLI_BASE_DOMAIN)
 
-ALLOWED_HOSTS = [LINLI_BASE_DOMAIN, f".{LINLI_BASE_DOMAIN}"] + [
-    host.strip() for host in os.environ.get("LINLI_EXTRA_HOSTS", "").split(",") if host.strip()
-]
-if DEBUG:
-    ALLOWED_HOSTS += ["127.0.0.1", "testserver"]
+# Host validation is the tenant registry's job, not a static list: TenantMiddleware (first
+# after SecurityMiddleware) answers every host that is neither the platform's nor a Domain
+# row with its 404 page, before any view could build a URL from the Host header. A static
+# list would have to change whenever a district verifies a custom domain, and turns every
+# other unknown host into a DisallowedHost 400 plus an error log line instead of that 404.
+ALLOWED_HOSTS = ["*"]
 
 # --- Database ---------------------------------------------------------------
 
@@ -74,6 +75,8 @@ ROOT_URLCONF = "linli.urls_tenant"
 TENANT_LIMIT_SET_CALLS = True
 # Seconds a web process trusts its cached host -> tenant lookup.
 LINLI_TENANT_CACHE_SECONDS = env_int("LINLI_TENANT_CACHE_SECONDS", 5)
+# Custom domains: the callable that returns the TXT strings at a DNS name.
+LINLI_DNS_RESOLVER = os.environ.get("LINLI_DNS_RESOLVER", "linli.registry.domains.dns_txt_lookup")
 
 SHARED_APPS = [
     "django_tenants",

@@ -29,10 +29,15 @@ class TenantAdminSite(AdminSite):
     def get_urls(self) -> list[Any]:
         from django.urls import path
 
+        from linli.domain_admin import domains_view
         from linli.module_admin import modules_view
 
         view = self.admin_view(lambda request: modules_view(self, request))
-        return [path("modules/", view, name="modules"), *super().get_urls()]
+        return [
+            path("modules/", view, name="modules"),
+            path("domains/", self.admin_view(lambda r: domains_view(self, r)), name="domains"),
+            *super().get_urls(),
+        ]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         hidden = hidden_apps(request)

@@ -102,9 +102,12 @@ def test_tenant_api_paths_do_not_exist_on_the_platform_host(platform_client):
     assert response.json()["code"] == "not_found"
 
 
-def test_disallowed_host_is_a_400_not_a_500(db):
+def test_unknown_host_is_the_tenant_404_and_a_malformed_host_a_400_never_a_500(db):
+    # Custom domains mean hosts are checked against the registry, not ALLOWED_HOSTS.
     response = Client(HTTP_HOST="evil.example.com").get("/")
-    assert response.status_code == 400
+    assert response.status_code == 404
+    assert b"tenant_not_found" in response.content
+    assert Client(HTTP_HOST="evil host!").get("/").status_code == 400
 
 
 def test_no_extra_queries_per_request_once_warm(tenant_client, django_assert_num_queries):

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from linli.admin_sites import platform_site
-from linli.registry.models import Domain, Tenant
+from linli.registry.models import Domain, DomainClaim, Tenant
 
 
 class DomainInline(admin.TabularInline):
@@ -29,4 +29,23 @@ class TenantAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(DomainClaim, site=platform_site)
+class DomainClaimAdmin(admin.ModelAdmin):
+    """Districts' custom domains, for ops to look at; districts manage them in their admin."""
+
+    list_display = ["domain", "tenant", "status", "created_at", "checked_at", "verified_at"]
+    list_filter = ["status"]
+    search_fields = ["domain", "tenant__schema_name"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        # Removing a claim also removes its route: that goes through the domains service.
         return False

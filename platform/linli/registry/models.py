@@ -174,3 +174,58 @@ class OpsAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.tenant_slug}"
+
+
+class DomainClaim(models.Model):
+    """A tenant's request to be served on a domain of its own, proven by a DNS TXT record.
+
+    A pending claim only holds the token; once verified, the domain is also a ``Domain``
+    row of the tenant (not primary), and that row is what routing reads. Two tenants may
+    hold pending claims on one domain; the first to verify keeps it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        VERIFIED = "verified", _("Verified")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domain_claims")
+    domain = models.CharField(_("domain"), max_length=253)
+    token = models.CharField(_("verification token"), max_length=64, unique=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("domain claim")
+        verbose_name_plural = _("domain claims")
+        ordering = ["domain", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "domain"], name="registry_claim_unique"),
+            # The first tenant to verify a domain keeps it; a second verified claim is refused.
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(status="verified"),
+                name="registry_claim_verified_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "verified"]),
+                name="registry_claim_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain} ({self.status})"
+
+    @property
+    def txt_name(self) -> str:
+        """Where the tenant publishes the TXT record."""
+        return f"_linli.{self.domain}"
+
+    @property
+    def txt_value(self) -> str:
+        """What the TXT record must contain."""
+        return f"linli-verification={self.token}"

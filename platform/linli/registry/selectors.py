@@ -12,6 +12,9 @@ from pydantic import BaseModel
 from linli.registry.models import Domain, Tenant
 
 _host_cache: dict[str, tuple[Tenant | None, float]] = {}
+# Any Host header reaches the lookup (unknown ones are cached as None too), so the cache is
+# bounded: past this many hosts it starts again empty rather than growing without limit.
+_HOST_CACHE_MAX = 10_000
 
 
 def tenant_list(*, status: str | None = None) -> QuerySet[Tenant]:
@@ -36,6 +39,8 @@ def tenant_for_host(host: str) -> Tenant | None:
         tenant = domain.tenant if domain is not None else None
         if tenant is not None:
             tenant.enabled_modules  # noqa: B018 - load now, so requests read it from the cache
+    if len(_host_cache) >= _HOST_CACHE_MAX:
+        _host_cache.clear()
     _host_cache[host] = (tenant, now + settings.LINLI_TENANT_CACHE_SECONDS)
     return tenant
 
