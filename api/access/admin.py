@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from api.access.models import ApiKey
 from api.access.services import key_create, key_revoke
 from api.scopes import ALL_SCOPES
+from linli.admin_base import ModelAdmin
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -27,7 +28,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ModelAdmin):
     form = ApiKeyForm
     list_display = ["name", "prefix", "scope_list", "expires_at", "revoked_at", "last_used_at"]
     list_filter = ["revoked_at"]

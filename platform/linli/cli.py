@@ -149,6 +149,72 @@ def cmd_tenants_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenants_close(args: argparse.Namespace) -> int:
+    from linli.registry.services import tenant_close
+
+    tenant = tenant_close(slug=args.slug, actor="cli", retention_days=args.retention_days)
+    assert tenant.purge_after is not None
+    _print(
+        _("Closed %(slug)s: its data is deleted after %(when)s unless it is resumed.")
+        % {"slug": tenant.slug, "when": tenant.purge_after.strftime("%Y-%m-%d %H:%M UTC")}
+    )
+    return 0
+
+
+def cmd_tenants_purge(args: argparse.Namespace) -> int:
+    from linli.registry.services import tenants_purge_due
+
+    purged = tenants_purge_due()
+    _print(_("Deleted %(count)d closed tenant(s).") % {"count": len(purged)})
+    for slug in purged:
+        _print(f"  {slug}")
+    return 0
+
+
+def cmd_tenants_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from linli.registry.archive import tenant_export
+    from linli.registry.services import ops_record
+
+    path = Path(args.file)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            manifest = tenant_export(slug=args.slug, out=out)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    rows = sum(table["rows"] for table in manifest["tables"])
+    ops_record(slug=args.slug, action="export", actor="cli", bytes=path.stat().st_size, rows=rows)
+    _print(
+        _("Exported %(slug)s: %(tables)d tables, %(rows)d rows, %(files)d files to %(path)s.")
+        % {
+            "slug": args.slug,
+            "tables": len(manifest["tables"]),
+            "rows": rows,
+            "files": len(manifest["media"]),
+            "path": path,
+        }
+    )
+    return 0
+
+
+def cmd_tenants_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from linli.registry.archive import tenant_restore
+    from linli.registry.services import ops_record
+
+    tenant = tenant_restore(path=Path(args.file), slug=args.slug, name=args.name)
+    ops_record(slug=tenant.slug, action="restore", actor="cli", archive=Path(args.file).name)
+    _print(
+        _("Restored %(file)s into the new tenant %(slug)s.")
+        % {"file": args.file, "slug": tenant.slug}
+    )
+    return 0
+
+
 def cmd_tenants_delete(args: argparse.Namespace) -> int:
     from linli.errors import NotFound
     from linli.registry.selectors import tenant_get
@@ -433,7 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_migrate
     )
 
-    tenants = sub.add_parser("tenants", help="create, list, suspend, resume, delete tenants")
+    tenants = sub.add_parser(
+        "tenants", help="create, list, suspend, resume, close, export, restore, delete tenants"
+    )
     tsub = tenants.add_subparsers(dest="tenants_command", required=True)
     create = tsub.add_parser("create", help="provision a new tenant")
     create.add_argument("slug", help="schema name and subdomain: a-z, 0-9, _")
@@ -452,12 +520,28 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=["trial", "active", "past_due", "suspended", "closed"])
     listing.set_defaults(func=cmd_tenants_list)
     for name, func, text in [
-        ("suspend", cmd_tenants_suspend, "suspend a tenant (its site answers 403)"),
-        ("resume", cmd_tenants_resume, "make a suspended tenant active again"),
+        ("suspend", cmd_tenants_suspend, "suspend a tenant (API 403, admin read-only)"),
+        ("resume", cmd_tenants_resume, "make a suspended or closed tenant active again"),
     ]:
         p = tsub.add_parser(name, help=text)
         p.add_argument("slug")
         p.set_defaults(func=func)
+    close = tsub.add_parser("close", help="close a tenant; its data is deleted after retention")
+    close.add_argument("slug")
+    close.add_argument("--retention-days", type=int, help="days to keep the data (default: 90)")
+    close.set_defaults(func=cmd_tenants_close)
+    tsub.add_parser("purge", help="delete closed tenants whose retention has passed").set_defaults(
+        func=cmd_tenants_purge
+    )
+    export = tsub.add_parser("export", help="write a tenant's whole data to an archive (.zip)")
+    export.add_argument("slug")
+    export.add_argument("file", help="the archive to write")
+    export.set_defaults(func=cmd_tenants_export)
+    restore = tsub.add_parser("restore", help="restore an archive into a new tenant")
+    restore.add_argument("file", help="an archive written by `linli tenants export`")
+    restore.add_argument("slug", help="the new tenant's slug")
+    restore.add_argument("--name", help="the new tenant's name (default: the archive's)")
+    restore.set_defaults(func=cmd_tenants_restore)
     delete = tsub.add_parser("delete", help="delete a tenant and all its data")
     delete.add_argument("slug")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")

@@ -77,12 +77,18 @@ TENANT_LIMIT_SET_CALLS = True
 LINLI_TENANT_CACHE_SECONDS = env_int("LINLI_TENANT_CACHE_SECONDS", 5)
 # Custom domains: the callable that returns the TXT strings at a DNS name.
 LINLI_DNS_RESOLVER = os.environ.get("LINLI_DNS_RESOLVER", "linli.registry.domains.dns_txt_lookup")
+# Days a closed tenant's data is kept (it can be resumed) before a job deletes it.
+LINLI_TENANT_RETENTION_DAYS = env_int("LINLI_TENANT_RETENTION_DAYS", 90)
 
 SHARED_APPS = [
+    # The admin theme first, so its admin templates win over django-tenants' own; the basic
+    # config keeps our admin sites (unfold's default config would replace them).
+    "unfold.apps.BasicAppConfig",
     "django_tenants",
     "linli.registry",
     "linli.accounts",
     "linli.jobs",
+    "linli.security",
     "procrastinate.contrib.django",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -97,7 +103,9 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    "unfold.apps.BasicAppConfig",  # our own admin sites, not unfold's default one
     "linli.admin_app.LinliAdminConfig",
+    "linli.security",
     "tenants.audit",
     "tenants.community",
     "tenants.points",
@@ -143,6 +151,20 @@ TEMPLATES = [
         },
     },
 ]
+# The admin's theme (django-unfold): its own static files, no CDN.
+UNFOLD = {
+    "SITE_TITLE": "linli.dashboard.site_title",
+    "SITE_HEADER": "linli.dashboard.site_title",
+    "ENVIRONMENT": "linli.dashboard.environment",
+    "SITE_SYMBOL": "diversity_3",
+    "SHOW_HISTORY": True,
+    "DASHBOARD_CALLBACK": "linli.dashboard.dashboard_context",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "linli.dashboard.sidebar",
+    },
+}
 WSGI_APPLICATION = "linli.wsgi.application"
 ASGI_APPLICATION = "linli.asgi.application"
 
@@ -193,6 +215,11 @@ CSRF_COOKIE_SECURE = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Admin sign-in: failures allowed per username and per network address within the
+# window (minutes) before further attempts are refused until the window has passed.
+LINLI_LOGIN_FAILURES_PER_USERNAME = env_int("LINLI_LOGIN_FAILURES_PER_USERNAME", 5)
+LINLI_LOGIN_FAILURES_PER_IP = env_int("LINLI_LOGIN_FAILURES_PER_IP", 20)
+LINLI_LOGIN_LOCK_MINUTES = env_int("LINLI_LOGIN_LOCK_MINUTES", 15)
 
 # --- Jobs -------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from django.contrib.admin import AdminSite
 from django.http import Http404, HttpRequest, HttpResponse
+from unfold.sites import UnfoldAdminSite
 
 # The app labels of the modules a tenant turns on and off.
 MODULE_APPS = {
@@ -25,19 +25,28 @@ def hidden_apps(request: HttpRequest) -> set[str]:
     return {label for module, label in MODULE_APPS.items() if module not in enabled}
 
 
-class TenantAdminSite(AdminSite):
+class TenantAdminSite(UnfoldAdminSite):
     def get_urls(self) -> list[Any]:
         from django.urls import path
 
         from linli.domain_admin import domains_view
         from linli.module_admin import modules_view
+        from linli.security.views import security_urls
+        from linli.staff_admin import staff_view
 
         view = self.admin_view(lambda request: modules_view(self, request))
         return [
             path("modules/", view, name="modules"),
+            path("staff/", self.admin_view(lambda r: staff_view(self, r)), name="staff"),
             path("domains/", self.admin_view(lambda r: domains_view(self, r)), name="domains"),
+            *security_urls(self),
             *super().get_urls(),
         ]
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        from linli.security.views import admin_login
+
+        return admin_login(request, site=self, extra_context=extra_context)
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         hidden = hidden_apps(request)

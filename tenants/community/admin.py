@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
 from tenants.community import personal_data, services
 from tenants.community.models import (
@@ -38,7 +39,7 @@ from tenants.community.phones import normalise_phone
 from tenants.community.roles import staff_scope
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(ModelAdmin):
     """Leaders see and change only what their roles cover; nobody deletes people or places."""
 
     def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -79,7 +80,7 @@ class ScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class HouseholdInline(admin.TabularInline):
+class HouseholdInline(TabularInline):
     model = Household
     extra = 0
     fields = ["flat_number"]
@@ -89,7 +90,7 @@ class HouseholdInline(admin.TabularInline):
         return False
 
 
-class ResidentInline(admin.TabularInline):
+class ResidentInline(TabularInline):
     model = Resident
     extra = 0
     fields = ("display_name", "status", "needs_assistance")
@@ -104,12 +105,12 @@ class ResidentInline(admin.TabularInline):
 
 
 @admin.register(AreaLevel)
-class AreaLevelAdmin(admin.ModelAdmin):
+class AreaLevelAdmin(ModelAdmin):
     list_display = ["depth", "name"]
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(ModelAdmin):
     list_display = ["name", "level", "parent", "code", "path"]
     list_filter = ["level"]
     search_fields = ["name", "code"]
@@ -129,14 +130,14 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(Estate)
-class EstateAdmin(admin.ModelAdmin):
+class EstateAdmin(ModelAdmin):
     list_display = ["name", "area", "address"]
     list_filter = ["area__level", "area"]
     search_fields = ["name", "address"]
 
 
 @admin.register(Building)
-class BuildingAdmin(admin.ModelAdmin):
+class BuildingAdmin(ModelAdmin):
     list_display = ["name", "estate"]
     list_filter = ["estate"]
     search_fields = ["name", "estate__name"]
@@ -283,18 +284,18 @@ class ResidentAdmin(ScopedAdmin):
 
 
 @admin.register(ResidentTag)
-class ResidentTagAdmin(admin.ModelAdmin):
+class ResidentTagAdmin(ModelAdmin):
     list_display = ["name", "outreach_frequency"]
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(TabularInline):
     model = OrganisationMember
     extra = 0
     raw_id_fields = ["resident"]
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(ModelAdmin):
     list_display = ["name", "kind", "contact_name", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["name", "contact_name"]
@@ -302,7 +303,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(ModelAdmin):
     list_display = [
         "resident",
         "role",
@@ -344,6 +345,6 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Term)
-class TermAdmin(admin.ModelAdmin):
+class TermAdmin(ModelAdmin):
     list_display = ["key", "language", "label"]
     list_filter = ["language"]

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils.translation import gettext as _
 
+from linli.admin_base import ModelAdmin, TabularInline
 from tenants.community.roles import staff_scope
 from tenants.deliberation import reports
 from tenants.deliberation.council import quorum
@@ -23,14 +24,14 @@ from tenants.deliberation.models import (
 )
 
 
-class EventInline(admin.TabularInline):
+class EventInline(TabularInline):
     model = TopicEvent
     extra = 0
     readonly_fields = ("from_status", "to_status", "actor", "note", "at")
     can_delete = False
 
 
-class CommentInline(admin.TabularInline):
+class CommentInline(TabularInline):
     model = Comment
     extra = 0
     readonly_fields = ("author", "body", "created_at")
@@ -38,7 +39,7 @@ class CommentInline(admin.TabularInline):
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(ModelAdmin):
     change_list_template = "admin/deliberation/topic/change_list.html"
     list_display = ["title", "status", "estate", "scope", "held_for_review", "created_at"]
     list_filter = ["status", "held_for_review", "estate", "category"]
@@ -80,11 +81,11 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(BlockedWord)
-class BlockedWordAdmin(admin.ModelAdmin):
+class BlockedWordAdmin(ModelAdmin):
     list_display = ["word"]
 
 
-class AgendaInline(admin.TabularInline):
+class AgendaInline(TabularInline):
     model = AgendaItem
     extra = 0
     raw_id_fields = ["topic"]
@@ -92,7 +93,7 @@ class AgendaInline(admin.TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(ModelAdmin):
     list_display = ["title", "estate", "starts_at", "status", "invited_households"]
     list_filter = ["status", "estate"]
     raw_id_fields = ["estate", "building", "convener"]
@@ -135,14 +136,14 @@ class MeetingAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(admin.ModelAdmin):
+class ActionItemAdmin(ModelAdmin):
     list_display = ["title", "due_on", "status", "owner_organisation"]
     list_filter = ["status"]
     raw_id_fields = ["item", "owner_organisation", "owner_resident"]
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ModelAdmin):
     list_display = ["household", "kind", "on", "leader"]
     list_filter = ["kind"]
     date_hierarchy = "on"

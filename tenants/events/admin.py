@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
 from tenants.events import services
 from tenants.events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
@@ -33,14 +34,14 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ModelAdmin):
     form = EndpointForm
     list_display = ["url", "active", "consecutive_failures", "disabled_at", "created_at"]
     list_filter = ["active"]
     readonly_fields = ["secret", "consecutive_failures", "disabled_at", "disabled_reason"]
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
@@ -51,7 +52,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ModelAdmin):
     list_display = ["id", "endpoint", "event", "status", "attempts", "last_status_code"]
     list_filter = ["status", "endpoint"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
@@ -69,7 +70,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ModelAdmin):
     list_display = ["id", "type", "object_id", "occurred_at"]
     list_filter = ["type", "module"]
     readonly_fields = [f.name for f in Event._meta.fields]

@@ -8,6 +8,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.admin_base import ModelAdmin, TabularInline
 from tenants.community.roles import staff_scope
 from tenants.helpteam import selectors
 from tenants.helpteam.models import (
@@ -25,31 +26,31 @@ from tenants.helpteam.services import helpteam_settings
 
 
 @admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
+class SkillAdmin(ModelAdmin):
     list_display = ["name", "code"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 0
     raw_id_fields = ["volunteer"]
 
 
 @admin.register(HelpTeam)
-class HelpTeamAdmin(admin.ModelAdmin):
+class HelpTeamAdmin(ModelAdmin):
     list_display = ["name", "estate"]
     inlines = [MembershipInline]
 
 
 @admin.register(Squad)
-class SquadAdmin(admin.ModelAdmin):
+class SquadAdmin(ModelAdmin):
     list_display = ["name", "organisation"]
     filter_horizontal = ["estates"]
     inlines = [MembershipInline]
 
 
 @admin.register(Volunteer)
-class VolunteerAdmin(admin.ModelAdmin):
+class VolunteerAdmin(ModelAdmin):
     list_display = ["resident", "status"]
     list_filter = ["status", "skills"]
     raw_id_fields = ["resident"]
@@ -57,7 +58,7 @@ class VolunteerAdmin(admin.ModelAdmin):
 
 
 @admin.register(HelpRequest)
-class HelpRequestAdmin(admin.ModelAdmin):
+class HelpRequestAdmin(ModelAdmin):
     change_list_template = "admin/helpteam/helprequest/change_list.html"
     list_display = ["id", "category", "status", "urgency", "window_start", "claimed_by"]
     list_filter = ["status", "urgency", "category"]
@@ -110,7 +111,7 @@ class HelpRequestAdmin(admin.ModelAdmin):
         return render(request, "admin/helpteam/helprequest/dashboard.html", context)
 
 
-class SignupInline(admin.TabularInline):
+class SignupInline(TabularInline):
     model = Signup
     extra = 0
     raw_id_fields = ["resident"]
@@ -118,13 +119,13 @@ class SignupInline(admin.TabularInline):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ModelAdmin):
     list_display = ["title", "estate", "space", "starts_at", "capacity", "cancelled"]
     list_filter = ["estate", "cancelled"]
     inlines = [SignupInline]
 
 
 @admin.register(Space)
-class SpaceAdmin(admin.ModelAdmin):
+class SpaceAdmin(ModelAdmin):
     list_display = ["name", "estate"]
     list_filter = ["estate"]

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from linli.admin_base import ModelAdmin, TabularInline
 from tenants.notices.models import (
     Announcement,
     ChannelPreference,
@@ -18,20 +19,20 @@ from tenants.notices.services import announcement_counts
 
 
 @admin.register(NoticeTemplate)
-class NoticeTemplateAdmin(admin.ModelAdmin):
+class NoticeTemplateAdmin(ModelAdmin):
     list_display = ["kind", "language", "subject"]
     list_filter = ["language"]
     search_fields = ["kind", "subject"]
 
 
 @admin.register(ChannelPreference)
-class ChannelPreferenceAdmin(admin.ModelAdmin):
+class ChannelPreferenceAdmin(ModelAdmin):
     list_display = ["resident", "channels", "quiet_start", "quiet_end"]
     raw_id_fields = ["resident"]
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ModelAdmin):
     list_display = ["id", "kind", "resident", "status", "channel", "sent_at", "read_at"]
     list_filter = ["status", "channel", "kind"]
     readonly_fields = [f.name for f in Message._meta.fields]
@@ -40,7 +41,7 @@ class MessageAdmin(admin.ModelAdmin):
         return False
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(TabularInline):
     model = SurveyQuestion
     extra = 0
     readonly_fields = ["position", "text", "choices"]
@@ -50,7 +51,7 @@ class QuestionInline(admin.TabularInline):
 
 
 @admin.register(Announcement)
-class AnnouncementAdmin(admin.ModelAdmin):
+class AnnouncementAdmin(ModelAdmin):
     list_display = ["title", "target", "recipients", "counts", "sent_at"]
     readonly_fields = [f.name for f in Announcement._meta.fields]
     inlines = [QuestionInline]

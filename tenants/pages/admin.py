@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.admin_base import ModelAdmin
 from tenants.community.models import Household, Unit
 from tenants.community.roles import staff_scope
 from tenants.pages import signin
@@ -22,7 +23,7 @@ from tenants.pages.models import HouseholdPass, ResidentSession
 
 
 @admin.register(ResidentSession)
-class ResidentSessionAdmin(admin.ModelAdmin):
+class ResidentSessionAdmin(ModelAdmin):
     list_display = ["resident", "created_at", "last_seen_at", "revoked_at", "user_agent"]
     list_filter = ["revoked_at"]
     raw_id_fields = ["resident"]
@@ -40,7 +41,7 @@ class ResidentSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(HouseholdPass)
-class HouseholdPassAdmin(admin.ModelAdmin):
+class HouseholdPassAdmin(ModelAdmin):
     list_display = ["household", "created_at", "expires_at", "revoked_at", "uses"]
     readonly_fields = ["household", "created_at", "expires_at", "revoked_at", "uses"]
     exclude = ["token_hash"]

@@ -15,13 +15,14 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
 from tenants.community.roles import staff_scope
 from tenants.points import selectors, services
 from tenants.points.models import Account, Posting, Transaction
 
 
-class LedgerAdmin(admin.ModelAdmin):
+class LedgerAdmin(ModelAdmin):
     """District admins only; nothing is added, changed or deleted here directly."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -138,7 +139,7 @@ class AccountAdmin(LedgerAdmin):
         return render(request, "admin/points/report.html", context)
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(TabularInline):
     model = Posting
     extra = 0
     fields = ("account", "amount", "created_at")

@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
 from tenants.community.models import Resident
 from tenants.shop import access, qr, selectors
@@ -50,7 +51,7 @@ def operated(request: HttpRequest) -> QuerySet[Shop]:
     return access.operated_shops(resident) if resident else Shop.objects.none()
 
 
-class ScopedToShops(admin.ModelAdmin):
+class ScopedToShops(ModelAdmin):
     shop_path = "shop"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
@@ -92,7 +93,7 @@ class ShopAdmin(ScopedToShops):
 
 
 @admin.register(Supplier)
-class SupplierAdmin(admin.ModelAdmin):
+class SupplierAdmin(ModelAdmin):
     list_display = ["name", "kind", "village", "contact_name", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["name", "village"]
@@ -105,14 +106,14 @@ class ProductAdmin(ScopedToShops):
     search_fields = ["name"]
 
 
-class BatchItemInline(admin.TabularInline):
+class BatchItemInline(TabularInline):
     model = BatchItem
     extra = 0
     readonly_fields = ["ordered"]
     raw_id_fields = ["product"]
 
 
-class PickupSlotInline(admin.TabularInline):
+class PickupSlotInline(TabularInline):
     model = PickupSlot
     extra = 0
 
@@ -177,7 +178,7 @@ class PreorderBatchAdmin(ScopedToShops):
         return HttpResponse(qr.qr_svg(link), content_type="image/svg+xml")
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
@@ -278,14 +279,14 @@ class ParcelAdmin(ScopedToShops):
         return render(request, "admin/shop/report.html", context)
 
 
-class ServiceSlotInline(admin.TabularInline):
+class ServiceSlotInline(TabularInline):
     model = ServiceSlot
     extra = 0
     readonly_fields = ["booked"]
 
 
 @admin.register(PartnerService)
-class PartnerServiceAdmin(admin.ModelAdmin):
+class PartnerServiceAdmin(ModelAdmin):
     list_display = ["title", "organisation", "category", "price_fen", "points_price", "active"]
     list_filter = ["category", "active", "organisation"]
     search_fields = ["title"]
@@ -293,7 +294,7 @@ class PartnerServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(ModelAdmin):
     list_display = ["id", "service", "slot", "status", "pay_with", "points_paid", "created_at"]
     list_filter = ["status", "pay_with", "service__organisation"]
     readonly_fields = [f.name for f in Booking._meta.fields]

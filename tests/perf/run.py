@@ -21,6 +21,10 @@
     stock and every other order refused (no oversell).
 (f) Outreach coverage report: the whole tenant, per building, on the full demo city
     (20,000 households, a year of contacts) against the small one.
+(h) Signup to a usable tenant, with 500 tenants already present: the whole flow
+    over HTTP (the signup form posted, the emailed link opened, which provisions
+    the tenant, the welcome link followed, the new admin's home page loaded),
+    against stock django-tenants' provisioning alone measured in the same run.
 (d) List endpoints at demo-city scale: community lists (50 per page, with
     filters) on the full demo city (about 50,000 residents) against the same
     requests on the small demo city: p50 server time and queries per request.
@@ -607,6 +611,86 @@ def bench_coverage(rounds: int) -> dict[str, Any]:
 # --- main ----------------------------------------------------------------------------------
 
 
+# --- (h) signup to a usable tenant ------------------------------------------------------
+
+
+SIGNUP_FORM = {
+    "district_name": "岑溪市糯垌鎮",
+    "region": "廣西 梧州",
+    "locale": "zh-hans",
+    "time_zone": "Asia/Shanghai",
+    "admin_name": "黃主任",
+    "password": "Neighbours-help-2026",
+    "modules": ["helpteam", "points", "shop", "deliberation"],
+}
+
+
+def signup_flow(slug: str, ip: str) -> dict[str, float]:
+    """One district's signup through the full stack; returns each step's seconds."""
+    import re
+
+    from django.core import mail
+    from django.test import Client
+
+    mail.outbox = []
+    platform = Client(HTTP_HOST=settings.LINLI_BASE_DOMAIN, REMOTE_ADDR=ip)
+    form = {**SIGNUP_FORM, "slug": slug, "email": f"{slug}@example.org"}
+    start = time.perf_counter()
+    sent = platform.post("/signup", form)
+    submitted = time.perf_counter()
+    assert sent.status_code == 200 and len(mail.outbox) == 1, sent.content[:300]
+    found = re.search(r"/signup/verify/\S+", mail.outbox[0].body)
+    assert found is not None
+    verified = platform.get(found.group(0))
+    assert verified.status_code == 302, verified.content[:300]
+    provisioned = time.perf_counter()
+    location = verified["Location"]
+    host = location.split("/")[2].split(":")[0]
+    admin = Client(HTTP_HOST=host)
+    welcome = admin.get("/" + location.split("/", 3)[3])
+    assert welcome["Location"] == "/admin/", welcome
+    home = admin.get("/admin/")
+    assert home.status_code == 200
+    usable = time.perf_counter()
+    return {
+        "submit": submitted - start,
+        "verify": provisioned - submitted,
+        "usable": usable - submitted,
+        "total": usable - start,
+    }
+
+
+def bench_signup(level: int, samples: int, stock_samples: int) -> dict[str, Any]:
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    from linli.accounts.models import Signup
+
+    provisioning.blueprint_current()
+    fill_to(level)
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+    setup_test_environment()  # the email outbox
+    try:
+        runs: list[dict[str, float]] = []
+        stock: list[float] = []
+        for i in range(-1, max(samples, stock_samples)):  # -1: warm-up
+            if 0 <= i < stock_samples:
+                stock.append(timed(stock_create, f"bench_stock_{i}"))
+            if i < samples:
+                slug = f"signup{i + 1:03d}"
+                flow = signup_flow(slug, ip=f"198.51.100.{i + 2}")
+                tenant_delete(slug=slug)
+                Signup.objects.filter(slug=slug).delete()
+                if i >= 0:
+                    runs.append(flow)
+    finally:
+        teardown_test_environment()
+    row = {name: median_ms([run[name] for run in runs]) for name in runs[0]}
+    row["stock"] = median_ms(stock)
+    row["tenants"] = level
+    return row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -618,7 +702,16 @@ def main() -> int:
     parser.add_argument("--per-round", type=int, default=100)
     parser.add_argument(
         "--only",
-        choices=["provisioning", "requests", "keys", "lists", "points", "shop", "coverage"],
+        choices=[
+            "provisioning",
+            "requests",
+            "keys",
+            "lists",
+            "points",
+            "shop",
+            "coverage",
+            "signup",
+        ],
     )
     parser.add_argument("--points-ops", type=int, default=400, help="operations per case")
     parser.add_argument("--shop-ops", type=int, default=400, help="orders per case")
@@ -689,6 +782,18 @@ def main() -> int:
             print(
                 f"  full demo   {c['full']:7.1f} ms ({c['full_buildings']} buildings, "
                 f"{c['full_households']} households)   x{c['ratio']:.1f}"
+            )
+        if args.only in (None, "signup"):
+            level = max(int(x) for x in args.levels.split(","))
+            print(f"\n(h) Signup to a usable tenant with {level} tenants present (medians):")
+            h = bench_signup(level, samples=min(args.samples, 10), stock_samples=args.stock_samples)
+            print(
+                f"  form posted (checks, password hash, email)   {h['submit']:7.1f} ms\n"
+                f"  link opened: tenant provisioned             {h['verify']:7.1f} ms\n"
+                f"  link opened to the new admin's home page    {h['usable']:7.1f} ms\n"
+                f"  whole flow                                  {h['total']:7.1f} ms\n"
+                f"  stock django-tenants provisioning alone     {h['stock']:7.1f} ms"
+                f"   stock/linli (link to usable) x{h['stock'] / h['usable']:.1f}"
             )
         if args.only in (None, "provisioning"):
             levels = [int(x) for x in args.levels.split(",")]

@@ -29,7 +29,7 @@ def test_every_message_is_translated(locale):
 
 def test_tenant_language_is_the_default_on_its_host(tenant, tenant_client):
     tenant_suspend(slug=tenant.slug)
-    response = tenant_client.get("/admin/")  # no Accept-Language header
+    response = tenant_client.get("/r/")  # no Accept-Language header
     assert response.status_code == 403
     assert "本站点已暂停" in response.content.decode()
 
@@ -37,12 +37,12 @@ def test_tenant_language_is_the_default_on_its_host(tenant, tenant_client):
 def test_traditional_chinese_tenant(tenant, tenant_client):
     Tenant.objects.filter(pk=tenant.pk).update(locale="zh-hant")
     tenant_suspend(slug=tenant.slug)
-    assert "本站點已暫停" in tenant_client.get("/admin/").content.decode()
+    assert "本站點已暫停" in tenant_client.get("/r/").content.decode()
 
 
 def test_visitors_own_language_wins_over_the_tenants(tenant, tenant_client):
     tenant_suspend(slug=tenant.slug)
-    response = tenant_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    response = tenant_client.get("/r/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
     assert "This site is paused" in response.content.decode()
 
 

@@ -61,7 +61,7 @@ def test_unknown_host_api_answers_problem_json(db):
 
 def test_suspended_tenant_gets_a_clear_403_and_resumes(tenant, tenant_client):
     tenant_suspend(slug=tenant.slug)
-    response = tenant_client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en")
+    response = tenant_client.get("/r/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 403
     assert b"This site is paused" in response.content
     assert b"Alpha District is not available" in response.content
@@ -69,9 +69,15 @@ def test_suspended_tenant_gets_a_clear_403_and_resumes(tenant, tenant_client):
     assert api.status_code == 403
     assert api.json()["code"] == "tenant_suspended"
 
+    # The admin stays readable (see test_lifecycle), but refuses writes with the same page.
+    assert tenant_client.get("/admin/login/").status_code == 200
+    refused = tenant_client.post("/admin/password_change/", {}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 403
+    assert b"can be read but not changed" in refused.content
+
     tenant_resume(slug=tenant.slug)
     assert Tenant.objects.get(pk=tenant.pk).status == Tenant.Status.ACTIVE
-    assert tenant_client.get("/admin/login/").status_code == 200
+    assert tenant_client.get("/r/sign-in").status_code == 200
 
 
 def test_closed_tenant_is_refused_too(tenant, tenant_client):

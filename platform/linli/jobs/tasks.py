@@ -32,3 +32,12 @@ def idempotency_records_prune_everywhere(*, timestamp: int | None = None) -> int
         with tenant_context(tenant):
             deleted += idempotency_records_prune()
     return deleted
+
+
+@app.periodic(cron="41 3 * * *", periodic_id="tenants_purge_closed")
+@platform_task(queue="platform")
+def tenants_purge_closed(*, timestamp: int | None = None) -> list[str]:
+    """Daily: delete closed tenants whose retention period has passed."""
+    from linli.registry.services import tenants_purge_due
+
+    return tenants_purge_due()

@@ -3,7 +3,9 @@
 ``{slug}.{LINLI_BASE_DOMAIN}`` (or any Domain row) serves that tenant's
 schema and URLs; the base domain itself serves the platform. An unknown host
 gets a 404 page, a suspended or closed tenant a 403 page (problem+json under
-``/api/``). Neither ever falls back to another schema.
+``/api/``). Neither ever falls back to another schema. A suspended tenant's
+admin stays readable: GET requests (and signing in and out) pass, flagged
+``request.tenant_read_only``; any other write there gets the 403.
 """
 
 from __future__ import annotations
@@ -39,10 +41,25 @@ class TenantMiddleware:
         if tenant is None:
             return _refuse(request, None, 404, "tenant_not_found")
         if not tenant.is_serving:
-            return _refuse(request, tenant, 403, f"tenant_{tenant.status}")
+            if not _admin_readable(request, tenant):
+                return _refuse(request, tenant, 403, f"tenant_{tenant.status}")
+            request.tenant_read_only = True  # type: ignore[attr-defined]
         request.tenant = tenant  # type: ignore[attr-defined]
         tenant_db().set_tenant(tenant)
         return self.get_response(request)
+
+
+# While suspended, a tenant's admin stays readable, and its staff may still sign in (with
+# their second factor) and out.
+_SIGN_IN_OUT = ("/admin/login/", "/admin/logout/", "/admin/security/verify/")
+
+
+def _admin_readable(request: HttpRequest, tenant: Tenant) -> bool:
+    if tenant.status != Tenant.Status.SUSPENDED or not request.path_info.startswith("/admin/"):
+        return False
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return True
+    return request.path_info.startswith(_SIGN_IN_OUT)
 
 
 def _refuse(request: HttpRequest, tenant: Tenant | None, status: int, code: str) -> HttpResponse:
@@ -51,6 +68,12 @@ def _refuse(request: HttpRequest, tenant: Tenant | None, status: int, code: str)
         if tenant is None:
             title = _("No neighbourhood here")
             detail = _("There is no Linli site at this address. Check the address and try again.")
+        elif tenant.status == Tenant.Status.SUSPENDED and request.path_info.startswith("/admin/"):
+            title = _("This site is paused")
+            detail = _(
+                "%(name)s is suspended: its administration can be read but not changed "
+                "until the platform resumes it."
+            ) % {"name": tenant.name}
         else:
             title = _("This site is paused")
             detail = _(

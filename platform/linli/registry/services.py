@@ -1,7 +1,10 @@
-"""Writes to the tenant registry: create (provision), suspend, resume, delete."""
+"""Writes to the tenant registry: create (provision), suspend, resume, close, purge, delete."""
 
 from __future__ import annotations
 
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +18,7 @@ from django_tenants.utils import tenant_context
 from linli.db.access import tenant_db
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.registry import provisioning
-from linli.registry.models import ALWAYS_ON, Domain, Module, ModuleSetting, Tenant
+from linli.registry.models import ALWAYS_ON, Domain, Module, ModuleSetting, OpsAction, Tenant
 from linli.registry.selectors import tenant_cache_clear
 from linli.registry.validators import (
     slug_to_host_label,
@@ -120,37 +123,106 @@ def _tenant_for_update(slug: str) -> Tenant:
     return tenant
 
 
+def ops_record(*, slug: str, action: str, actor: str, **detail: Any) -> None:
+    """Audit what platform staff (or the platform itself) did to a tenant."""
+    OpsAction.objects.create(tenant_slug=slug, action=action, actor=actor or "", detail=detail)
+
+
 @transaction.atomic
-def tenant_set_status(*, slug: str, status: str) -> Tenant:
+def tenant_set_status(*, slug: str, status: str, actor: str = "") -> Tenant:
     if status not in Tenant.Status.values:
         raise ValidationFailed(_("Unknown status."), code="status_invalid", field="status")
     tenant = _tenant_for_update(slug)
     if tenant.status != status:
+        before = tenant.status
         tenant.status = status
         tenant.status_changed_at = timezone.now()
-        tenant.save(update_fields=["status", "status_changed_at", "updated_at"])
+        if status != Tenant.Status.CLOSED:
+            tenant.purge_after = None
+        tenant.save(update_fields=["status", "status_changed_at", "purge_after", "updated_at"])
+        ops_record(slug=slug, action="status", actor=actor, before=before, after=status)
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)
     return tenant
 
 
-def tenant_suspend(*, slug: str) -> Tenant:
-    return tenant_set_status(slug=slug, status=Tenant.Status.SUSPENDED)
+def tenant_suspend(*, slug: str, actor: str = "") -> Tenant:
+    """API answers 403 ``tenant_suspended``; the admin stays readable but refuses changes."""
+    return tenant_set_status(slug=slug, status=Tenant.Status.SUSPENDED, actor=actor)
 
 
-def tenant_resume(*, slug: str) -> Tenant:
-    return tenant_set_status(slug=slug, status=Tenant.Status.ACTIVE)
+def tenant_resume(*, slug: str, actor: str = "") -> Tenant:
+    """Serve again: a suspended tenant, or a closed one whose data is not yet deleted."""
+    return tenant_set_status(slug=slug, status=Tenant.Status.ACTIVE, actor=actor)
+
+
+@transaction.atomic
+def tenant_close(*, slug: str, actor: str = "", retention_days: int | None = None) -> Tenant:
+    """Stop serving and schedule the data's deletion after the retention period.
+
+    Until then the tenant can be resumed with everything intact.
+    """
+    days = settings.LINLI_TENANT_RETENTION_DAYS if retention_days is None else retention_days
+    if days < 0:
+        raise ValidationFailed(
+            _("The retention period cannot be negative."), code="retention_invalid"
+        )
+    tenant_set_status(slug=slug, status=Tenant.Status.CLOSED, actor=actor)
+    tenant = _tenant_for_update(slug)
+    tenant.purge_after = timezone.now() + timedelta(days=days)
+    tenant.save(update_fields=["purge_after", "updated_at"])
+    ops_record(slug=slug, action="close", actor=actor, purge_after=tenant.purge_after.isoformat())
+    return tenant
+
+
+def tenants_purge_due(*, now: datetime | None = None) -> list[str]:
+    """Delete every closed tenant whose retention period has passed; returns their slugs.
+
+    Each tenant goes in its own transaction, re-checked under a row lock, so a
+    tenant resumed a moment ago is never deleted.
+    """
+    now = now or timezone.now()
+    due = list(
+        Tenant.objects.filter(status=Tenant.Status.CLOSED, purge_after__lte=now)
+        .order_by("purge_after")
+        .values_list("schema_name", flat=True)
+    )
+    purged = []
+    for slug in due:
+        with transaction.atomic():
+            tenant = Tenant.objects.select_for_update().filter(schema_name=slug).first()
+            if tenant is None or tenant.status != Tenant.Status.CLOSED:
+                continue
+            if tenant.purge_after is None or tenant.purge_after > now:
+                continue
+            _delete(tenant)
+            ops_record(slug=slug, action="purge", actor="retention")
+        media_drop(slug)
+        purged.append(slug)
+    return purged
+
+
+def media_drop(slug: str) -> None:
+    """Remove the tenant's uploaded files (``MEDIA_ROOT/<schema>/``)."""
+    folder = Path(settings.MEDIA_ROOT) / slug
+    if folder.is_dir():
+        shutil.rmtree(folder)
+
+
+def _delete(tenant: Tenant) -> None:
+    provisioning.schema_drop(schema=tenant.schema_name)
+    Domain.objects.filter(tenant=tenant).delete()
+    Tenant.objects.filter(pk=tenant.pk).delete()
+    tenant_cache_clear()
+    transaction.on_commit(tenant_cache_clear)
 
 
 @transaction.atomic
 def tenant_delete(*, slug: str) -> None:
     """Drop the tenant's schema and registry rows together; all or nothing."""
     tenant = _tenant_for_update(slug)
-    provisioning.schema_drop(schema=tenant.schema_name)
-    Domain.objects.filter(tenant=tenant).delete()
-    Tenant.objects.filter(pk=tenant.pk).delete()
-    tenant_cache_clear()
-    transaction.on_commit(tenant_cache_clear)
+    _delete(tenant)
+    transaction.on_commit(lambda: media_drop(slug))
 
 
 @transaction.atomic
