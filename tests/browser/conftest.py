@@ -42,10 +42,12 @@ class _Threading(ThreadingMixIn, WSGIServer):
 
 
 def _app() -> Any:
-    """Django, closing each request thread's database connection when it is done."""
+    """Django (static files included, as runserver serves them), closing each request
+    thread's database connection when it is done."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.db import connections
 
-    handler = WSGIHandler()
+    handler = StaticFilesHandler(WSGIHandler())
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         try:
