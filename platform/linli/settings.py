@@ -87,6 +87,7 @@ SHARED_APPS = [
     "django_tenants",
     "linli.registry",
     "linli.accounts",
+    "linli.billing",
     "linli.jobs",
     "linli.security",
     "procrastinate.contrib.django",
@@ -266,6 +267,11 @@ SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# Billing: a new tenant's free trial, and how long a past-due tenant keeps serving.
+LINLI_BILLING_TRIAL_DAYS = env_int("LINLI_BILLING_TRIAL_DAYS", 30)
+LINLI_BILLING_GRACE_DAYS = env_int("LINLI_BILLING_GRACE_DAYS", 14)
+# A JSON file with the price catalogue (see linli/billing/plans.py); empty: the defaults.
+LINLI_BILLING_PLANS_FILE = os.environ.get("LINLI_BILLING_PLANS_FILE", "")
 
 LOGGING = {
     "version": 1,
