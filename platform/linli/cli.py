@@ -215,6 +215,23 @@ def cmd_tenants_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_billing_sync(args: argparse.Namespace) -> int:
+    from linli.billing.client import billing_enabled
+    from linli.billing.sync import catalogue_sync
+
+    if not billing_enabled():
+        _print(_("Billing is off (no STRIPE_SECRET_KEY): nothing to sync."))
+        return 0
+    report = catalogue_sync()
+    for object_id in report.created:
+        _print(_("created   %(id)s") % {"id": object_id})
+    _print(
+        _("%(created)d created, %(unchanged)d already in Stripe.")
+        % {"created": len(report.created), "unchanged": len(report.unchanged)}
+    )
+    return 0
+
+
 def cmd_tenants_delete(args: argparse.Namespace) -> int:
     from linli.errors import NotFound
     from linli.registry.selectors import tenant_get
@@ -546,6 +563,12 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("slug")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(func=cmd_tenants_delete)
+
+    billing = sub.add_parser("billing", help="billing on Stripe")
+    bsub = billing.add_subparsers(dest="billing_command", required=True)
+    bsub.add_parser(
+        "sync", help="create the catalogue's products and plans in Stripe (idempotent)"
+    ).set_defaults(func=cmd_billing_sync)
 
     keys = sub.add_parser("keys", help="create, list and revoke a tenant's API keys")
     ksub = keys.add_subparsers(dest="keys_command", required=True)

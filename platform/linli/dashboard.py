@@ -241,7 +241,7 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
 
     tenant = getattr(request, "tenant", None)
     site = admin.site if tenant is not None else platform_site
-    settings_items = [
+    settings_items: list[dict[str, Any]] = [
         {
             "title": _("Two-factor sign-in"),
             "icon": "phonelink_lock",

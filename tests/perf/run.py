@@ -639,7 +639,7 @@ def signup_flow(slug: str, ip: str) -> dict[str, float]:
     sent = platform.post("/signup", form)
     submitted = time.perf_counter()
     assert sent.status_code == 200 and len(mail.outbox) == 1, sent.content[:300]
-    found = re.search(r"/signup/verify/\S+", mail.outbox[0].body)
+    found = re.search(r"/signup/verify/\S+", str(mail.outbox[0].body))
     assert found is not None
     verified = platform.get(found.group(0))
     assert verified.status_code == 302, verified.content[:300]

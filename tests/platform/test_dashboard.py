@@ -52,7 +52,8 @@ def test_district_admin_sees_the_tenants_key_figures_and_charts(city: Tenant) ->
         from tenants.shop.models import Order
 
         residents = Resident.objects.filter(status="active", erased_at__isnull=True).count()
-        open_help = HelpRequest.objects.filter(status__in=["open", "claimed", "in_progress"]).count()
+        unfinished = ["open", "claimed", "in_progress"]
+        open_help = HelpRequest.objects.filter(status__in=unfinished).count()
         pending = Order.objects.filter(status__in=["placed", "confirmed", "ready"]).count()
         topics = {s: Topic.objects.filter(status=s).count() for s in ["raised", "decided"]}
     assert residents > 0

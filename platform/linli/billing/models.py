@@ -23,7 +23,10 @@ class BillingAccount(models.Model):
         CANCELED = "canceled", _("Cancelled")
 
     tenant = models.OneToOneField(
-        "registry.Tenant", on_delete=models.CASCADE, related_name="billing", verbose_name=_("tenant")
+        "registry.Tenant",
+        on_delete=models.CASCADE,
+        related_name="billing",
+        verbose_name=_("tenant"),
     )
     customer_id = models.CharField(_("Stripe customer"), max_length=64, blank=True, db_index=True)
     subscription_id = models.CharField(

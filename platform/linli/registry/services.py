@@ -97,6 +97,9 @@ def tenant_create(
                 ModuleSetting(tenant=tenant, module=module, enabled=True)
                 for module in sorted(set(modules) | ALWAYS_ON)
             )
+            from linli.billing.services import account_open
+
+            account_open(tenant=tenant)  # the trial starts now (billing on only)
             if admin_username:
                 with tenant_context(tenant):
                     get_user_model().objects.create(
@@ -263,6 +266,9 @@ def module_set_enabled(
     _version(setting, changed_by=changed_by, note="enabled" if enabled else "disabled")
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)
+    from linli.billing.services import modules_changed
+
+    modules_changed(tenant=tenant)  # the subscription follows, prorated (billing on only)
     return setting
 
 

@@ -158,7 +158,7 @@ def test_invitation_round_trip_from_the_email_to_the_admin_with_the_role(
         ("staff.invitation_accepted", user.pk, str(invitation.pk)),
     ]
     # the link was single-use
-    again = Client(HTTP_HOST=host_of(tenant)).post(
+    again = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en").post(
         path, {"display_name": "X", "password": GOOD_PASSWORD, "password_again": GOOD_PASSWORD}
     )
     assert again.status_code == 409 and staff.LINK_USED in again.content.decode()

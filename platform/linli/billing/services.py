@@ -1,0 +1,288 @@
+"""Billing writes that reach Stripe: open a tenant's account (trial without a card), keep
+its subscription items in step with its modules (prorated), hand out Checkout and
+Billing Portal links, and report metered usage once per period.
+
+Stripe is called from jobs, never inside a web request's transaction, except for
+the two links an admin asks for. Every create carries an idempotency key derived
+from what it creates, so a retried job never creates twice.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.billing.client import billing_enabled, stripe_client
+from linli.billing.models import BillingAccount, UsageReport
+from linli.billing.plans import catalogue
+from linli.errors import Conflict, LinliError
+from linli.registry.models import Tenant
+
+
+class BillingUnavailable(LinliError):
+    status = 503
+    code = "billing_unavailable"
+
+
+def _ts(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
+
+
+def _from_ts(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+# --- Opening an account ------------------------------------------------------------
+
+
+def account_open(*, tenant: Tenant) -> BillingAccount | None:
+    """Start the tenant's trial, inside the provisioning transaction; Stripe comes after.
+
+    With billing off (self-hosted) nothing is created and every module stays free.
+    """
+    if not billing_enabled():
+        return None
+    prices = catalogue()
+    account = BillingAccount.objects.create(
+        tenant=tenant,
+        status=BillingAccount.Status.PENDING,
+        trial_end=timezone.now() + timedelta(days=settings.LINLI_BILLING_TRIAL_DAYS),
+        monthly_amount=prices.monthly_amount(tenant.enabled_modules),
+        currency=prices.currency,
+    )
+    from linli.billing.tasks import billing_account_connect
+
+    transaction.on_commit(lambda: billing_account_connect.defer(tenant_id=tenant.pk))
+    return account
+
+
+def account_connect(*, tenant_id: int) -> BillingAccount:
+    """Create the tenant's Stripe customer and its trial subscription (no card needed)."""
+    with transaction.atomic():
+        account = (
+            BillingAccount.objects.select_for_update()
+            .select_related("tenant")
+            .get(tenant_id=tenant_id)
+        )
+        tenant = account.tenant
+        client = stripe_client()
+        if not account.customer_id:
+            customer = client.v1.customers.create(
+                params={"name": tenant.name, "metadata": {"tenant": tenant.slug}},
+                options={"idempotency_key": f"linli-customer-{tenant.pk}"},
+            )
+            account.customer_id = customer.id
+            account.save(update_fields=["customer_id", "updated_at"])
+        if not account.subscription_id:
+            prices = catalogue()
+            trial_end = account.trial_end
+            if trial_end is not None and trial_end <= timezone.now() + timedelta(minutes=5):
+                trial_end = None  # the trial is over: bill from now
+            params: dict[str, Any] = {
+                "customer": account.customer_id,
+                "items": [
+                    {"plan": price.plan_id(prices), "metadata": {"module": key}}
+                    for key, price in prices.priced(tenant.enabled_modules).items()
+                ],
+                "metadata": {"tenant": tenant.slug},
+            }
+            if trial_end is not None:
+                params["trial_end"] = _ts(trial_end)
+            subscription = client.v1.subscriptions.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": f"linli-subscription-{tenant.pk}"},
+            )
+            account.subscription_id = subscription.id
+            account.items = {
+                (item.metadata or {}).get("module", "base"): item.id
+                for item in subscription["items"]["data"]
+            }
+            account.status = subscription.status
+            account.monthly_amount = prices.monthly_amount(tenant.enabled_modules)
+            account.state_at = _from_ts(subscription.created)
+            account.save()
+    return account
+
+
+# --- Modules and subscription items --------------------------------------------------
+
+
+def items_sync(*, tenant_id: int) -> BillingAccount | None:
+    """Make the subscription's items match the tenant's modules, prorating the change."""
+    from linli.registry.models import ModuleSettingVersion
+
+    with transaction.atomic():
+        account = (
+            BillingAccount.objects.select_for_update()
+            .select_related("tenant")
+            .filter(tenant_id=tenant_id)
+            .first()
+        )
+        if account is None or not account.subscription_id:
+            return account  # not in Stripe yet: account_connect will price the modules
+        if account.status == BillingAccount.Status.CANCELED:
+            return account
+        tenant = Tenant.objects.get(pk=tenant_id)  # fresh enabled modules
+        prices = catalogue()
+        wanted = prices.priced(tenant.enabled_modules)
+        items = dict(account.items)
+        client = stripe_client()
+        for module in sorted(set(wanted) - set(items)):
+            version = (
+                ModuleSettingVersion.objects.filter(tenant_id=tenant_id, module=module)
+                .order_by("-id")
+                .values_list("id", flat=True)
+                .first()
+            )
+            item = client.v1.subscription_items.create(
+                params={
+                    "subscription": account.subscription_id,
+                    "plan": wanted[module].plan_id(prices),
+                    "proration_behavior": "create_prorations",
+                    "metadata": {"module": module},
+                },
+                options={"idempotency_key": f"linli-item-{tenant_id}-{module}-{version or 0}"},
+            )
+            items[module] = item.id
+        for module in sorted(set(items) - set(wanted) - {"base", "residents"}):
+            try:
+                client.v1.subscription_items.delete(
+                    items[module], params={"proration_behavior": "create_prorations"}
+                )
+            except stripe.InvalidRequestError as exc:
+                if getattr(exc, "code", None) != "resource_missing":
+                    raise
+            del items[module]
+        account.items = items
+        account.monthly_amount = prices.monthly_amount(tenant.enabled_modules)
+        account.save(update_fields=["items", "monthly_amount", "updated_at"])
+    return account
+
+
+def modules_changed(*, tenant: Tenant) -> None:
+    """Called by the registry when a module is turned on or off: reprice after commit."""
+    if not billing_enabled():
+        return
+    from linli.billing.tasks import billing_items_sync
+
+    transaction.on_commit(lambda: billing_items_sync.defer(tenant_id=tenant.pk))
+
+
+# --- Links for the district admin ---------------------------------------------------------
+
+
+def _connected(tenant: Tenant) -> BillingAccount:
+    account = BillingAccount.objects.filter(tenant=tenant).first()
+    if account is None or not account.customer_id:
+        raise Conflict(
+            _("Billing for this district is still being set up; try again in a minute."),
+            code="billing_not_ready",
+        )
+    return account
+
+
+def checkout_url(*, tenant: Tenant, success_url: str, cancel_url: str) -> str:
+    """A Stripe Checkout page (setup mode) where the admin adds a payment method."""
+    account = _connected(tenant)
+    try:
+        session = stripe_client().v1.checkout.sessions.create(
+            params={
+                "mode": "setup",
+                "customer": account.customer_id,
+                "currency": account.currency,
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "metadata": {"tenant": tenant.slug},
+                "setup_intent_data": {"metadata": {"tenant": tenant.slug}},
+            }
+        )
+    except stripe.StripeError as exc:
+        raise BillingUnavailable(_("Stripe could not be reached; try again shortly.")) from exc
+    if not session.url:
+        raise BillingUnavailable(_("Stripe could not be reached; try again shortly."))
+    return str(session.url)
+
+
+def portal_url(*, tenant: Tenant, return_url: str) -> str:
+    """A Stripe Billing Portal session: payment methods, invoices, cancellation."""
+    account = _connected(tenant)
+    try:
+        session = stripe_client().v1.billing_portal.sessions.create(
+            params={"customer": account.customer_id, "return_url": return_url}
+        )
+    except stripe.StripeError as exc:
+        raise BillingUnavailable(_("Stripe could not be reached; try again shortly.")) from exc
+    return str(session.url)
+
+
+# --- Metered usage ---------------------------------------------------------------------
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def previous_month(day: date) -> date:
+    return month_start(month_start(day) - timedelta(days=1))
+
+
+def active_residents(tenant: Tenant) -> int:
+    from django_tenants.utils import tenant_context
+
+    from tenants.community.models import Resident
+
+    with tenant_context(tenant):
+        return Resident.objects.filter(
+            status=Resident.Status.ACTIVE, erased_at__isnull=True
+        ).count()
+
+
+METER_EVENT = "linli_active_residents"
+
+
+def usage_report(*, tenant_id: int, period: date) -> UsageReport | None:
+    """Report the tenant's active residents for ``period`` (a month) to Stripe, once.
+
+    The count is fixed in a row unique per tenant and period before Stripe is
+    called; the meter event carries that row's identifier, which Stripe
+    de-duplicates, so a retry after a crash between the two reports nothing twice.
+    """
+    if catalogue().per_resident is None:
+        return None
+    period = month_start(period)
+    tenant = Tenant.objects.get(pk=tenant_id)
+    account = BillingAccount.objects.filter(tenant=tenant).first()
+    if account is None or not account.customer_id:
+        return None
+    report, _created = UsageReport.objects.get_or_create(
+        tenant=tenant,
+        period=period,
+        defaults={
+            "quantity": active_residents(tenant),
+            "identifier": f"linli-{tenant.slug}-{tenant.pk}-{period:%Y-%m}",
+        },
+    )
+    if report.reported_at is not None:
+        return report
+    last_day = calendar.monthrange(period.year, period.month)[1]
+    moment = datetime(period.year, period.month, last_day, 23, 59, tzinfo=UTC)
+    stripe_client().v1.billing.meter_events.create(
+        params={
+            "event_name": METER_EVENT,
+            "identifier": report.identifier,
+            "timestamp": min(int(moment.timestamp()), int(timezone.now().timestamp())),
+            "payload": {"stripe_customer_id": account.customer_id, "value": str(report.quantity)},
+        }
+    )
+    UsageReport.objects.filter(pk=report.pk, reported_at__isnull=True).update(
+        reported_at=timezone.now()
+    )
+    report.refresh_from_db()
+    return report

@@ -1,0 +1,50 @@
+"""Billing jobs: all run in the public schema and reach Stripe (or process its events)."""
+
+from __future__ import annotations
+
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+
+from linli.jobs.decorators import platform_task
+
+# --- Accounts, items and usage (Stripe calls happen here, never in a web request) ---
+
+
+@platform_task(queue="platform", retry=RetryStrategy(max_attempts=8, exponential_wait=5))
+def billing_account_connect(*, tenant_id: int) -> str:
+    """Create the new tenant's Stripe customer and trial subscription."""
+    from linli.billing.services import account_connect
+
+    return account_connect(tenant_id=tenant_id).subscription_id
+
+
+@platform_task(queue="platform", retry=RetryStrategy(max_attempts=8, exponential_wait=5))
+def billing_items_sync(*, tenant_id: int) -> int:
+    """Reprice the subscription after a module was turned on or off (prorated)."""
+    from linli.billing.services import items_sync
+
+    account = items_sync(tenant_id=tenant_id)
+    return len(account.items) if account is not None else 0
+
+
+@app.periodic(cron="20 0 1 * *", periodic_id="billing_usage_report")
+@platform_task(queue="platform", retry=RetryStrategy(max_attempts=8, exponential_wait=60))
+def billing_usage_report_everywhere(*, timestamp: int | None = None) -> int:
+    """Monthly: report last month's active residents of every billed tenant, once each."""
+    from django.utils import timezone
+
+    from linli.billing.client import billing_enabled
+    from linli.billing.models import BillingAccount
+    from linli.billing.plans import catalogue
+    from linli.billing.services import previous_month, usage_report
+
+    if not billing_enabled() or catalogue().per_resident is None:
+        return 0
+    period = previous_month(timezone.now().date())
+    reported = 0
+    for tenant_id in BillingAccount.objects.exclude(customer_id="").values_list(
+        "tenant_id", flat=True
+    ):
+        if usage_report(tenant_id=tenant_id, period=period) is not None:
+            reported += 1
+    return reported
