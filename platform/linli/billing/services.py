@@ -39,6 +39,11 @@ def _from_ts(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
+def _metadata(obj: Any) -> dict[str, Any]:
+    metadata = getattr(obj, "metadata", None)
+    return metadata.to_dict() if metadata is not None else {}
+
+
 # --- Opening an account ------------------------------------------------------------
 
 
@@ -101,7 +106,7 @@ def account_connect(*, tenant_id: int) -> BillingAccount:
             )
             account.subscription_id = subscription.id
             account.items = {
-                (item.metadata or {}).get("module", "base"): item.id
+                _metadata(item).get("module", "base"): item.id
                 for item in subscription["items"]["data"]
             }
             account.status = subscription.status
