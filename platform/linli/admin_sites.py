@@ -34,9 +34,17 @@ class PlatformAdminSite(UnfoldAdminSite):
     index_title = _("Platform operations")
 
     def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        from linli.billing.views import ops_billing_view
         from linli.security.views import security_urls
 
-        return [*security_urls(self), *super().get_urls()]
+        billing = self.admin_view(lambda request: ops_billing_view(self, request))
+        return [
+            path("billing/", billing, name="billing_overview"),
+            *security_urls(self),
+            *super().get_urls(),
+        ]
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         from linli.security.views import admin_login

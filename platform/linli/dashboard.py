@@ -271,6 +271,19 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
                 "permission": _is_superuser,
             },
         ]
+    from linli.billing.client import billing_enabled
+
+    if billing_enabled():
+        settings_items.append(
+            {
+                "title": _("Billing"),
+                "icon": "payments",
+                "link": reverse("admin:billing")
+                if tenant is not None
+                else reverse("platform_admin:billing_overview"),
+                "permission": _is_district_admin if tenant is not None else None,
+            }
+        )
     groups: list[dict[str, Any]] = [{"title": _("Settings"), "items": settings_items}]
     for app in site.get_app_list(request):
         groups.append(

@@ -29,6 +29,7 @@ class TenantAdminSite(UnfoldAdminSite):
     def get_urls(self) -> list[Any]:
         from django.urls import path
 
+        from linli.billing.views import tenant_billing_view
         from linli.domain_admin import domains_view
         from linli.module_admin import modules_view
         from linli.security.views import security_urls
@@ -39,6 +40,11 @@ class TenantAdminSite(UnfoldAdminSite):
             path("modules/", view, name="modules"),
             path("staff/", self.admin_view(lambda r: staff_view(self, r)), name="staff"),
             path("domains/", self.admin_view(lambda r: domains_view(self, r)), name="domains"),
+            path(
+                "billing/",
+                self.admin_view(lambda r: tenant_billing_view(self, r)),
+                name="billing",
+            ),
             *security_urls(self),
             *super().get_urls(),
         ]

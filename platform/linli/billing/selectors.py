@@ -1,0 +1,119 @@
+"""Billing reads: what a district pays and has paid (from Stripe), and the ops overview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import stripe
+from django.db.models import Sum
+from django.utils import timezone
+
+from linli.billing.client import stripe_client
+from linli.billing.models import BillingAccount
+from linli.billing.plans import catalogue
+from linli.registry.models import Tenant
+
+SERVING_PAID = [BillingAccount.Status.ACTIVE, BillingAccount.Status.PAST_DUE]
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str
+    name: str
+    amount: int
+
+
+def plan_lines(tenant: Tenant) -> list[Line]:
+    """The monthly prices the tenant's modules add up to (base first)."""
+    prices = catalogue()
+    return [
+        Line(key, price.name, price.amount)
+        for key, price in prices.priced(tenant.enabled_modules).items()
+    ]
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+def invoices(account: BillingAccount, *, limit: int = 12) -> list[dict[str, Any]] | None:
+    """The customer's latest invoices from Stripe; None when Stripe cannot be reached."""
+    if not account.customer_id:
+        return []
+    try:
+        found = stripe_client().v1.invoices.list(
+            params={"customer": account.customer_id, "limit": limit}
+        )
+    except stripe.StripeError:
+        return None
+    return [
+        {
+            "number": invoice.get("number") or invoice.get("id", ""),
+            "created": _when(invoice.get("created")),
+            "amount_due": int(invoice.get("amount_due") or 0),
+            "currency": invoice.get("currency") or account.currency,
+            "status": invoice.get("status") or "",
+            "url": invoice.get("hosted_invoice_url") or "",
+        }
+        for invoice in (item.to_dict() for item in found.data)
+    ]
+
+
+def next_invoice(account: BillingAccount) -> dict[str, Any] | None:
+    """Stripe's estimate of the next invoice (prorations included); None if unavailable."""
+    if not account.customer_id or not account.subscription_id:
+        return None
+    try:
+        preview = (
+            stripe_client()
+            .v1.invoices.create_preview(
+                params={"customer": account.customer_id, "subscription": account.subscription_id}
+            )
+            .to_dict()
+        )
+    except stripe.StripeError:
+        return None
+    return {
+        "amount_due": int(preview.get("amount_due") or 0),
+        "currency": preview.get("currency") or account.currency,
+        "date": _when(preview.get("next_payment_attempt") or preview.get("period_end")),
+    }
+
+
+@dataclass(frozen=True)
+class Overview:
+    mrr: int
+    currency: str
+    by_status: dict[str, int]
+    trials_ending: list[BillingAccount]
+    past_due: list[BillingAccount]
+    accounts: list[BillingAccount]
+
+
+def ops_overview(*, now: datetime | None = None) -> Overview:
+    now = now or timezone.now()
+    accounts = BillingAccount.objects.select_related("tenant")
+    mrr = accounts.filter(status__in=SERVING_PAID).aggregate(total=Sum("monthly_amount"))["total"]
+    by_status: dict[str, int] = {}
+    for status in accounts.values_list("status", flat=True):
+        by_status[status] = by_status.get(status, 0) + 1
+    return Overview(
+        mrr=int(mrr or 0),
+        currency=catalogue().currency,
+        by_status=by_status,
+        trials_ending=list(
+            accounts.filter(
+                status__in=[BillingAccount.Status.TRIALING, BillingAccount.Status.PENDING],
+                trial_end__gte=now,
+                trial_end__lt=now + timedelta(days=7),
+            ).order_by("trial_end")
+        ),
+        past_due=list(
+            accounts.filter(
+                status__in=[BillingAccount.Status.PAST_DUE, BillingAccount.Status.UNPAID]
+            ).order_by("grace_until")
+        ),
+        accounts=list(accounts.order_by("tenant__schema_name")[:500]),
+    )

@@ -1,0 +1,175 @@
+"""Billing pages: the district admin's (plan, next invoice, invoices, payment links) and the
+ops overview (MRR, trials ending, past due). Off entirely in self-hosted mode."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from linli.billing.client import stripe_client
+from linli.billing.models import BillingAccount
+from linli.billing.services import account_connect
+from linli.billing.sync import catalogue_sync
+from linli.registry.models import Tenant
+from linli.registry.services import module_set_enabled
+from tests.billing.conftest import Recorded
+from tests.conftest import ADMIN_PASSWORD, host_of
+from tests.factories import UserFactory
+
+
+def _admin(tenant: Tenant, username: str | None = None, password: str = ADMIN_PASSWORD) -> Client:
+    client = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
+    with tenant_context(tenant):
+        assert client.login(username=username or f"admin-{tenant.slug}", password=password)
+    return client
+
+
+def test_billing_pages_do_not_exist_in_self_hosted_mode(settings: Any, tenant: Tenant) -> None:
+    settings.STRIPE_SECRET_KEY = ""
+    assert _admin(tenant).get("/admin/billing/").status_code == 404
+    html = _admin(tenant).get("/admin/").content.decode()
+    assert 'href="/admin/billing/"' not in html
+
+
+def test_district_admin_sees_plan_status_and_invoices_from_stripe(
+    billing_on: str, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    catalogue_sync()
+    # localstripe serves one-item subscriptions only: the base plan, no paid modules.
+    for module in ["shop", "points", "helpteam", "deliberation"]:
+        module_set_enabled(slug="alpha", module=module, enabled=False)
+    # A customer with a card, billed from today (no trial): Stripe invoices at once.
+    stripe = stripe_client().v1
+    card = stripe.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    customer = stripe.customers.create(
+        params={"name": "Alpha", "invoice_settings": {"default_payment_method": card.id}}
+    )
+    stripe.payment_methods.attach(card.id, params={"customer": customer.id})
+    BillingAccount.objects.create(
+        tenant=tenant,
+        customer_id=customer.id,
+        trial_end=timezone.now() - timedelta(days=1),
+        status="pending",
+    )
+    account = account_connect(tenant_id=tenant.pk)
+    BillingAccount.objects.create(tenant=other_tenant, status="pending")
+
+    page = _admin(tenant).get("/admin/billing/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Linli platform" in html and "Linli shop" not in html
+    assert "data-total>CNY 199.00<" in html
+    assert f'data-status="{account.status}"' in html
+    invoices = html.split('id="billing-invoices"')[1]
+    assert "No invoices yet." not in invoices and "CNY 199.00" in invoices
+    assert 'href="/admin/billing/"' in _admin(tenant).get("/admin/").content.decode()
+
+    # beta's admin sees beta's account only.
+    beta = _admin(other_tenant).get("/admin/billing/").content.decode()
+    assert 'data-status="pending"' in beta and account.customer_id not in beta
+    assert "No invoices yet." in beta
+
+
+def test_payment_links_redirect_to_stripe(recorded: Recorded, tenant: Tenant) -> None:
+    BillingAccount.objects.create(tenant=tenant, customer_id="cus_alpha", status="trialing")
+    for module in ["points", "helpteam", "deliberation"]:
+        module_set_enabled(slug="alpha", module=module, enabled=False)
+    module_set_enabled(slug="alpha", module="shop", enabled=True)
+    recorded.routes[("post", "/v1/checkout/sessions")] = lambda p: (
+        200,
+        {"id": "cs_1", "object": "checkout.session", "url": "https://checkout.stripe.com/c/cs_1"},
+    )
+    recorded.routes[("post", "/v1/billing_portal/sessions")] = lambda p: (
+        200,
+        {
+            "id": "bps_1",
+            "object": "billing_portal.session",
+            "url": "https://billing.stripe.com/p/1",
+        },
+    )
+    recorded.routes[("get", "/v1/invoices")] = lambda p: (
+        200,
+        {"object": "list", "data": [], "has_more": False, "url": "/v1/invoices"},
+    )
+    admin = _admin(tenant)
+    html = admin.get("/admin/billing/").content.decode()
+    assert "Linli shop" in html and "CNY 99.00" in html and "Linli points" not in html
+    assert "data-total>CNY 298.00<" in html
+    checkout = admin.post("/admin/billing/", {"action": "checkout"})
+    assert (checkout.status_code, checkout["Location"]) == (
+        302,
+        "https://checkout.stripe.com/c/cs_1",
+    )
+    sent = next(c for c in recorded.calls if c.path == "/v1/checkout/sessions").params
+    assert sent["success_url"] == "http://alpha.localhost/admin/billing/?added=1"
+    portal = admin.post("/admin/billing/", {"action": "portal"})
+    assert (portal.status_code, portal["Location"]) == (302, "https://billing.stripe.com/p/1")
+    nonsense = admin.post("/admin/billing/", {"action": "refund-everything"})
+    assert nonsense.status_code == 400 and b"Choose what to do." in nonsense.content
+
+
+def test_only_district_admins_see_billing(billing_on: str, tenant: Tenant) -> None:
+    with tenant_context(tenant):
+        UserFactory(username="leader-li")
+    leader = _admin(tenant, "leader-li", "leader-password")
+    assert leader.get("/admin/billing/").status_code == 403
+    assert leader.post("/admin/billing/", {"action": "portal"}).status_code == 403
+
+
+@pytest.fixture
+def ops(db: None) -> Client:
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user(username="ops", password="ops-password-1", is_staff=True)
+    client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    assert client.login(username="ops", password="ops-password-1")
+    return client
+
+
+def test_ops_overview_shows_mrr_trials_ending_and_past_due(
+    billing_on: str, ops: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from linli.registry.services import tenant_create
+
+    now = timezone.now()
+    third = tenant_create(slug="gamma", name="Gamma")
+    BillingAccount.objects.create(tenant=tenant, status="active", monthly_amount=29800)
+    BillingAccount.objects.create(
+        tenant=other_tenant,
+        status="past_due",
+        monthly_amount=19900,
+        grace_until=now + timedelta(days=3),
+    )
+    BillingAccount.objects.filter(tenant=third).update(
+        status="trialing", monthly_amount=24800, trial_end=now + timedelta(days=2)
+    )
+    page = ops.get("/admin/billing/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "data-mrr>CNY 497.00<" in html  # active and past due; a trial is not revenue
+    assert 'data-trial="gamma"' in html and 'data-trial="alpha"' not in html
+    assert 'data-past-due="beta"' in html and 'data-past-due="alpha"' not in html
+    for slug in ["alpha", "beta", "gamma"]:
+        assert f'data-account="{slug}"' in html
+
+
+def test_ops_overview_is_for_platform_staff(billing_on: str, db: None, settings: Any) -> None:
+    anonymous = Client(HTTP_HOST="localhost").get("/admin/billing/")
+    assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
+    settings.STRIPE_SECRET_KEY = ""
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user(username="ops2", password="ops-password-1", is_staff=True)
+    client = Client(HTTP_HOST="localhost")
+    assert client.login(username="ops2", password="ops-password-1")
+    assert client.get("/admin/billing/").status_code == 404
