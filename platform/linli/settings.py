@@ -88,6 +88,7 @@ SHARED_APPS = [
     "linli.registry",
     "linli.accounts",
     "linli.billing",
+    "linli.ops",
     "linli.jobs",
     "linli.security",
     "procrastinate.contrib.django",
