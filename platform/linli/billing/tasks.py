@@ -48,3 +48,27 @@ def billing_usage_report_everywhere(*, timestamp: int | None = None) -> int:
         if usage_report(tenant_id=tenant_id, period=period) is not None:
             reported += 1
     return reported
+
+
+# --- Stripe's events and the grace period ---
+
+# A failing event is retried with backoff: 4 s, 16 s, ... about 18 h for the eighth try,
+# a day in all, before the job is left failed (the event keeps its last error).
+EVENT_RETRY = RetryStrategy(max_attempts=8, exponential_wait=4)
+
+
+@platform_task(queue="platform", retry=EVENT_RETRY)
+def billing_event_process(*, event_id: str) -> str:
+    """Apply one stored Stripe event to the billing state (once, whatever the retries)."""
+    from linli.billing.events import event_process
+
+    return event_process(event_id=event_id).last_error
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="billing_grace_enforce")
+@platform_task(queue="platform")
+def billing_grace_enforce(*, timestamp: int | None = None) -> list[str]:
+    """Every 10 minutes: suspend tenants still past due once their grace period has ended."""
+    from linli.billing.events import billing_grace_enforce as enforce
+
+    return enforce()
