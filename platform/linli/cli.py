@@ -43,22 +43,36 @@ def _print(*args: Any) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from rich.progress import Progress
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.table import Table
 
     from linli.registry.rollout import migrate_all
 
-    with Progress(transient=True) as progress:
-        bar = progress.add_task("tenants", total=None)
+    columns = [*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn()]
+    with Progress(*columns, TimeElapsedColumn(), transient=True) as progress:
+        bar = progress.add_task(_("tenant schemas"), total=None)
 
         def advance(schema: str, index: int, total: int) -> None:
-            progress.update(bar, total=total, completed=index, description=schema)
+            progress.update(bar, total=total, completed=index)
 
-        behind = migrate_all(on_progress=advance)
+        result = migrate_all(on_progress=advance, workers=getattr(args, "workers", None))
     _print(
-        _("Migrated the public schema, the template and %(count)d tenant schema(s).")
-        % {"count": len(behind)}
+        _(
+            "Migrated the public schema, the template and %(count)d tenant schema(s) "
+            "in %(seconds).1f s."
+        )
+        % {"count": len(result.migrated), "seconds": result.seconds}
     )
-    return 0
+    if not result.failures:
+        return 0
+    table = Table(title=_("Schemas left as they were (the next run retries them)"))
+    table.add_column(_("schema"))
+    table.add_column(_("error"))
+    for schema, error in result.failures:
+        table.add_row(schema, error)
+    Console(stderr=True).print(table)
+    return 1
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -512,9 +526,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--bind", default="127.0.0.1")
     up.set_defaults(func=cmd_up)
 
-    sub.add_parser("migrate", help="migrate public, then every tenant").set_defaults(
-        func=cmd_migrate
+    migrate = sub.add_parser(
+        "migrate", help="migrate public, then every tenant schema that is behind, in parallel"
     )
+    migrate.add_argument("--workers", type=int, help="connections at once (default 4)")
+    migrate.set_defaults(func=cmd_migrate)
 
     tenants = sub.add_parser(
         "tenants", help="create, list, suspend, resume, close, export, restore, delete tenants"

@@ -119,7 +119,7 @@ def blueprint_build(*, force: bool = False) -> SchemaBlueprint:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{TEMPLATE_SCHEMA}" CASCADE')
             cursor.execute(f'CREATE SCHEMA "{TEMPLATE_SCHEMA}"')
-        recorder = _StatementRecorder()
+        recorder = StatementRecorder()
         with connection.execute_wrapper(recorder):
             migrate_schema(TEMPLATE_SCHEMA)
         if recorder.saw_rollback:
@@ -164,7 +164,7 @@ def migrate_schema(schema: str, *, verbosity: int = 0) -> None:
         tenant_db().set_schema_to_public()
 
 
-class _StatementRecorder:
+class StatementRecorder:
     """An execute wrapper that keeps every statement that changed the schema or its data."""
 
     def __init__(self) -> None:
