@@ -147,7 +147,8 @@ def test_nothing_to_apply_touches_nothing(fleet: None) -> None:
     migrate_all(workers=2)
     again = migrate_all(workers=2)
     assert (again.behind, again.migrated, again.failures) == (0, [], [])
-    assert RolloutRun.objects.order_by("id").last().status == "done"
+    last = RolloutRun.objects.order_by("id").last()
+    assert last is not None and last.status == "done"
 
 
 def test_two_rollouts_never_run_at_once(fleet: None, capsys: Any) -> None:
