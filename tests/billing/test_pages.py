@@ -173,3 +173,24 @@ def test_ops_overview_is_for_platform_staff(billing_on: str, db: None, settings:
     client = Client(HTTP_HOST="localhost")
     assert client.login(username="ops2", password="ops-password-1")
     assert client.get("/admin/billing/").status_code == 404
+
+
+def test_billing_records_are_read_only_for_platform_staff(ops: Client, tenant: Tenant) -> None:
+    from django.contrib.auth import get_user_model
+
+    from linli.billing.models import StripeEvent
+
+    get_user_model().objects.filter(username="ops").update(is_superuser=True)
+    BillingAccount.objects.create(tenant=tenant, status="active", customer_id="cus_alpha")
+    StripeEvent.objects.create(
+        event_id="evt_1", type="invoice.paid", created=timezone.now(), payload={}
+    )
+    assert ops.get("/admin/billing/billingaccount/").status_code == 200
+    assert b"evt_1" in ops.get("/admin/billing/stripeevent/").content
+    assert ops.get("/admin/billing/stripeevent/add/").status_code == 403
+    event = StripeEvent.objects.get()
+    assert (
+        ops.post(f"/admin/billing/stripeevent/{event.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert StripeEvent.objects.filter(pk=event.pk).exists()

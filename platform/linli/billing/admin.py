@@ -1,0 +1,42 @@
+"""Billing records in the platform admin, read-only: Stripe is the truth, these mirror it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from linli.admin_base import ModelAdmin
+from linli.admin_sites import platform_site
+from linli.billing.models import BillingAccount, StripeEvent, UsageReport
+
+
+class ReadOnly(ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(BillingAccount, site=platform_site)
+class BillingAccountAdmin(ReadOnly):
+    list_display = ["tenant", "status", "monthly_amount", "trial_end", "grace_until", "updated_at"]
+    list_filter = ["status", "has_payment_method", "suspended_for_billing"]
+    search_fields = ["tenant__schema_name", "customer_id", "subscription_id"]
+
+
+@admin.register(StripeEvent, site=platform_site)
+class StripeEventAdmin(ReadOnly):
+    list_display = ["event_id", "type", "created", "processed_at", "attempts", "last_error"]
+    list_filter = ["type"]
+    search_fields = ["event_id"]
+    date_hierarchy = "created"
+
+
+@admin.register(UsageReport, site=platform_site)
+class UsageReportAdmin(ReadOnly):
+    list_display = ["tenant", "period", "quantity", "reported_at"]
+    list_filter = ["period"]
