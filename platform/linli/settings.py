@@ -77,6 +77,8 @@ TENANT_LIMIT_SET_CALLS = True
 LINLI_TENANT_CACHE_SECONDS = env_int("LINLI_TENANT_CACHE_SECONDS", 5)
 # Custom domains: the callable that returns the TXT strings at a DNS name.
 LINLI_DNS_RESOLVER = os.environ.get("LINLI_DNS_RESOLVER", "linli.registry.domains.dns_txt_lookup")
+# Connections the tenant schema rollout (`linli migrate`) uses at once.
+LINLI_ROLLOUT_WORKERS = env_int("LINLI_ROLLOUT_WORKERS", 4)
 # Days a closed tenant's data is kept (it can be resumed) before a job deletes it.
 LINLI_TENANT_RETENTION_DAYS = env_int("LINLI_TENANT_RETENTION_DAYS", 90)
 
