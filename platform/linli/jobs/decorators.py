@@ -18,6 +18,7 @@ from django_tenants.utils import schema_context
 from procrastinate.contrib.django import app
 
 from linli.errors import NoTenant
+from linli.ops.sentry import job_scope
 from linli.registry.context import within
 from linli.registry.models import Tenant
 
@@ -65,17 +66,18 @@ def tenant_task(*, queue: str = "default", name: str | None = None, **options: A
         @functools.wraps(func)
         def run_in_tenant(**kwargs: Any) -> Any:
             schema = kwargs.pop(TENANT_KWARG, None)
-            if not schema:
-                raise NoTenant(NO_TENANT)
-            try:
-                with schema_context("public"):
-                    tenant = Tenant.objects.filter(schema_name=schema).first()
-                if tenant is None or not tenant.is_serving:
-                    raise NoTenant(TENANT_GONE.format(schema=schema))
-                with within(tenant):
-                    return func(**kwargs)
-            finally:
-                _release_connection()
+            with job_scope(task=task_name, tenant=schema):  # Sentry tags and log context
+                if not schema:
+                    raise NoTenant(NO_TENANT)
+                try:
+                    with schema_context("public"):
+                        tenant = Tenant.objects.filter(schema_name=schema).first()
+                    if tenant is None or not tenant.is_serving:
+                        raise NoTenant(TENANT_GONE.format(schema=schema))
+                    with within(tenant):
+                        return func(**kwargs)
+                finally:
+                    _release_connection()
 
         task_name = name or f"{func.__module__}.{func.__name__}"
         task = app.task(name=task_name, queue=queue, **options)(run_in_tenant)
@@ -91,7 +93,7 @@ def platform_task(*, queue: str = "platform", name: str | None = None, **options
         @functools.wraps(func)
         def run_in_public(**kwargs: Any) -> Any:
             try:
-                with schema_context("public"):
+                with job_scope(task=task_name, tenant=None), schema_context("public"):
                     return func(**kwargs)
             finally:
                 _release_connection()
