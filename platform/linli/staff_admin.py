@@ -193,6 +193,22 @@ class StaffPasswordResetView(_AdminContext, auth_views.PasswordResetView):
     form_class = StaffPasswordResetForm
     token_generator = staff.tenant_password_reset_token
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        """Reset requests count like failed sign-ins (per address and per network address):
+        past the limit the answer is the same page, and no email is sent."""
+        from linli.security.services import LoginLocked, login_attempt_start
+        from linli.security.views import client_ip
+
+        try:
+            login_attempt_start(
+                username=f"reset:{form.cleaned_data.get('email', '')}",
+                ip=client_ip(self.request),
+                step="reset",
+            )
+        except LoginLocked:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
 
 class StaffPasswordResetDoneView(_AdminContext, auth_views.PasswordResetDoneView):
     pass

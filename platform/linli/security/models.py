@@ -25,6 +25,7 @@ class LoginAttempt(models.Model):
     class Step(models.TextChoices):
         PASSWORD = "password", _("Password")
         CODE = "code", _("Two-factor code")
+        RESET = "reset", _("Password reset request")
 
     # The username as typed, case-folded: counted even when no such user exists.
     username = models.CharField(_("username"), max_length=150)

@@ -512,6 +512,27 @@ def test_a_reset_for_an_unknown_email_sends_nothing_and_answers_the_same(tenant,
     assert [a[0] for a in actions(tenant)] == ["staff.password_reset_requested"]  # the known one
 
 
+def test_reset_requests_are_limited_and_past_the_limit_send_nothing(tenant, other_tenant, mailbox):
+    with tenant_context(tenant):
+        User.objects.filter(username="admin-alpha").update(email="chief@example.org")
+    anonymous = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
+    answers = [
+        anonymous.post("/admin/password_reset/", {"email": "chief@example.org"})
+        for _attempt in range(7)
+    ]
+    # every answer is the same page; only the first five sent an email
+    assert {(a.status_code, a["Location"]) for a in answers} == {
+        (302, "/admin/password_reset/done/")
+    }
+    assert len(mailbox) == 5
+    # another tenant's staff with the same address is not limited by alpha's requests
+    with tenant_context(other_tenant):
+        User.objects.filter(username="admin-beta").update(email="chief@example.org")
+    beta = Client(HTTP_HOST=host_of(other_tenant), HTTP_ACCEPT_LANGUAGE="en")
+    assert beta.post("/admin/password_reset/", {"email": "chief@example.org"}).status_code == 302
+    assert len(mailbox) == 6 and "beta" in mailbox[-1].body
+
+
 # --- deactivation ------------------------------------------------------------------------
 
 
