@@ -37,12 +37,14 @@ class PlatformAdminSite(UnfoldAdminSite):
         from django.urls import path
 
         from linli.billing.views import ops_billing_view
+        from linli.ops.console import ops_urls
         from linli.security.views import security_urls
 
         billing = self.admin_view(lambda request: ops_billing_view(self, request))
         return [
             path("billing/", billing, name="billing_overview"),
             *security_urls(self),
+            *ops_urls(self),
             *super().get_urls(),
         ]
 

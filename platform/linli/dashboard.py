@@ -285,6 +285,10 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
             }
         )
     groups: list[dict[str, Any]] = [{"title": _("Settings"), "items": settings_items}]
+    if tenant is None:
+        from linli.ops.console import console_menu
+
+        groups.insert(0, console_menu())
     for app in site.get_app_list(request):
         groups.append(
             {

@@ -31,3 +31,37 @@ class RolloutRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.state_key[:12]} {self.status}"
+
+
+class TenantUsage(models.Model):
+    """What one tenant did on one day (UTC) in one module, counted in the web processes'
+    memory and added here in batches (``linli.ops.usage``); the row of module ``""`` holds
+    the day's snapshot of active residents (``linli.ops.tasks``)."""
+
+    TENANT_WIDE = ""
+
+    tenant = models.ForeignKey(
+        "registry.Tenant", on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant")
+    )
+    day = models.DateField(_("day"))
+    module = models.CharField(_("module"), max_length=32, blank=True)
+    requests = models.PositiveBigIntegerField(_("requests"), default=0)
+    client_errors = models.PositiveBigIntegerField(_("client errors (4xx)"), default=0)
+    server_errors = models.PositiveBigIntegerField(_("server errors (5xx)"), default=0)
+    # Requests that may change something (anything but GET, HEAD and OPTIONS).
+    writes = models.PositiveBigIntegerField(_("writes"), default=0)
+    residents = models.PositiveIntegerField(_("active residents"), null=True, blank=True)
+    last_at = models.DateTimeField(_("last request at"), null=True, blank=True)
+
+    class Meta:
+        db_table = "ops_usage"
+        verbose_name = _("tenant usage")
+        verbose_name_plural = _("tenant usage")
+        ordering = ["-day", "tenant_id", "module"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day", "module"], name="ops_usage_once"),
+        ]
+        indexes = [models.Index(fields=["day"], name="ops_usage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.module or '*'}"
