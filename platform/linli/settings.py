@@ -39,6 +39,11 @@ LINLI_ENVIRONMENT = os.environ.get(
 )
 DEBUG = env_bool("DEBUG", default=is_local_domain(LINLI_BASE_DOMAIN))
 SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+# Earlier keys, comma-separated, still accepted while signatures and two-factor secrets
+# made with them are replaced (rotate SECRET_KEY without logging everyone out).
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+]
 check_production_safety(debug=DEBUG, secret_key=SECRET_KEY, base_domain=LINLI_BASE_DOMAIN)
 
 # Host validation is the tenant registry's job, not a static list: TenantMiddleware (first

@@ -6,7 +6,6 @@ from api.v1 import platform_urls
 from linli.accounts import views as accounts
 from linli.admin_sites import platform_site
 from linli.billing.webhooks import stripe_webhook
-from linli.ops.views import metrics_view
 from linli.views import platform_home
 
 urlpatterns = [
@@ -15,6 +14,5 @@ urlpatterns = [
     path("signup", accounts.signup, name="signup"),
     path("signup/verify/<str:token>", accounts.verify, name="signup-verify"),
     path("billing/stripe/webhook", stripe_webhook, name="stripe-webhook"),
-    path("metrics", metrics_view, name="metrics"),
     *platform_urls,
 ]

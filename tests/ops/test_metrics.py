@@ -54,11 +54,18 @@ def test_missing_or_wrong_token_is_refused(settings, platform_client):
         assert b"linli_http" not in response.content
 
 
-def test_metrics_are_not_served_on_a_tenant_host(settings, tenant_client):
+def test_metrics_answer_on_any_host_behind_the_token(settings, tenant_client):
+    # Prometheus scrapes each pod by its address, whatever host the pod serves.
     settings.LINLI_METRICS_TOKEN = TOKEN
     response = tenant_client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
-    assert response.status_code == 404
-    assert b"linli_http" not in response.content
+    assert response.status_code == 200
+    assert b"linli_http_requests_total" in response.content
+    unknown = Client(HTTP_HOST="10.1.2.3:8000").get(
+        "/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
+    )
+    assert unknown.status_code == 200
+    refused = tenant_client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong")
+    assert refused.status_code == 401 and b"linli_http" not in refused.content
 
 
 def test_request_counts_and_latency_move(scraper, api, tenant_client):

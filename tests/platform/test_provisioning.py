@@ -157,3 +157,30 @@ def test_tenants_share_no_rows(db, tenant, other_tenant):
     with tenant_context(other_tenant):
         assert not get_user_model().objects.filter(username="only-in-alpha").exists()
         assert list(get_user_model().objects.values_list("username", flat=True)) == ["admin-beta"]
+
+
+def test_previous_blueprints_are_kept_for_the_version_still_serving(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from linli.registry.models import SchemaBlueprint
+    from linli.registry.provisioning import BLUEPRINTS_KEPT, blueprints_prune
+
+    current = SchemaBlueprint.objects.get()
+    old = []
+    for age in range(5, 0, -1):
+        row = SchemaBlueprint.objects.create(
+            state_key=f"old{age}", script="", migrations=[], fingerprint=[]
+        )
+        SchemaBlueprint.objects.filter(pk=row.pk).update(
+            created_at=timezone.now() - timedelta(days=age)
+        )
+        old.append(row.state_key)
+    # the current state's row is the oldest of all here, and is still kept
+    SchemaBlueprint.objects.filter(pk=current.pk).update(
+        created_at=timezone.now() - timedelta(days=30)
+    )
+    assert blueprints_prune(current=current.state_key) == 5 - BLUEPRINTS_KEPT
+    kept = set(SchemaBlueprint.objects.values_list("state_key", flat=True))
+    assert kept == {current.state_key, "old1", "old2", "old3"}

@@ -27,9 +27,12 @@ _REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 
 access_log = logging.getLogger("linli.access")
 
+# Answered on any host: probes reach pods by address, and Prometheus scrapes each pod
+# the same way (``/metrics`` is behind its bearer token).
 _PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     "/healthz": views.healthz,
     "/readyz": views.readyz,
+    "/metrics": views.metrics_view,
 }
 
 

@@ -1,4 +1,4 @@
-"""The operations endpoints: /healthz, /readyz (any host) and /metrics (platform host)."""
+"""The operations endpoints: /healthz, /readyz and /metrics (behind its token), on any host."""
 
 from __future__ import annotations
 

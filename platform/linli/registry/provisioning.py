@@ -35,6 +35,8 @@ from linli.errors import LinliError
 from linli.registry.models import SchemaBlueprint
 
 TEMPLATE_SCHEMA = "_linli_template"
+# Blueprints kept: the current migration state's and the previous ones (old versions).
+BLUEPRINTS_KEPT = 3
 # Session-level advisory lock held while a blueprint is (re)built.
 _BUILD_LOCK_KEY = 0x4C494E4C49  # "LINLI"
 
@@ -144,12 +146,28 @@ def blueprint_build(*, force: bool = False) -> SchemaBlueprint:
                 "fingerprint": list(fingerprint),
             },
         )
-        SchemaBlueprint.objects.exclude(state_key=key).delete()
+        blueprints_prune(current=key)
         return row
     finally:
         tenant_db().set_schema_to_public()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_BUILD_LOCK_KEY])
+
+
+def blueprints_prune(*, current: str) -> int:
+    """Drop old blueprints, keeping the current state's and the newest few others.
+
+    During an upgrade the previous version still serves, and provisions tenants, from
+    its own blueprint until it is rolled; deleting that one would make it rebuild the
+    template at its old state (and fail its readiness check) in the meantime.
+    """
+    newest = SchemaBlueprint.objects.order_by("-created_at", "-id").values_list("id", flat=True)
+    deleted, _by_model = (
+        SchemaBlueprint.objects.exclude(pk__in=list(newest[:BLUEPRINTS_KEPT]))
+        .exclude(state_key=current)
+        .delete()
+    )
+    return deleted
 
 
 def migrate_schema(schema: str, *, verbosity: int = 0) -> None:

@@ -1,0 +1,283 @@
+"""Load benchmark: `linli web` under a bounded mix of API reads and writes on the full demo city.
+
+    make bench                                      # runs this too
+    .venv/bin/python tests/perf/load.py --requests 3000 --clients 16
+
+It builds the full demo city (about 50,000 residents) in a throwaway database, issues
+an API key, then for one and for two `linli web` processes (each with
+``LINLI_WEB_WORKERS`` workers of ``LINLI_WEB_THREADS`` threads, production settings)
+sends a fixed number of requests from concurrent clients over loopback, spread
+evenly over the processes, stopping early at ``--seconds``: 80 % list and detail
+reads across community, help team, deliberation and shop, 20 % writes (new help
+requests). It prints throughput, p50/p95/p99 latency and errors (any 5xx, any
+connection failure, any unexpected status) for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_tenants.utils import tenant_context  # noqa: E402
+
+from api.access.services import key_create  # noqa: E402
+from api.scopes import ALL_SCOPES  # noqa: E402
+from linli.db.access import tenant_db  # noqa: E402
+from linli.registry.demo import demo_build  # noqa: E402
+
+HOST = "cenxi.localhost"
+SECRET = "load-benchmark-secret-" + "x" * 40
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    host = quote(str(db["HOST"]), safe="")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    password = f":{quote(str(db['PASSWORD']), safe='')}" if db.get("PASSWORD") else ""
+    return f"postgresql://{db['USER']}{password}@{host}{port}/{db['NAME']}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class City:
+    token: str
+    residents: list[int]
+    estates: list[int]
+
+
+def build_city() -> City:
+    tenant, _counts = demo_build(scale="full", slug="cenxi")
+    with tenant_context(tenant):
+        from tenants.community.models import Estate, Resident
+
+        token = key_create(name="load", scopes=list(ALL_SCOPES), rate_limit=10_000_000).token
+        residents = list(
+            Resident.objects.filter(status="active").values_list("id", flat=True)[:5000]
+        )
+        estates = list(Estate.objects.values_list("id", flat=True))
+    tenant_db().set_schema_to_public()
+    return City(token=token, residents=residents, estates=estates)
+
+
+def start_web(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # our own interpreter and command
+        [sys.executable, "-m", "linli", "web", "--bind", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_ready(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz", headers={"Host": HOST})
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"linli web on port {port} did not start")
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def request_mix(city: City, rng: random.Random) -> tuple[str, str, dict[str, Any] | None, int]:
+    """One request of the mix: method, path, body, expected status."""
+    roll = rng.random()
+    if roll < 0.2:
+        start = timezone.now() + timedelta(hours=rng.randint(2, 48))
+        body = {
+            "requester_id": rng.choice(city.residents),
+            "category": "errand",
+            "description": "幫忙取快遞",
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=1)).isoformat(),
+        }
+        return "POST", "/api/v1/helpteam/requests", body, 201
+    reads = [
+        "/api/v1/community/residents?limit=50",
+        f"/api/v1/community/residents?estate_id={rng.choice(city.estates)}&limit=50",
+        f"/api/v1/community/residents/{rng.choice(city.residents)}",
+        "/api/v1/helpteam/requests?limit=50",
+        "/api/v1/deliberation/topics?limit=50",
+        "/api/v1/shop/products?limit=50",
+        "/api/v1/community/estates?limit=50",
+    ]
+    return "GET", rng.choice(reads), None, 200
+
+
+def client(port: int, city: City, count: int, deadline: float, tally: Tally, seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311 - a reproducible load mix, not secrets
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Host": HOST, "Authorization": f"Bearer {city.token}"}
+    for _i in range(count):
+        if time.monotonic() > deadline:
+            break
+        method, path, body, expected = request_mix(city, rng)
+        payload = json.dumps(body).encode() if body is not None else None
+        sent = dict(headers)
+        if payload is not None:
+            sent["Content-Type"] = "application/json"
+        start = time.perf_counter()
+        try:
+            conn.request(method, path, body=payload, headers=sent)
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except OSError as exc:
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            with tally.lock:
+                tally.errors.append(f"{method} {path}: {exc}")
+            continue
+        elapsed = time.perf_counter() - start
+        with tally.lock:
+            tally.latencies.append(elapsed)
+            if status != expected:
+                tally.errors.append(f"{method} {path}: {status}")
+    conn.close()
+
+
+def run_load(
+    ports: list[int], city: City, requests: int, clients: int, seconds: float
+) -> dict[str, Any]:
+    tally = Tally()
+    deadline = time.monotonic() + seconds
+    per_client = requests // clients
+    threads = [
+        threading.Thread(
+            target=client,
+            args=(ports[i % len(ports)], city, per_client, deadline, tally, i),
+        )
+        for i in range(clients)
+    ]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    ordered = sorted(tally.latencies)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {
+        "done": len(ordered),
+        "seconds": wall,
+        "throughput": len(ordered) / wall,
+        "p50": statistics.median(ordered) * 1000,
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "errors": tally.errors,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--workers", default=os.environ.get("LINLI_WEB_WORKERS", "2"))
+    parser.add_argument("--threads", default=os.environ.get("LINLI_WEB_THREADS", "4"))
+    args = parser.parse_args()
+
+    connection.settings_dict["TEST"]["NAME"] = "linli_load_bench"
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        started = time.perf_counter()
+        city = build_city()
+        print(
+            f"Full demo city built in {time.perf_counter() - started:.0f} s; "
+            f"{args.workers} workers x {args.threads} threads per web process, "
+            f"{args.clients} clients, {args.requests} requests (80 % reads, 20 % writes)",
+            flush=True,
+        )
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "DEBUG": "0",
+            "SECRET_KEY": SECRET,
+            "LINLI_WEB_WORKERS": str(args.workers),
+            "LINLI_WEB_THREADS": str(args.threads),
+            "LINLI_READY_REQUIRES_WORKER": "0",
+            "LINLI_LOG_LEVEL": "WARNING",
+        }
+        print(
+            f"\n(j) API load (`linli web`, loopback)  {'requests':>8} {'req/s':>7} "
+            f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}",
+            flush=True,
+        )
+        ports = [_free_port(), _free_port()]
+        for count in (1, 2):
+            while len(processes) < count:
+                processes.append(start_web(ports[len(processes)], env))
+            for port in ports[:count]:
+                wait_ready(port)
+            run_load(ports[:count], city, args.requests // 10, args.clients, 30)  # warm-up
+            r = run_load(ports[:count], city, args.requests, args.clients, args.seconds)
+            print(
+                f"  {count} web process{'es' if count > 1 else '  '}"
+                f"{'':>21} {r['done']:>8} {r['throughput']:7.0f} {r['p50']:7.1f}"
+                f" {r['p95']:7.1f} {r['p99']:7.1f} {len(r['errors']):>6}",
+                flush=True,
+            )
+            for error in r["errors"][:5]:
+                print(f"    {error}")
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        tenant_db().set_schema_to_public()
+        connection.close()
+        connection.creation.destroy_test_db("linli_load_bench", verbosity=0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
