@@ -166,5 +166,8 @@ def test_two_rollouts_never_run_at_once(fleet: None, capsys: Any) -> None:
         assert not _has_migration("alpha")  # nothing was applied
         assert not RolloutRun.objects.exists()
     finally:
+        # Unlock explicitly: a closed session's locks go only when its backend has exited.
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_ROLLOUT_LOCK_KEY])
         other.close()
     assert migrate_all(workers=2).failures == []
