@@ -20,11 +20,13 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -225,6 +227,7 @@ def main() -> int:
     connection.settings_dict["TEST"]["NAME"] = "linli_load_bench"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     processes: list[subprocess.Popen[bytes]] = []
+    static = ""
     try:
         started = time.perf_counter()
         city = build_city()
@@ -234,16 +237,24 @@ def main() -> int:
             f"{args.clients} clients, {args.requests} requests (80 % reads, 20 % writes)",
             flush=True,
         )
+        static = tempfile.mkdtemp(prefix="linli-static-")
         env = {
             **os.environ,
             "DATABASE_URL": _database_url(),
             "DEBUG": "0",
             "SECRET_KEY": SECRET,
+            "LINLI_STATIC_ROOT": static,
             "LINLI_WEB_WORKERS": str(args.workers),
             "LINLI_WEB_THREADS": str(args.threads),
             "LINLI_READY_REQUIRES_WORKER": "0",
             "LINLI_LOG_LEVEL": "WARNING",
         }
+        subprocess.run(  # linli web serves collected static files, and wants them
+            [sys.executable, "-m", "linli", "manage", "collectstatic", "--noinput", "-v", "0"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print(
             f"\n(j) API load (`linli web`, loopback)  {'requests':>8} {'req/s':>7} "
             f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}",
@@ -273,6 +284,8 @@ def main() -> int:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if static:
+            shutil.rmtree(static, ignore_errors=True)
         tenant_db().set_schema_to_public()
         connection.close()
         connection.creation.destroy_test_db("linli_load_bench", verbosity=0)
