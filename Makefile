@@ -39,6 +39,7 @@ fuzz: install
 bench: install
 	$(BIN)/python tests/perf/run.py $(BENCH_ARGS)
 	$(BIN)/python tests/perf/rollout.py $(ROLLOUT_ARGS)
+	$(BIN)/python tests/perf/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
