@@ -77,8 +77,8 @@ class City:
     estates: list[int]
 
 
-def build_city() -> City:
-    tenant, _counts = demo_build(scale="full", slug="cenxi")
+def build_city(scale: str) -> City:
+    tenant, _counts = demo_build(scale=scale, slug="cenxi")
     with tenant_context(tenant):
         from tenants.community.models import Estate, Resident
 
@@ -217,6 +217,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
+    parser.add_argument("--scale", choices=["small", "full"], default="full")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120)
@@ -230,9 +231,9 @@ def main() -> int:
     static = ""
     try:
         started = time.perf_counter()
-        city = build_city()
+        city = build_city(args.scale)
         print(
-            f"Full demo city built in {time.perf_counter() - started:.0f} s; "
+            f"{args.scale.capitalize()} demo city built in {time.perf_counter() - started:.0f} s; "
             f"{args.workers} workers x {args.threads} threads per web process, "
             f"{args.clients} clients, {args.requests} requests (80 % reads, 20 % writes)",
             flush=True,
