@@ -56,13 +56,18 @@ def test_an_unknown_host_is_still_refused_elsewhere(db):
     assert response.status_code == 404
 
 
-def test_readyz_requires_a_recent_worker_heartbeat(settings, db):
+def test_readyz_requires_a_recent_worker_heartbeat(settings, db, caplog):
     settings.LINLI_READY_REQUIRES_WORKER = True
     settings.LINLI_READY_WORKER_STALE_SECONDS = 60
     # no worker
-    response = Client(HTTP_HOST="localhost").get("/readyz")
+    with caplog.at_level("WARNING"):
+        response = Client(HTTP_HOST="localhost").get("/readyz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["worker"]
+    # a warning naming the check, never Django's error line for a 5xx
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "Not ready: worker")
+    ]
     assert response.json()["checks"]["worker"] == "no heartbeat in 60 s"
     # a worker that went quiet five minutes ago, then one that beat just now (committed, as
     # a worker's heartbeat is: the probe reads on its own connection)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,6 +12,8 @@ from django.views.decorators.http import require_safe
 from linli.ops import health, metrics
 
 NO_STORE = "no-store"
+
+logger = logging.getLogger(__name__)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -29,6 +32,11 @@ def readyz(request: HttpRequest) -> HttpResponse:
     body["checks"] = result.checks
     response = JsonResponse(body, status=200 if result.ready else 503)
     response["Cache-Control"] = NO_STORE
+    if not result.ready:
+        # Not ready is an answer, not a server error (a starting process says it to every
+        # probe): a warning naming the checks, instead of Django's error line.
+        logger.warning("Not ready: %s", ", ".join(result.failing))
+        response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
