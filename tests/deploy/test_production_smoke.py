@@ -52,6 +52,7 @@ HOST = f"{SLUG}.{BASE}"
 ADMIN = "smoke-admin"
 PASSWORD = "smoke-test-password-1"
 GROUP = "Smoke test group"
+SMOKE_QUEUE = "smoke"
 METRICS_TOKEN = "smoke-metrics-token"
 STARTUP_SECONDS = 90
 GRACEFUL_SECONDS = 10
@@ -260,7 +261,10 @@ def stack(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any) 
             assert lines[1].startswith("Migrated the public schema, the template and 0 "), lines
             assert b"Traceback" not in release.stderr
             web_a, web_b = start_web("web-a", env, tmp), start_web("web-b", env, tmp)
-            worker = start("worker", ["worker", "--concurrency", "2"], env, tmp)
+            # Its own queue: jobs other tests left in the shared database are not its business.
+            worker = start(
+                "worker", ["worker", "--concurrency", "2", "--queues", SMOKE_QUEUE], env, tmp
+            )
             processes = [web_a, web_b, worker]
             for web in (web_a, web_b):
                 wait_until(
@@ -332,7 +336,7 @@ def test_job_deferred_here_is_done_by_the_worker_process(
 ) -> None:
     with django_db_blocker.unblock():
         tenant = Tenant.objects.get(schema_name=SLUG)
-        job_id = group_ensure.defer(tenant=tenant, name=GROUP)
+        job_id = group_ensure.configure(tenant=tenant, queue=SMOKE_QUEUE).defer(name=GROUP)
 
         def done() -> bool:
             return ProcrastinateJob.objects.get(id=job_id).status == "succeeded"
