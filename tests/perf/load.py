@@ -117,6 +117,7 @@ def wait_ready(port: int, seconds: float = 60) -> None:
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -171,8 +172,10 @@ def client(port: int, city: City, count: int, deadline: float, tally: Tally, see
                 tally.errors.append(f"{method} {path}: {exc}")
             continue
         elapsed = time.perf_counter() - start
+        kind = f"{method} {path.split('?')[0].rstrip('0123456789')}"
         with tally.lock:
             tally.latencies.append(elapsed)
+            tally.by_kind.setdefault(kind, []).append(elapsed)
             if status != expected:
                 tally.errors.append(f"{method} {path}: {status}")
     conn.close()
@@ -210,6 +213,10 @@ def run_load(
         "p95": pct(0.95),
         "p99": pct(0.99),
         "errors": tally.errors,
+        "kinds": {
+            kind: (len(times), statistics.median(times) * 1000)
+            for kind, times in sorted(tally.by_kind.items())
+        },
     }
 
 
@@ -218,6 +225,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--scale", choices=["small", "full"], default="full")
+    parser.add_argument("--detail", action="store_true", help="p50 per kind of request")
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120)
@@ -277,6 +285,9 @@ def main() -> int:
             )
             for error in r["errors"][:5]:
                 print(f"    {error}")
+            if args.detail:
+                for kind, (n, p50) in r["kinds"].items():
+                    print(f"    {kind:<48} {n:>6} p50 {p50:8.1f} ms")
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

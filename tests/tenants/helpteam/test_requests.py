@@ -208,3 +208,28 @@ def test_suggested_volunteers_are_told_after_commit(
         assert {n.tenant for n in MemoryChannel.sent} == {"alpha"}
     finally:
         notify.channels.cache_clear()
+
+
+def test_suggestions_read_only_the_best_candidates_and_match_scoring_everyone(
+    street, django_assert_max_num_queries
+):
+    # 450 volunteers elsewhere, created first (lowest ids), then two near ones and a skilled
+    # one: the best come last in id order and must still be found.
+    pickup = Skill.objects.get_or_create(code="child_pickup", defaults={"name": "接送"})[0]
+    for _ in range(450):
+        Volunteer.objects.create(resident=ResidentFactory())
+    near = ResidentFactory(household=HouseholdFactory(unit=street["parent"].household.unit))
+    Volunteer.objects.create(resident=near)
+    skilled = Volunteer.objects.create(resident=ResidentFactory())
+    skilled.skills.add(pickup)
+    r = ask(street["parent"])
+    with django_assert_max_num_queries(3):
+        best = suggestions(help_request=r, limit=5)
+    everyone = suggestions(help_request=r, limit=10_000)  # reads every candidate
+    assert len(everyone) > 450
+    assert [(s.volunteer.pk, s.score, s.reasons) for s in best] == [
+        (s.volunteer.pk, s.score, s.reasons) for s in everyone[:5]
+    ]
+    # the two in the same unit and the skilled one are in the list
+    assert {near.pk, street["neighbour"].pk} <= {s.volunteer.resident_id for s in best}
+    assert skilled.pk in {s.volunteer.pk for s in best}
