@@ -2,7 +2,8 @@
 
 Scoring: the skill the request needs (+3); nearness to the request's home: same
 unit (+3), same building (+2), same estate (+1); available during the window
-(+2); fewer requests already claimed and not finished (minus 1 each).
+(+2); fewer requests already claimed and not finished (minus 1 each). All of it is
+computed in the database, which returns only the best few.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
@@ -21,6 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -37,30 +40,31 @@ class Suggestion:
     reasons: tuple[str, ...]
 
 
-def _available(volunteer: Volunteer, help_request: HelpRequest) -> bool:
-    start = timezone.localtime(help_request.window_start)
-    end = timezone.localtime(help_request.window_end)
-    slots = (volunteer.availability or {}).get(DAYS[start.weekday()], [])
-    for slot in slots:
-        try:
-            opens, closes = int(slot[0]), int(slot[1])
-        except (TypeError, ValueError, IndexError):
-            continue
-        if opens < (end.hour if end.date() == start.date() else 24) and closes > start.hour:
-            return True
-    return False
+# Whether the volunteer's weekly hours for the window's day overlap the window: slots are
+# [opens, closes] hours; a slot that is not a pair of whole hours is ignored.
+_AVAILABLE_SQL = """
+EXISTS (
+  SELECT 1 FROM jsonb_array_elements(
+    CASE WHEN jsonb_typeof("helpteam_volunteer"."availability" -> %s) = 'array'
+         THEN "helpteam_volunteer"."availability" -> %s ELSE '[]'::jsonb END
+  ) AS slot
+  WHERE jsonb_typeof(slot) = 'array'
+    AND (slot ->> 0) ~ '^\\s*[-+]?[0-9]+(\\.[0-9]*)?\\s*$'
+    AND (slot ->> 1) ~ '^\\s*[-+]?[0-9]+(\\.[0-9]*)?\\s*$'
+    AND trunc((slot ->> 0)::numeric) < %s
+    AND trunc((slot ->> 1)::numeric) > %s
+)
+"""
 
 
 def suggestions(*, help_request: HelpRequest, limit: int = 10) -> list[Suggestion]:
-    """The best ``limit`` volunteers, without loading every volunteer of the tenant.
-
-    Skill, nearness and load are scored in the database, best first; availability
-    (+2, from each volunteer's weekly hours) is added here. Candidates are read in
-    batches in that order until no later one could still reach the list: its database
-    score plus 2 falls below the last place's score. The result is the same as scoring
-    everyone, in a few small queries even with thousands of volunteers.
-    """
+    """The best ``limit`` volunteers, scored and ordered in the database in one query,
+    whatever the number of volunteers."""
     home = help_request.household
+    start = timezone.localtime(help_request.window_start)
+    end = timezone.localtime(help_request.window_end)
+    day = DAYS[start.weekday()]
+    end_hour = end.hour if end.date() == start.date() else 24
     skill = Exists(
         Volunteer.skills.through.objects.filter(
             volunteer_id=OuterRef("pk"), skill__code=help_request.category
@@ -90,7 +94,10 @@ def suggestions(*, help_request: HelpRequest, limit: int = 10) -> list[Suggestio
         )
     else:
         near = Value(0, output_field=IntegerField())
-    candidates = (
+    available = RawSQL(  # noqa: S611 - constant SQL, every value bound as a parameter
+        _AVAILABLE_SQL, [day, day, end_hour, start.hour], output_field=BooleanField()
+    )
+    best = (
         Volunteer.objects.filter(
             status=Volunteer.Status.ACTIVE,
             resident__status="active",
@@ -101,44 +108,29 @@ def suggestions(*, help_request: HelpRequest, limit: int = 10) -> list[Suggestio
             has_skill=skill,
             near=near,
             load=load,
-            base=Case(When(has_skill=True, then=Value(3)), default=Value(0))
+            available=available,
+            score=Case(When(has_skill=True, then=Value(3)), default=Value(0))
             + F("near")
+            + Case(When(available=True, then=Value(2)), default=Value(0))
             - F("load"),
         )
         .select_related("resident__household__unit__building")
-        .order_by("-base", "pk")
+        .order_by("-score", "pk")[:limit]
     )
-    ranked: list[Suggestion] = []
-    offset = 0
-    while True:
-        batch = list(candidates[offset : offset + BATCH])
-        if not batch:
-            break
-        for volunteer in batch:
-            ranked.append(_scored(volunteer, help_request))
-        ranked.sort(key=lambda s: (-s.score, s.volunteer.pk))
-        offset += len(batch)
-        if len(batch) < BATCH:
-            break
-        if len(ranked) >= limit and int(batch[-1].base) + 2 < ranked[limit - 1].score:
-            break  # no later candidate can reach the list
-    return ranked[:limit]
+    return [_explained(volunteer) for volunteer in best]
 
 
-BATCH = 200
 NEAR_REASONS = {3: "same_unit", 2: "same_building", 1: "same_estate"}
 
 
-def _scored(volunteer: Volunteer, help_request: HelpRequest) -> Suggestion:
-    score, reasons = 0, list[str]()
+def _explained(volunteer: Volunteer) -> Suggestion:
+    reasons = []
     if volunteer.has_skill:  # type: ignore[attr-defined]
-        score, reasons = score + 3, [*reasons, "skill"]
+        reasons.append("skill")
     near = int(volunteer.near)  # type: ignore[attr-defined]
     if near:
-        score, reasons = score + near, [*reasons, NEAR_REASONS[near]]
-    if _available(volunteer, help_request):
-        score, reasons = score + 2, [*reasons, "available"]
-    load = int(volunteer.load)  # type: ignore[attr-defined]
-    score -= load
-    reasons.append(f"open_claims:{load}")
-    return Suggestion(volunteer, score, tuple(reasons))
+        reasons.append(NEAR_REASONS[near])
+    if volunteer.available:  # type: ignore[attr-defined]
+        reasons.append("available")
+    reasons.append(f"open_claims:{int(volunteer.load)}")  # type: ignore[attr-defined]
+    return Suggestion(volunteer, int(volunteer.score), tuple(reasons))  # type: ignore[attr-defined]
