@@ -47,3 +47,16 @@ class TabularInline(_PausedIsReadOnly, ThemedTabularInline):
 
 class StackedInline(_PausedIsReadOnly, ThemedStackedInline):
     pass
+
+
+class ReadOnlyModelAdmin(ModelAdmin):
+    """Records kept for looking at only (audits, mirrors of outside systems)."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
+        return False

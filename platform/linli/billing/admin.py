@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
-from linli.admin_base import ModelAdmin
+from linli.admin_base import ReadOnlyModelAdmin as ReadOnly
 from linli.admin_sites import platform_site
 from linli.billing.models import BillingAccount, StripeEvent, UsageReport
-
-
-class ReadOnly(ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(BillingAccount, site=platform_site)

@@ -13,7 +13,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from linli.admin_base import ModelAdmin, TabularInline
+from linli.admin_base import ModelAdmin, ReadOnlyModelAdmin, TabularInline
 from linli.admin_sites import platform_site
 from linli.errors import LinliError
 from linli.registry import archive, services
@@ -118,7 +118,7 @@ class TenantAdmin(ModelAdmin):
 
 
 @admin.register(OpsAction, site=platform_site)
-class OpsActionAdmin(ModelAdmin):
+class OpsActionAdmin(ReadOnlyModelAdmin):
     """The audit of what platform staff did to tenants: read only."""
 
     list_display = ["at", "tenant_slug", "action", "actor", "detail"]
@@ -126,30 +126,13 @@ class OpsActionAdmin(ModelAdmin):
     search_fields = ["tenant_slug", "actor"]
     date_hierarchy = "at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(DomainClaim, site=platform_site)
-class DomainClaimAdmin(ModelAdmin):
+class DomainClaimAdmin(ReadOnlyModelAdmin):
     """Districts' custom domains, for ops to look at; districts manage them in their admin."""
 
     list_display = ["domain", "tenant", "status", "created_at", "checked_at", "verified_at"]
     list_filter = ["status"]
     search_fields = ["domain", "tenant__schema_name"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # Removing a claim also removes its route: that goes through the domains service.
-        return False
+    # Read-only: removing a claim also removes its route, which goes through the domains
+    # service (the district's admin), never a bare delete here.
