@@ -7,6 +7,7 @@ from ninja import Field, Router, Schema, Status
 
 from api.errors import Problem
 from api.types import Text
+from linli.http import client_ip
 
 router = Router(tags=["platform"])
 
@@ -70,7 +71,7 @@ def signups_create(request: HttpRequest, body: SignupIn) -> Status[dict[str, Any
         time_zone=body.time_zone,
         modules=body.modules,
         honeypot=body.website,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
         verify_url=request.build_absolute_uri("/signup/verify"),
     )
     return Status(

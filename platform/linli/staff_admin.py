@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.errors import LinliError
+from linli.http import client_ip
 from tenants.community import staff
 from tenants.community.models import Role, RoleAssignment
 from tenants.community.roles import ROLE_SCOPES
@@ -197,7 +198,6 @@ class StaffPasswordResetView(_AdminContext, auth_views.PasswordResetView):
         """Reset requests count like failed sign-ins (per address and per network address):
         past the limit the answer is the same page, and no email is sent."""
         from linli.security.services import LoginLocked, login_attempt_start
-        from linli.security.views import client_ip
 
         try:
             login_attempt_start(

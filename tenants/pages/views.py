@@ -16,14 +16,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.errors import LinliError
+from linli.http import client_ip
 from tenants.pages import signin
 
 COOKIE = "linli_r"
 View = Callable[..., HttpResponse]
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def resident_page(view: View) -> View:
@@ -57,7 +54,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                     user_agent=request.headers.get("User-Agent", ""),
                 )
                 return _session_cookie(HttpResponseRedirect(context["next"]), token)
-            code = signin.code_request(phone=request.POST.get("phone", ""), ip=_client_ip(request))
+            code = signin.code_request(phone=request.POST.get("phone", ""), ip=client_ip(request))
             context["code_sent"] = True
             if settings.DEBUG and code:  # development: no SMS provider, show it on the page
                 context["dev_code"] = code

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from linli.accounts import services
 from linli.errors import LinliError
+from linli.http import client_ip
 from linli.registry.models import Module
 
 FIELDS = ("district_name", "slug", "region", "locale", "time_zone", "admin_name", "email")
@@ -42,7 +43,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 time_zone=request.POST.get("time_zone") or "Asia/Shanghai",
                 modules=request.POST.getlist("modules"),
                 honeypot=request.POST.get("website", ""),
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=client_ip(request),
                 verify_url=request.build_absolute_uri("/signup/verify"),
             )
         except LinliError as exc:

@@ -26,17 +26,12 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from linli.errors import LinliError
+from linli.http import client_ip
 from linli.security import selectors, services
 from linli.security.models import LoginAttempt
 
 PENDING = "linli_security_pending"
 PENDING_SECONDS = 300  # the code must follow the password within five minutes
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as the web server saw it (REMOTE_ADDR), as the signup and
-    resident sign-in limits use it; None when it is not an IP address."""
-    return services.ip_or_none(request.META.get("REMOTE_ADDR"))
 
 
 class _Refusable:
