@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
 from api.access.models import ApiKey
-from api.access.services import key_count_request, key_verify
+from api.access.services import key_count_request
+from api.middleware import verified_key
 from api.scopes import grants
 from linli.errors import LinliError, NotFound
 from tenants.audit.context import Actor, _current
@@ -47,7 +48,7 @@ class KeyAuth(HttpBearer):
         tenant = getattr(request, "tenant", None)
         if tenant is None:  # the platform host has no tenant keys
             return None
-        key = key_verify(token)
+        key = verified_key(request)
         if key is None:
             return None
         key_count_request(key=key, limit=key.rate_limit or tenant.api_rate_limit)

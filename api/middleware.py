@@ -13,16 +13,19 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from api.access.models import IdempotencyRecord
-from api.access.services import split_token
+from api.access.models import ApiKey, IdempotencyRecord
+from api.access.services import key_verify
 from api.errors import problem
 from tenants.audit.context import Actor, acting_as
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Responses not worth replaying: the client should simply try again.
-NOT_STORED = frozenset({401, 429})
+# Refusals before the work begins (a bad or short-scoped key, a rate limit) are not
+# stored: they had no effect, and storing one would let it stand in for the real answer.
+NOT_STORED = frozenset({401, 403, 429})
+ACTING_HEADER = "Linli-Acting-Resident"
+_VERIFIED = "_linli_verified_key"
 
 
 class RequestContextMiddleware:
@@ -70,9 +73,21 @@ class IdempotencyMiddleware:
                 "idempotency_key_invalid",
                 _("An Idempotency-Key is 1 to 255 characters."),
             )
-        owner = _owner(request)
+        api_key = verified_key(request)
+        if api_key is None:
+            # No verified key, no owner: the request is refused by the key auth and
+            # nothing is stored or replayed for it.
+            return self.get_response(request)
+        owner = api_key.prefix
         fingerprint = hashlib.sha256(
-            b"\0".join([request.method.encode(), request.path.encode(), request.body])
+            b"\0".join(
+                [
+                    request.method.encode(),
+                    request.path.encode(),
+                    request.headers.get(ACTING_HEADER, "").encode(),
+                    request.body,
+                ]
+            )
         ).hexdigest()
         IdempotencyRecord.objects.filter(
             owner=owner, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL
@@ -115,10 +130,13 @@ class IdempotencyMiddleware:
         return replay
 
 
-def _owner(request: HttpRequest) -> str:
+def verified_key(request: HttpRequest) -> ApiKey | None:
+    """The active API key the request's bearer token names, its secret checked; None for
+    no token or a wrong one. Verified once per request and shared with the key auth."""
+    if hasattr(request, _VERIFIED):
+        return getattr(request, _VERIFIED)
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return ""
-    parts = split_token(token.strip())
-    return parts[0] if parts else ""
+    key = key_verify(token.strip()) if scheme.lower() == "bearer" else None
+    setattr(request, _VERIFIED, key)
+    return key

@@ -136,3 +136,62 @@ def test_the_hourly_job_forgets_responses_older_than_a_day(tenant, other_tenant)
     for t in (tenant, other_tenant):
         with tenant_context(t):
             assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def _forged(token: str) -> str:
+    """The real key's prefix (not secret: it is shown in lists and logs) with a wrong secret."""
+    namespace, prefix, _secret = token.split("_", 2)
+    return f"{namespace}_{prefix}_WRONGSECRET"
+
+
+def test_a_forged_key_with_a_real_prefix_gets_no_replay(tenant, make_key):
+    # given a stored answer for the real key
+    token = make_key("community:write", "community:read")
+    assert post(key_client(tenant, token), BODY, key="k1").status_code == 201
+    # when the same request comes with the real prefix and a wrong secret
+    forged = post(key_client(tenant, _forged(token)), BODY, key="k1")
+    # then it is refused like any bad key: no replay, no stored body, no phone
+    assert forged.status_code == 401
+    assert "Idempotent-Replayed" not in forged
+    assert "13800001111" not in forged.content.decode()
+
+
+def test_a_forged_key_cannot_poison_the_owners_idempotency_key(tenant, make_key):
+    token = make_key("community:write", "community:read")
+    refused = post(key_client(tenant, _forged(token)), {"display_name": "冒名"}, key="k2")
+    assert refused.status_code == 401
+    with tenant_context(tenant):
+        assert not IdempotencyRecord.objects.filter(key="k2").exists()
+    # the owner's real request with that key then runs normally
+    real = post(key_client(tenant, token), BODY, key="k2")
+    assert real.status_code == 201
+    assert "Idempotent-Replayed" not in real
+
+
+def test_a_refusal_for_a_missing_scope_is_not_stored(tenant, make_key):
+    token = make_key("community:read")
+    assert post(key_client(tenant, token), BODY, key="k3").status_code == 403
+    with tenant_context(tenant):
+        assert not IdempotencyRecord.objects.filter(key="k3").exists()
+
+
+def test_a_replay_needs_the_same_acting_resident(tenant, make_key):
+    token = make_key("community:write", "community:read")
+    client = key_client(tenant, token)
+    assert post(client, BODY, key="k4").status_code == 201
+    other = client.post(
+        "/api/v1/community/residents",
+        json.dumps(BODY),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k4",
+        HTTP_LINLI_ACTING_RESIDENT="1",
+    )
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+
+
+def test_no_key_at_all_stores_nothing(tenant_client, tenant):
+    response = post(tenant_client, BODY, key="k5")
+    assert response.status_code == 401
+    with tenant_context(tenant):
+        assert not IdempotencyRecord.objects.exists()
