@@ -299,6 +299,10 @@ LINLI_WECHAT_APP_SECRET = os.environ.get("LINLI_WECHAT_APP_SECRET", "")
 LINLI_WEBHOOK_ALLOW = [
     entry.strip() for entry in os.environ.get("LINLI_WEBHOOK_ALLOW", "").split(",") if entry.strip()
 ]
+# Ports webhooks may reach on public hosts (hosts in LINLI_WEBHOOK_ALLOW may use any).
+LINLI_WEBHOOK_PORTS = tuple(
+    int(port) for port in os.environ.get("LINLI_WEBHOOK_PORTS", "80,443").split(",") if port.strip()
+)
 
 # --- Services outside this machine (used by later modules) ------------------
 

@@ -1,10 +1,15 @@
-"""Sending one webhook: signed, to a public address only, without following redirects.
+"""Sending one webhook: signed, to a globally routable address only, without redirects.
 
-SSRF safety: the host is resolved once and every address it resolves to must be
-public (not private, loopback, link-local, multicast, reserved or unspecified)
-unless the address or host is in ``LINLI_WEBHOOK_ALLOW`` (for tests and
-self-hosting). The connection then goes to the address that was checked, so a
-DNS answer that changes between the check and the request cannot redirect it.
+The egress policy (SSRF safety), applied when an endpoint is registered and again
+at every delivery: the host is resolved and every address it resolves to must be
+globally routable (``is_public_address``: not private, shared (100.64/10, where
+cloud metadata services live), loopback, link-local, site-local, multicast,
+reserved, documentation or benchmarking space, and no IPv6 form that embeds a
+non-global IPv4 address: mapped, 6to4, Teredo, NAT64), on port 80 or 443
+(``LINLI_WEBHOOK_PORTS``), unless the host or address is in
+``LINLI_WEBHOOK_ALLOW`` (self-hosting), which lifts both. The connection goes to
+the address that was checked, so a DNS answer that changes between the check and
+the request cannot redirect it, and redirects are never followed.
 """
 
 from __future__ import annotations
@@ -47,17 +52,62 @@ def _allowed(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) 
     return False
 
 
-def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Ranges Python's ``is_global`` lets through (on some patch releases) that no webhook
+# receiver lives in: IETF protocol assignments (192.0.0.0/24), the deprecated 6to4 relay
+# anycast, benchmarking, shared address space, IPv6 site-local, the IETF protocol block
+# (Teredo and ORCHID live there) and local-use NAT64.
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        "0.0.0.0/8",
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "fec0::/10",
+        "2001::/23",
+        "64:ff9b:1::/48",
     )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, 6to4, Teredo, NAT64), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """Globally routable, and no form of a non-global address in disguise."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None and not is_public_address(embedded):
+            return False
+    return (
+        address.is_global
+        and not address.is_multicast
+        and not any(address.version == net.version and address in net for net in _NOT_GLOBAL)
+    )
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to (the system resolver; tests stand in for it)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+def _allowed_ports() -> frozenset[int]:
+    return frozenset(getattr(settings, "LINLI_WEBHOOK_PORTS", (80, 443)))
 
 
 @dataclass(frozen=True)
@@ -91,20 +141,32 @@ def check_url(url: str) -> Target:
     host = parts.hostname
     port = port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError, ValueError) as exc:
+        addresses = []
+        failure: Exception | None = exc
+    else:
+        failure = None
+    if not addresses:
         raise ValidationFailed(
             _("The host %(host)s does not resolve.") % {"host": host},
             code="url_unresolvable",
             field="url",
-        ) from exc
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+        ) from failure
     for address in addresses:
-        if not _public(address) and not _allowed(host, address):
+        allowed = _allowed(host, address)
+        if not allowed and not is_public_address(address):
             raise ValidationFailed(
                 _("Webhooks go to public addresses only; %(host)s is %(address)s.")
                 % {"host": host, "address": address},
                 code="url_not_public",
+                field="url",
+            )
+        if not allowed and port not in _allowed_ports():
+            raise ValidationFailed(
+                _("Webhooks go to port %(ports)s only.")
+                % {"ports": " or ".join(str(p) for p in sorted(_allowed_ports()))},
+                code="url_port_not_allowed",
                 field="url",
             )
     path = parts.path or "/"
