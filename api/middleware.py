@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from api.access.models import ApiKey, IdempotencyRecord
 from api.access.services import key_verify
-from api.errors import problem
+from api.errors import problem, too_large
 from tenants.audit.context import Actor, acting_as
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -79,13 +80,17 @@ class IdempotencyMiddleware:
             # nothing is stored or replayed for it.
             return self.get_response(request)
         owner = api_key.prefix
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return too_large()
         fingerprint = hashlib.sha256(
             b"\0".join(
                 [
                     request.method.encode(),
                     request.path.encode(),
                     request.headers.get(ACTING_HEADER, "").encode(),
-                    request.body,
+                    body,
                 ]
             )
         ).hexdigest()
@@ -102,7 +107,11 @@ class IdempotencyMiddleware:
                 record = None  # a replay, or a concurrent duplicate that waited for the first
             if record is not None:
                 response = self.get_response(request)
-                if response.status_code >= 500 or response.status_code in NOT_STORED:
+                if (
+                    response.status_code >= 500
+                    or response.status_code in NOT_STORED
+                    or transaction.get_connection().needs_rollback
+                ):
                     transaction.set_rollback(True)
                     return response
                 record.status = response.status_code

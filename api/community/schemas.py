@@ -5,7 +5,7 @@ from datetime import date
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Text
+from api.types import In, Text
 
 
 class ResidentOut(Schema):
@@ -25,7 +25,7 @@ class ResidentOut(Schema):
     masked: bool
 
 
-class ResidentIn(Schema):
+class ResidentIn(In):
     display_name: Text = Field(min_length=1, max_length=64)
     phone: Text | None = Field(None, max_length=32)
     household_id: int | None = Field(None, ge=1)
@@ -36,7 +36,7 @@ class ResidentIn(Schema):
     tag_ids: list[int] | None = None
 
 
-class ResidentPatch(Schema):
+class ResidentPatch(In):
     display_name: Text | None = Field(None, min_length=1, max_length=64)
     phone: Text | None = Field(None, max_length=32)
     household_id: int | None = Field(None, ge=1)
@@ -107,7 +107,7 @@ class HouseholdOut(Schema):
     flat_number: str
 
 
-class HouseholdIn(Schema):
+class HouseholdIn(In):
     unit_id: int = Field(ge=1)
     flat_number: Text = Field(min_length=1, max_length=32)
     building_id: int | None = Field(None, ge=1, description="Checked: the unit must be in it.")

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Moment, Text
+from api.types import In, Moment, Text
 
 
 class TopicOut(Schema):
@@ -50,7 +50,7 @@ class TopicDetailOut(TopicOut):
     ratings: int
 
 
-class TopicIn(Schema):
+class TopicIn(In):
     raised_by_id: int | None = Field(None, ge=1, description="Omit when acting for the raiser.")
     title: Text = Field(min_length=1, max_length=200)
     description: Text = Field(min_length=1, max_length=5000)
@@ -59,11 +59,11 @@ class TopicIn(Schema):
     place_id: int = Field(ge=1, description="The estate, building or unit the scope names.")
 
 
-class ResidentIn(Schema):
+class ResidentIn(In):
     resident_id: int | None = Field(None, ge=1, description="Omit when acting for a resident.")
 
 
-class CommentIn(Schema):
+class CommentIn(In):
     resident_id: int | None = Field(None, ge=1)
     body: Text = Field(min_length=1, max_length=2000)
 
@@ -79,16 +79,16 @@ class CommentPage(Page[CommentOut]):
     pass
 
 
-class TransitionIn(Schema):
+class TransitionIn(In):
     to: str = Field(pattern="^(accepted|rejected|on_agenda|decided|in_progress|resolved|closed)$")
     note: Text = Field("", max_length=255)
 
 
-class MergeIn(Schema):
+class MergeIn(In):
     into_id: int = Field(ge=1)
 
 
-class MeetingIn(Schema):
+class MeetingIn(In):
     title: Text = Field("", max_length=200)
     estate_id: int = Field(ge=1)
     building_id: int | None = Field(None, ge=1)
@@ -123,16 +123,16 @@ class MeetingOut(Schema):
     agenda: list[AgendaItemOut]
 
 
-class VoteIn(Schema):
+class VoteIn(In):
     resident_id: int | None = Field(None, ge=1)
     choice: str = Field(pattern="^(for|against|abstain)$")
 
 
-class DecideIn(Schema):
+class DecideIn(In):
     outcome: Text = Field("", max_length=2000)
 
 
-class ContactIn(Schema):
+class ContactIn(In):
     leader_id: int | None = Field(None, ge=1, description="Omit when acting for the leader.")
     household_id: int = Field(ge=1)
     kind: str = Field(pattern="^(greeting|meeting|visit)$")
@@ -158,23 +158,23 @@ class CoverageOut(Schema):
     tagged_covered: int
 
 
-class RatingIn(Schema):
+class RatingIn(In):
     resident_id: int | None = Field(None, ge=1)
     stars: int = Field(ge=1, le=5)
     comment: Text = Field("", max_length=500)
 
 
-class AssignIn(Schema):
+class AssignIn(In):
     organisation_id: int = Field(ge=1)
     due_on: date
 
 
-class ReportIn(Schema):
+class ReportIn(In):
     resident_id: int | None = Field(None, ge=1)
     comment_id: int | None = Field(None, ge=1)
     reason: Text = Field(min_length=1, max_length=255)
 
 
-class ReviewIn(Schema):
+class ReviewIn(In):
     comment_id: int | None = Field(None, ge=1)
     approve: bool

@@ -6,7 +6,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Moment, Text
+from api.types import In, Moment, Text
 
 
 class EventOut(Schema):
@@ -38,13 +38,13 @@ class EventTypeOut(Schema):
     payload_schema: dict[str, Any] = Field(description="JSON Schema of the event's data.")
 
 
-class EndpointIn(Schema):
+class EndpointIn(In):
     url: Text = Field(min_length=8, max_length=500)
     event_types: list[str] = Field([], max_length=100, description="Empty: every event type.")
     description: Text = Field("", max_length=200)
 
 
-class EndpointPatch(Schema):
+class EndpointPatch(In):
     url: Text | None = Field(None, min_length=8, max_length=500)
     event_types: list[str] | None = Field(None, max_length=100)
     description: Text | None = Field(None, max_length=200)

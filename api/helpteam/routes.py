@@ -6,7 +6,6 @@ without one, the key is a leaders' tool and may act for anyone it names.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -44,6 +43,7 @@ from api.helpteam.schemas import (
     VolunteerActionIn,
 )
 from api.pagination import PageParams, page, paginate
+from api.types import Month
 from linli.errors import NotFound, ValidationFailed
 from tenants.helpteam import selectors, services
 from tenants.helpteam.matching import suggestions
@@ -594,7 +594,7 @@ def certificate_get(request: HttpRequest, resident_id: int) -> HttpResponse:
     operation_id="helpteam_leaderboard_get",
 )
 def leaderboard_get(
-    request: HttpRequest, month: date, estate_id: int | None = None, area_id: int | None = None
+    request: HttpRequest, month: Month, estate_id: int | None = None, area_id: int | None = None
 ) -> list[dict[str, Any]]:
     return [
         line.__dict__

@@ -6,7 +6,7 @@ from decimal import Decimal
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Moment, Text
+from api.types import In, Moment, Text
 
 
 class HelpRequestOut(Schema):
@@ -31,7 +31,7 @@ class HelpRequestPage(Page[HelpRequestOut]):
     pass
 
 
-class HelpRequestIn(Schema):
+class HelpRequestIn(In):
     requester_id: int | None = Field(
         None, ge=1, description="Omit when acting for the requester themselves."
     )
@@ -47,21 +47,21 @@ class HelpRequestIn(Schema):
     urgency: str = Field("normal", pattern="^(low|normal|urgent)$")
 
 
-class VolunteerActionIn(Schema):
+class VolunteerActionIn(In):
     volunteer_resident_id: int | None = Field(
         None, ge=1, description="Omit when acting for the volunteer."
     )
 
 
-class ConfirmIn(Schema):
+class ConfirmIn(In):
     hours: Decimal = Field(gt=0, le=24, max_digits=4, decimal_places=2)
 
 
-class CancelIn(Schema):
+class CancelIn(In):
     reason: Text = Field("", max_length=255)
 
 
-class FeedbackIn(Schema):
+class FeedbackIn(In):
     rating: int = Field(ge=1, le=5)
     comment: Text = Field("", max_length=2000)
 
@@ -88,7 +88,7 @@ class ActivityPage(Page[ActivityOut]):
     pass
 
 
-class SignupIn(Schema):
+class SignupIn(In):
     resident_id: int | None = Field(None, ge=1, description="Omit when acting for a resident.")
 
 
@@ -100,33 +100,33 @@ class SignupOut(Schema):
     attended: bool
 
 
-class AttendanceIn(Schema):
+class AttendanceIn(In):
     resident_ids: list[int] = Field(min_length=1, max_length=500)
 
 
-class TokenIn(Schema):
+class TokenIn(In):
     token: Text = Field(min_length=1, max_length=64, description="From the scanned QR code.")
     volunteer_resident_id: int | None = Field(None, ge=1)
 
 
-class DisputeIn(Schema):
+class DisputeIn(In):
     reason: Text = Field(min_length=1, max_length=255)
 
 
-class DisputeResolveIn(Schema):
+class DisputeResolveIn(In):
     upheld: bool
 
 
-class HoursEntryIn(Schema):
+class HoursEntryIn(In):
     request_id: int = Field(ge=1)
     hours: Decimal = Field(gt=0, le=24, max_digits=4, decimal_places=2)
 
 
-class HoursBulkIn(Schema):
+class HoursBulkIn(In):
     entries: list[HoursEntryIn] = Field(min_length=1, max_length=200)
 
 
-class ActivityIn(Schema):
+class ActivityIn(In):
     title: Text = Field(min_length=1, max_length=200)
     estate_id: int = Field(ge=1)
     space_id: int | None = Field(None, ge=1)
@@ -136,7 +136,7 @@ class ActivityIn(Schema):
     points_category: Text = Field("", max_length=64)
 
 
-class ActivityCheckInIn(Schema):
+class ActivityCheckInIn(In):
     token: Text = Field(min_length=1, max_length=64)
     resident_id: int | None = Field(None, ge=1)
 

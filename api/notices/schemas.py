@@ -5,15 +5,15 @@ from datetime import datetime, time
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Text
+from api.types import In, Text, WallTime
 
 
-class PreferenceIn(Schema):
+class PreferenceIn(In):
     channels: list[str] = Field(max_length=3, description="sms, wechat, email; preferred first.")
     email: Text = Field("", max_length=254)
     wechat_openid: Text = Field("", max_length=64)
-    quiet_start: time | None = None
-    quiet_end: time | None = None
+    quiet_start: WallTime | None = None
+    quiet_end: WallTime | None = None
 
 
 class PreferenceOut(Schema):
@@ -25,12 +25,12 @@ class PreferenceOut(Schema):
     quiet_end: time | None
 
 
-class QuestionIn(Schema):
+class QuestionIn(In):
     text: Text = Field(min_length=1, max_length=200)
     choices: list[Text] = Field(min_length=2, max_length=6)
 
 
-class AnnouncementIn(Schema):
+class AnnouncementIn(In):
     title: Text = Field(min_length=1, max_length=120)
     body: Text = Field(min_length=1, max_length=2000)
     target: str = Field(pattern="^(area|estate|building|tag)$")
@@ -64,7 +64,7 @@ class ResultOut(Schema):
     counts: list[int]
 
 
-class AnswersIn(Schema):
+class AnswersIn(In):
     answers: dict[int, int] = Field(description="{question position: choice index}")
 
 

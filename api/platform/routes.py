@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from api.errors import Problem
-from api.types import Text
+from api.types import In, Text
 from linli.http import client_ip
 
 router = Router(tags=["platform"])
@@ -24,7 +24,7 @@ def platform_get(request: HttpRequest) -> PlatformOut:
     return PlatformOut(name="Linli", api_version="1")
 
 
-class SignupIn(Schema):
+class SignupIn(In):
     district_name: Text = Field(min_length=1, max_length=120)
     slug: Text = Field(min_length=2, max_length=40, description="The subdomain, e.g. cenxi.")
     region: Text = Field("", max_length=120)

@@ -8,7 +8,6 @@ and read that resident's account.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
@@ -32,6 +31,7 @@ from api.points.schemas import (
     TransactionOut,
     TransferIn,
 )
+from api.types import Day, Month
 from linli.errors import NotFound, ValidationFailed
 from tenants.community.models import Resident
 from tenants.points import selectors, services
@@ -139,8 +139,8 @@ def statement_get(
     request: HttpRequest,
     account_id: int,
     params: Query[PageParams],
-    since: date | None = None,
-    until: date | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
 ) -> dict[str, Any]:
     account = _visible_account(request, account_id)
     after = decode_cursor(params.cursor) if params.cursor else 0
@@ -174,7 +174,7 @@ def summary_get(request: HttpRequest) -> dict[str, Any]:
     summary="Points each shop and partner received per day of a month",
     operation_id="points_settlements_list",
 )
-def settlements_list(request: HttpRequest, month: date) -> list[dict[str, Any]]:
+def settlements_list(request: HttpRequest, month: Month) -> list[dict[str, Any]]:
     leaders_only(request)
     return [
         {"account_id": a, "account": n, "day": d, "points_received": p}

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Text
+from api.types import In, Text
 
 
 class AccountOut(Schema):
@@ -64,7 +64,7 @@ class SettlementLineOut(Schema):
     points_received: int
 
 
-class AwardIn(Schema):
+class AwardIn(In):
     resident_id: int = Field(ge=1)
     category: Text = Field(min_length=1, max_length=64)
     source: Text = Field(min_length=1, max_length=100, description="e.g. helpteam.request:42")
@@ -72,31 +72,31 @@ class AwardIn(Schema):
     memo: Text = Field("", max_length=255)
 
 
-class RedemptionIn(Schema):
+class RedemptionIn(In):
     resident_id: int = Field(ge=1)
     amount: int = Field(ge=1, le=1_000_000)
     to_account_id: int = Field(ge=1)
     memo: Text = Field("", max_length=255)
 
 
-class RefundIn(Schema):
+class RefundIn(In):
     redemption_id: int = Field(ge=1)
     amount: int = Field(ge=1, le=1_000_000)
     memo: Text = Field("", max_length=255)
 
 
-class TransferIn(Schema):
+class TransferIn(In):
     from_resident_id: int = Field(ge=1)
     to_resident_id: int = Field(ge=1)
     amount: int = Field(ge=1, le=1_000_000)
     memo: Text = Field("", max_length=255)
 
 
-class AdjustmentIn(Schema):
+class AdjustmentIn(In):
     account_id: int = Field(ge=1)
     amount: int = Field(ge=-1_000_000, le=1_000_000, description="Positive or negative, not 0.")
     reason: Text = Field(min_length=1, max_length=255)
 
 
-class ReversalIn(Schema):
+class ReversalIn(In):
     reason: Text = Field(min_length=1, max_length=255)

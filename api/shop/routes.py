@@ -66,7 +66,7 @@ from api.shop.schemas import (
     SupplierPage,
     TurnaroundOut,
 )
-from api.types import Day
+from api.types import Day, Month
 from linli.errors import NotFound, ValidationFailed
 from tenants.community.phones import mask_name
 from tenants.shop import access, qr, selectors
@@ -1142,7 +1142,7 @@ def _sales(request: HttpRequest, month: date, shop_id: int | None) -> list[dict[
     operation_id="shop_reports_sales",
 )
 def reports_sales(
-    request: HttpRequest, month: Day, shop_id: int | None = None
+    request: HttpRequest, month: Month, shop_id: int | None = None
 ) -> list[dict[str, Any]]:
     return _sales(request, month, shop_id)
 
@@ -1153,7 +1153,9 @@ def reports_sales(
     summary="Sales per shop per day, as CSV",
     operation_id="shop_reports_sales_csv",
 )
-def reports_sales_csv(request: HttpRequest, month: Day, shop_id: int | None = None) -> HttpResponse:
+def reports_sales_csv(
+    request: HttpRequest, month: Month, shop_id: int | None = None
+) -> HttpResponse:
     rows = _sales(request, month, shop_id)
     columns = [
         "day",
@@ -1174,7 +1176,7 @@ def reports_sales_csv(request: HttpRequest, month: Day, shop_id: int | None = No
     summary="Parcel turnaround per shop for a month",
     operation_id="shop_reports_parcels",
 )
-def reports_parcels(request: HttpRequest, month: Day) -> list[dict[str, Any]]:
+def reports_parcels(request: HttpRequest, month: Month) -> list[dict[str, Any]]:
     _district_only(request)
     return selectors.parcel_turnaround(month=month)
 
@@ -1185,7 +1187,7 @@ def reports_parcels(request: HttpRequest, month: Day) -> list[dict[str, Any]]:
     summary="Money and points per partner for a month",
     operation_id="shop_reports_settlement",
 )
-def reports_settlement(request: HttpRequest, month: Day) -> list[dict[str, Any]]:
+def reports_settlement(request: HttpRequest, month: Month) -> list[dict[str, Any]]:
     _district_only(request)
     return selectors.partner_settlement(month=month)
 
@@ -1196,7 +1198,7 @@ def reports_settlement(request: HttpRequest, month: Day) -> list[dict[str, Any]]
     summary="Partner settlement for a month, as CSV",
     operation_id="shop_reports_settlement_csv",
 )
-def reports_settlement_csv(request: HttpRequest, month: Day) -> HttpResponse:
+def reports_settlement_csv(request: HttpRequest, month: Month) -> HttpResponse:
     _district_only(request)
     rows = selectors.partner_settlement(month=month)
     columns = [

@@ -5,10 +5,10 @@ from datetime import date, datetime
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import Day, Moment, Text
+from api.types import Day, In, Moment, Text
 
 
-class ShopIn(Schema):
+class ShopIn(In):
     estate_id: int = Field(ge=1)
     name: Text = Field(min_length=1, max_length=120)
     zones: list[str] = Field(
@@ -33,11 +33,11 @@ class ShopPage(Page[ShopOut]):
     pass
 
 
-class ActiveIn(Schema):
+class ActiveIn(In):
     active: bool
 
 
-class SupplierIn(Schema):
+class SupplierIn(In):
     name: Text = Field(min_length=1, max_length=120)
     kind: str = Field(pattern="^(cooperative|farm|company)$")
     village: Text = Field("", max_length=200)
@@ -59,7 +59,7 @@ class SupplierPage(Page[SupplierOut]):
     pass
 
 
-class ProductIn(Schema):
+class ProductIn(In):
     shop_id: int = Field(ge=1)
     supplier_id: int | None = Field(None, ge=1)
     name: Text = Field(min_length=1, max_length=120)
@@ -73,13 +73,13 @@ class ProductIn(Schema):
     )
 
 
-class ProductPatch(Schema):
+class ProductPatch(In):
     price_fen: int | None = Field(None, ge=0, le=100_000_000)
     points_share: int | None = Field(None, ge=0, le=100)
     active: bool | None = None
 
 
-class RestockIn(Schema):
+class RestockIn(In):
     delta: int = Field(ge=-1_000_000, le=1_000_000, description="Units in (+) or written off (-).")
 
 
@@ -100,7 +100,7 @@ class ProductPage(Page[ProductOut]):
     pass
 
 
-class ItemIn(Schema):
+class ItemIn(In):
     product_id: int = Field(ge=1)
     limit_total: int | None = Field(None, ge=1, le=999)
     limit_per_household: int | None = Field(None, ge=1, le=999)
@@ -110,12 +110,12 @@ class ItemIn(Schema):
     points_share: int | None = Field(None, ge=0, le=100)
 
 
-class SlotIn(Schema):
+class SlotIn(In):
     starts_at: Moment
     ends_at: Moment
 
 
-class BatchIn(Schema):
+class BatchIn(In):
     shop_id: int = Field(ge=1)
     supplier_id: int = Field(ge=1)
     title: Text = Field(min_length=1, max_length=120)
@@ -164,17 +164,17 @@ class BatchPage(Page[BatchOut]):
     pass
 
 
-class ReasonIn(Schema):
+class ReasonIn(In):
     reason: Text = Field(min_length=1, max_length=255)
 
 
-class LineIn(Schema):
+class LineIn(In):
     item_id: int | None = Field(None, ge=1, description="A batch item (batch orders).")
     product_id: int | None = Field(None, ge=1, description="A product (daily-goods orders).")
     quantity: int = Field(ge=1, le=999)
 
 
-class OrderIn(Schema):
+class OrderIn(In):
     resident_id: int | None = Field(None, ge=1, description="Omit when acting for the resident.")
     batch_id: int | None = Field(None, ge=1)
     shop_id: int | None = Field(None, ge=1, description="For daily goods, instead of a batch.")
@@ -217,17 +217,17 @@ class OrderPage(Page[OrderOut]):
     pass
 
 
-class PickUpIn(Schema):
+class PickUpIn(In):
     code: Text = Field(min_length=1, max_length=16)
     payment: str = Field("", pattern="^(|cash|terminal)$")
     paid_fen: int = Field(0, ge=0, le=100_000_000)
 
 
-class CodeIn(Schema):
+class CodeIn(In):
     code: Text = Field(min_length=1, max_length=16)
 
 
-class CancelIn(Schema):
+class CancelIn(In):
     reason: Text = Field("", max_length=255)
 
 
@@ -248,7 +248,7 @@ class PackingSlotOut(Schema):
     totals: list[tuple[str, str, int]]
 
 
-class ParcelIn(Schema):
+class ParcelIn(In):
     shop_id: int = Field(ge=1)
     carrier: Text = Field(min_length=1, max_length=64)
     tracking_number: Text = Field(min_length=1, max_length=64)
@@ -276,7 +276,7 @@ class ParcelPage(Page[ParcelOut]):
     pass
 
 
-class ParcelPickUpIn(Schema):
+class ParcelPickUpIn(In):
     code: Text = Field(min_length=1, max_length=16)
     resident_id: int | None = Field(None, ge=1, description="Who collected it, if known.")
 
@@ -308,7 +308,7 @@ class TurnaroundOut(Schema):
     p90_hours: float | None
 
 
-class ServiceIn(Schema):
+class ServiceIn(In):
     organisation_id: int = Field(ge=1)
     shop_id: int | None = Field(None, ge=1)
     category: str = Field(pattern="^(housekeeping|elderly_care|education|medical|property|other)$")
@@ -335,7 +335,7 @@ class ServicePage(Page[ServiceOut]):
     pass
 
 
-class ServiceSlotIn(Schema):
+class ServiceSlotIn(In):
     starts_at: Moment
     ends_at: Moment
     capacity: int = Field(1, ge=1, le=500)
@@ -350,7 +350,7 @@ class ServiceSlotOut(Schema):
     booked: int
 
 
-class BookingIn(Schema):
+class BookingIn(In):
     resident_id: int | None = Field(None, ge=1, description="Omit when acting for the resident.")
     slot_id: int = Field(ge=1)
     pay_with: str = Field(pattern="^(money|points)$")

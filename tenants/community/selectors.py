@@ -24,7 +24,8 @@ def terminology() -> dict[str, dict[str, str]]:
 
 def resident_for_acting(raw_id: str) -> Resident | None:
     """The active, not erased resident an API key may act for, or None."""
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    # ASCII digits only: str.isdigit() also accepts "²" and other digits int() refuses.
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         return None
     return (
         Resident.objects.select_related("household__unit__building")

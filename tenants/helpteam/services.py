@@ -472,7 +472,7 @@ def helpteam_settings() -> HelpteamSettings:
 def _token_matches(help_request: HelpRequest, token: str) -> None:
     import hmac
 
-    if not hmac.compare_digest(help_request.qr_token, (token or "").strip()):
+    if not hmac.compare_digest(help_request.qr_token.encode(), (token or "").strip().encode()):
         raise ValidationFailed(
             _("This is not the request's code."), code="code_invalid", field="token"
         )
@@ -701,7 +701,7 @@ def activity_check_in(*, activity_id: int, resident_id: int, token: str) -> Sign
     import hmac
 
     activity = _activity_for_update(activity_id)
-    if not hmac.compare_digest(activity.qr_token, (token or "").strip()):
+    if not hmac.compare_digest(activity.qr_token.encode(), (token or "").strip().encode()):
         raise ValidationFailed(
             _("This is not the activity's code."), code="code_invalid", field="token"
         )

@@ -32,7 +32,7 @@ def test_400_unparseable_body(api):
         content_type="application/json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    body = assert_problem(response, 400, "http_error")
+    body = assert_problem(response, 400, "body_malformed")
     assert body["title"] == "Bad request"
 
 
