@@ -347,12 +347,48 @@ def cmd_tenants_restore(args: argparse.Namespace) -> int:
     from linli.registry.archive import tenant_restore
     from linli.registry.services import ops_record
 
-    tenant = tenant_restore(path=Path(args.file), slug=args.slug, name=args.name)
-    ops_record(slug=tenant.slug, action="restore", actor="cli", archive=Path(args.file).name)
+    restored = tenant_restore(
+        path=Path(args.file), slug=args.slug, name=args.name, api_keys=args.api_keys
+    )
+    tenant = restored.tenant
+    ops_record(
+        slug=tenant.slug,
+        action="restore",
+        actor="cli",
+        archive=Path(args.file).name,
+        api_keys=args.api_keys,
+    )
     _print(
         _("Restored %(file)s into the new tenant %(slug)s.")
         % {"file": args.file, "slug": tenant.slug}
     )
+    _print(
+        _(
+            "Ended for the new tenant: %(sessions)d admin and %(residents)d resident sessions, "
+            "%(passes)d household passes, %(invitations)d staff invitations."
+        )
+        % {
+            "sessions": restored.admin_sessions_ended,
+            "residents": restored.resident_sessions_ended,
+            "passes": restored.household_passes_revoked,
+            "invitations": restored.invitations_revoked,
+        }
+    )
+    _print(_("Revoked the archive's %(count)d API keys.") % {"count": restored.api_keys_revoked})
+    if restored.webhooks_reset:
+        _print(
+            _(
+                "%(count)d webhook endpoints are off, with new signing secrets; "
+                "check each URL, then turn it back on."
+            )
+            % {"count": restored.webhooks_reset}
+        )
+    for issued in restored.api_keys_reissued:
+        _print(
+            _("Re-issued key %(name)s as %(prefix)s. Copy it now; it is not shown again:")
+            % {"name": issued.key.name, "prefix": issued.key.prefix}
+        )
+        _print(issued.token)
     return 0
 
 
@@ -697,10 +733,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("slug")
     export.add_argument("file", help="the archive to write")
     export.set_defaults(func=cmd_tenants_export)
-    restore = tsub.add_parser("restore", help="restore an archive into a new tenant")
+    restore = tsub.add_parser(
+        "restore",
+        help="restore a signed archive into a new tenant (its credentials do not carry over)",
+    )
     restore.add_argument("file", help="an archive written by `linli tenants export`")
     restore.add_argument("slug", help="the new tenant's slug")
     restore.add_argument("--name", help="the new tenant's name (default: the archive's)")
+    restore.add_argument(
+        "--api-keys",
+        choices=["disable", "reissue"],
+        default="disable",
+        help="the archive's API keys: revoked (default), or revoked and issued again with "
+        "new secrets, shown once",
+    )
     restore.set_defaults(func=cmd_tenants_restore)
     delete = tsub.add_parser("delete", help="delete a tenant and all its data")
     delete.add_argument("slug")

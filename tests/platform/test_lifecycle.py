@@ -3,6 +3,7 @@ with retention then purge, export and restore into a fresh tenant that equals th
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -199,11 +200,17 @@ def test_export_then_restore_gives_an_equal_tenant(
     path = tmp_path / "cenxi.zip"
     with path.open("wb") as out:
         manifest = archive.tenant_export(slug="cenxi", out=out)
-    assert manifest["media"] == ["products/荔枝.jpg"]
+    assert manifest["media"] == [
+        {
+            "path": "products/荔枝.jpg",
+            "bytes": len(b"\xff\xd8 lychee"),
+            "sha256": hashlib.sha256(b"\xff\xd8 lychee").hexdigest(),
+        }
+    ]
     assert sum(t["rows"] for t in manifest["tables"]) > 100
 
     with django_capture_on_commit_callbacks(execute=True):
-        restored = archive.tenant_restore(path=path, slug="cenxi_copy")
+        restored = archive.tenant_restore(path=path, slug="cenxi_copy").tenant
 
     assert (restored.name, restored.locale, restored.time_zone) == (
         demo_city.name,
@@ -243,11 +250,17 @@ def test_export_then_restore_gives_an_equal_tenant(
     assert _table_digests("cenxi") == original
 
 
-def _rewrite(path: Path, target: Path, change: Any) -> None:
+def _rewrite(path: Path, target: Path, change: Any, *, sign: bool = False) -> None:
+    """Copy the archive with ``change`` applied to each member; ``sign`` signs the changed
+    manifest with the platform's key (as only the platform itself could)."""
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as sink:
+        manifest = change("manifest.json", source.read("manifest.json"))
         for item in source.infolist():
             data = source.read(item.filename)
-            sink.writestr(item, change(item.filename, data))
+            if sign and item.filename == "manifest.sig":
+                sink.writestr(item, archive.manifest_signature(manifest))
+            else:
+                sink.writestr(item, change(item.filename, data))
 
 
 def test_a_damaged_or_foreign_archive_restores_nothing(demo_city: Tenant, tmp_path: Path) -> None:
@@ -274,7 +287,7 @@ def test_a_damaged_or_foreign_archive_restores_nothing(demo_city: Tenant, tmp_pa
         manifest["state_key"] = "0" * 64
         return json.dumps(manifest).encode()
 
-    _rewrite(path, older, other_version)
+    _rewrite(path, older, other_version, sign=True)
     not_zip = tmp_path / "notes.zip"
     not_zip.write_text("hello")
 
