@@ -7,7 +7,7 @@ from ninja import Field, Router, Schema, Status
 
 from api.errors import Problem
 from api.types import In, Text
-from linli.http import client_ip
+from linli.http import absolute_url, client_ip
 
 router = Router(tags=["platform"])
 
@@ -72,7 +72,7 @@ def signups_create(request: HttpRequest, body: SignupIn) -> Status[dict[str, Any
         modules=body.modules,
         honeypot=body.website,
         ip=client_ip(request),
-        verify_url=request.build_absolute_uri("/signup/verify"),
+        verify_url=absolute_url(request, "/signup/verify"),
     )
     return Status(
         201, {"id": signup.pk, "email": signup.email, "slug": signup.slug, "status": signup.status}

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.core.exceptions import ImproperlyConfigured
 
 DEVELOPMENT_SECRET_KEY = "linli-development-only-not-a-secret-0123456789-abcdefghijklmnop"
-LOCAL_SUFFIXES = (".localhost", ".test", ".local", ".internal")
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "testserver"}
+# Only names that cannot reach the internet count as local: ``localhost`` and its
+# subdomains (RFC 6761) and loopback addresses. ``.local``, ``.internal`` and ``.test``
+# are real networks' names in many deployments, so they are production.
+LOCAL_SUFFIXES = (".localhost",)
+LOCAL_HOSTS = {"localhost"}
 
 DEBUG_ON_PUBLIC_HOST = (
     "DEBUG is on while LINLI_BASE_DOMAIN is the public host {domain!r}. "
@@ -21,7 +26,12 @@ SHORT_SECRET_KEY = "SECRET_KEY is shorter than 50 characters; use a long random 
 
 def is_local_domain(domain: str) -> bool:
     domain = domain.lower().strip(".")
-    return domain in LOCAL_HOSTS or domain.endswith(LOCAL_SUFFIXES)
+    if domain in LOCAL_HOSTS or domain.endswith(LOCAL_SUFFIXES):
+        return True
+    try:
+        return ipaddress.ip_address(domain.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def check_production_safety(*, debug: bool, secret_key: str, base_domain: str) -> None:

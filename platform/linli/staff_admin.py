@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.errors import LinliError
-from linli.http import client_ip
+from linli.http import absolute_url, client_ip, public_origin
 from tenants.community import staff
 from tenants.community.models import Role, RoleAssignment
 from tenants.community.roles import ROLE_SCOPES
@@ -37,7 +37,7 @@ def _int(raw: str | None) -> int:
 
 
 def _accept_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri(ACCEPT_PATH)
+    return absolute_url(request, ACCEPT_PATH)
 
 
 def _invite(request: HttpRequest) -> str:
@@ -170,6 +170,14 @@ class StaffPasswordResetForm(PasswordResetForm):
 
     def get_users(self, email: str) -> Any:
         return (u for u in staff.password_reset_users(email=email) if u.has_usable_password())
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The link in the email is built from the tenant's domain, not the Host header.
+        request = kwargs.get("request")
+        if request is not None:
+            scheme, _sep, host = public_origin(request).partition("://")
+            kwargs["domain_override"], kwargs["use_https"] = host, scheme == "https"
+        super().save(*args, **kwargs)
 
     def send_mail(self, *args: Any, **kwargs: Any) -> None:
         super().send_mail(*args, **kwargs)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.admin_base import ModelAdmin
+from linli.http import absolute_url
 from tenants.community.models import Household, Unit
 from tenants.community.roles import staff_scope
 from tenants.pages import signin
@@ -67,7 +68,7 @@ class HouseholdPassAdmin(ModelAdmin):
         cards = []
         for household in Household.objects.filter(unit=unit).order_by("flat_number"):
             token = signin.household_pass_issue(household_id=household.pk)
-            link = request.build_absolute_uri(f"/r/pass/{token}")
+            link = absolute_url(request, f"/r/pass/{token}")
             svg = base64.b64encode(qr_svg(link)).decode()
             cards.append({"household": household, "svg": svg})
         if not cards:

@@ -16,12 +16,23 @@ from linli.safety import (
 STRONG_KEY = "k" * 64
 
 
-@pytest.mark.parametrize("domain", ["localhost", "linli.localhost", "linli.test"])
+@pytest.mark.parametrize("domain", ["localhost", "linli.localhost", "127.0.0.1", "[::1]"])
 def test_development_defaults_are_fine_on_a_local_host(domain):
     assert (
         check_production_safety(debug=True, secret_key=DEVELOPMENT_SECRET_KEY, base_domain=domain)
         is None
     )
+
+
+@pytest.mark.parametrize(
+    "domain", ["linli.internal", "linli.local", "linli.test", "testserver", "10.0.0.5"]
+)
+def test_names_that_other_machines_reach_are_not_local(domain):
+    # .internal, .local and .test name real networks: DEBUG and the development key
+    # there would show tracebacks and sign sessions with a public key to every user
+    with pytest.raises(ImproperlyConfigured) as err:
+        check_production_safety(debug=True, secret_key=DEVELOPMENT_SECRET_KEY, base_domain=domain)
+    assert str(err.value) == DEBUG_ON_PUBLIC_HOST.format(domain=domain)
 
 
 def test_debug_on_a_public_host_is_refused():

@@ -203,6 +203,5 @@ def signup_login_consume(*, tenant: Tenant, token: str) -> str:
     return signup.email
 
 
-def tenant_admin_url(tenant: Tenant, *, scheme: str, port: str = "") -> str:
-    host = f"{slug_to_host_label(tenant.schema_name)}.{settings.LINLI_BASE_DOMAIN}"
-    return f"{scheme}://{host}{':' + port if port and port not in ('80', '443') else ''}"
+def tenant_host(tenant: Tenant) -> str:
+    return f"{slug_to_host_label(tenant.schema_name)}.{settings.LINLI_BASE_DOMAIN}"

@@ -12,15 +12,10 @@ from django.views.decorators.http import require_http_methods
 
 from linli.accounts import services
 from linli.errors import LinliError
-from linli.http import client_ip
+from linli.http import absolute_url, client_ip, public_origin
 from linli.registry.models import Module
 
 FIELDS = ("district_name", "slug", "region", "locale", "time_zone", "admin_name", "email")
-
-
-def _port(request: HttpRequest) -> str:
-    host = request.get_host()
-    return host.rsplit(":", 1)[1] if ":" in host else ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,7 +39,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 modules=request.POST.getlist("modules"),
                 honeypot=request.POST.get("website", ""),
                 ip=client_ip(request),
-                verify_url=request.build_absolute_uri("/signup/verify"),
+                verify_url=absolute_url(request, "/signup/verify"),
             )
         except LinliError as exc:
             context["error"] = exc.message
@@ -59,7 +54,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         tenant, login_token = services.signup_verify(token=token)
     except LinliError as exc:
         return render(request, "accounts/signup_failed.html", {"error": exc.message}, status=400)
-    base = services.tenant_admin_url(tenant, scheme=request.scheme or "http", port=_port(request))
+    base = public_origin(request, domain=services.tenant_host(tenant))
     return HttpResponseRedirect(f"{base}/signup/welcome/{login_token}")
 
 

@@ -15,6 +15,7 @@ from linli.billing import selectors, services
 from linli.billing.client import billing_enabled
 from linli.billing.models import BillingAccount
 from linli.errors import LinliError
+from linli.http import absolute_url
 
 
 def money(amount: int, currency: str) -> str:
@@ -38,7 +39,7 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
     account = BillingAccount.objects.filter(tenant=tenant).first()
     error = ""
     if request.method == "POST":
-        here = request.build_absolute_uri(request.path)
+        here = absolute_url(request, request.path)
         try:
             if request.POST.get("action") == "checkout":
                 return HttpResponseRedirect(
