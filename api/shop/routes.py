@@ -68,6 +68,7 @@ from api.shop.schemas import (
 )
 from api.types import Day, Month
 from linli.errors import NotFound, ValidationFailed
+from linli.http import absolute_url
 from tenants.community.phones import mask_name
 from tenants.shop import access, qr, selectors
 from tenants.shop.models import (
@@ -118,7 +119,7 @@ def _shop(shop_id: int) -> Shop:
 
 
 def _link(request: HttpRequest, path: str) -> str:
-    return request.build_absolute_uri(path)
+    return absolute_url(request, path)
 
 
 # --- shops and catalogue ----------------------------------------------------------------------
