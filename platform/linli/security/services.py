@@ -1,5 +1,10 @@
 """Sign-in security for the admin sites: brute-force limits and TOTP two-factor sign-in.
 
+Guessing is limited without letting a stranger lock the real user out: a network address
+with too many failures is locked out for a while, but an account with too many failures
+is only slowed (each further attempt waits a little longer, up to a minute), and a
+browser that signed in to the account before is not slowed by other addresses' failures.
+
 Failed attempts live in PostgreSQL (the current schema: public for the platform
 admin, the tenant's own for a tenant admin), so the limits hold across web
 processes and one tenant's failures never lock another tenant's user.
@@ -21,6 +26,7 @@ from typing import Any
 
 import pyotp
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +37,7 @@ from linli.db.access import tenant_db
 from linli.errors import Conflict, LinliError
 from linli.security import crypto, selectors
 from linli.security.models import LoginAttempt, RecoveryCode, TwoFactorDevice
+from linli.security.selectors import username_key
 
 logger = logging.getLogger("linli.security")
 
@@ -73,10 +80,14 @@ def locked_message(minutes: int) -> str:
     ) % {"minutes": minutes}
 
 
-def username_key(username: object) -> str:
-    """The form in which a typed username is counted: case-folded, trimmed, bounded."""
-    # PostgreSQL text cannot hold NUL; the login form refuses such a name anyway.
-    return str(username or "").replace("\x00", "").strip().casefold()[:150]
+def slowed_message(seconds: int) -> str:
+    return ngettext(
+        "Too many failed sign-in attempts for this account. Please try again in "
+        "%(seconds)d second.",
+        "Too many failed sign-in attempts for this account. Please try again in "
+        "%(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
 
 
 def ip_or_none(value: object) -> str | None:
@@ -108,49 +119,72 @@ def _audit(*, action: str, user_id: int | None, changes: dict[str, Any]) -> None
 # --- Brute-force protection ---------------------------------------------------------
 
 
-def login_attempt_start(*, username: str, ip: str | None, step: str) -> LoginAttempt:
-    """Record an attempt before its password or code is checked, or refuse it if locked.
+def login_attempt_start(
+    *, username: str, ip: str | None, step: str, device: str = ""
+) -> LoginAttempt:
+    """Record an attempt before its password or code is checked, or refuse it.
 
-    A refused attempt is not counted: the lock runs from the failures that caused it,
-    and nothing is checked while it lasts, so a correct password is refused too.
+    Refused while the address is locked out or the account is slowed (see
+    ``selectors.login_refusal``); ``device`` is the browser's device cookie, which lets the
+    account's own browser past the other addresses' failures. A refused attempt is not
+    counted, and nothing is checked while the refusal lasts, so a correct password is
+    refused too.
     """
     now = timezone.now()
     attempt = LoginAttempt.objects.create(
         username=username_key(username), ip=ip_or_none(ip), step=step, at=now
     )
-    retry_at = selectors.login_locked_until(
-        username=attempt.username, ip=attempt.ip, now=now, exclude_id=attempt.pk
+    refusal = selectors.login_refusal(
+        username=attempt.username,
+        ip=attempt.ip,
+        step=step,
+        trusted=selectors.device_trusted(username=attempt.username, token=device),
+        now=now,
+        exclude_id=attempt.pk,
     )
-    if retry_at is not None:
+    if refusal is not None:
         attempt.delete()
-        seconds = max(1, math.ceil((retry_at - now).total_seconds()))
-        raise LoginLocked(
-            locked_message(math.ceil(seconds / 60)), retry_at=retry_at, retry_seconds=seconds
+        seconds = max(1, math.ceil((refusal.until - now).total_seconds()))
+        message = (
+            locked_message(math.ceil(seconds / 60))
+            if refusal.by == "ip" or step == LoginAttempt.Step.RESET
+            else slowed_message(seconds)
         )
+        raise LoginLocked(message, retry_at=refusal.until, retry_seconds=seconds)
     return attempt
 
 
 def login_attempt_succeed(*, attempt: LoginAttempt, signed_in: bool) -> None:
-    """The check passed. A completed sign-in clears the username's failures; a password
+    """The check passed. A completed sign-in clears the failures made on the account from
+    its own address (others' failures stay: they may be someone else guessing); a password
     that still awaits its second factor only withdraws its own row."""
     if signed_in:
-        LoginAttempt.objects.filter(username=attempt.username).delete()
+        LoginAttempt.objects.filter(username=attempt.username, ip=attempt.ip).delete()
     else:
         LoginAttempt.objects.filter(pk=attempt.pk).delete()
 
 
+def device_token(*, user: Any) -> str:
+    """The device cookie's value for a browser that has just signed in as ``user``: signed,
+    bound to the schema, the account and its current password (a new password ends it)."""
+    return signing.dumps(
+        {"s": tenant_db().schema_name, "u": user.pk, "h": user.get_session_auth_hash()},
+        salt=selectors.DEVICE_SALT,
+    )
+
+
 def login_attempt_fail(*, attempt: LoginAttempt) -> None:
-    """The check failed: the row stays as a failure. Audits the failure that starts a lock,
-    and prunes rows too old to count (one indexed delete)."""
+    """The check failed: the row stays as a failure. Audits the failure that starts slowing
+    the account or locks the address, and prunes rows too old to count (one indexed delete)."""
     limits = selectors.login_limits()
     now = timezone.now()
     LoginAttempt.objects.filter(at__lt=now - limits.window).delete()
     recent = LoginAttempt.objects.filter(at__gt=now - limits.window)
-    reached = []
+    reached: list[tuple[str, str, str | None]] = []
     if recent.filter(username=attempt.username).count() == limits.per_username:
-        reached.append("username")
+        reached.append(("username", "security.login_slowed", None))
     if attempt.ip and recent.filter(ip=attempt.ip).count() == limits.per_ip:
-        reached.append("ip")
+        reached.append(("ip", "security.login_locked", (now + limits.window).isoformat()))
     if not reached:
         return
     user = (
@@ -158,17 +192,19 @@ def login_attempt_fail(*, attempt: LoginAttempt) -> None:
         ._default_manager.filter(**{f"{get_user_model().USERNAME_FIELD}__iexact": attempt.username})
         .first()
     )
-    for by in reached:
+    for by, action, until in reached:
+        changes: dict[str, Any] = {
+            "username": attempt.username,
+            "ip": attempt.ip,
+            "by": by,
+            "step": attempt.step,
+        }
+        if until is not None:
+            changes["until"] = until
         _audit(
-            action="security.login_locked",
+            action=action,
             user_id=user.pk if user is not None and by == "username" else None,
-            changes={
-                "username": attempt.username,
-                "ip": attempt.ip,
-                "by": by,
-                "step": attempt.step,
-                "until": (now + limits.window).isoformat(),
-            },
+            changes=changes,
         )
 
 
@@ -292,12 +328,14 @@ def _code_check(*, user: Any, code: str) -> str:
     return "recovery"
 
 
-def two_factor_sign_in(*, user: Any, code: str, ip: str | None) -> str:
+def two_factor_sign_in(*, user: Any, code: str, ip: str | None, device: str = "") -> str:
     """The second step of signing in; counts toward the brute-force limits.
 
     Returns "totp" or "recovery"; raises LoginLocked or CodeRefused.
     """
-    attempt = login_attempt_start(username=user.get_username(), ip=ip, step=LoginAttempt.Step.CODE)
+    attempt = login_attempt_start(
+        username=user.get_username(), ip=ip, step=LoginAttempt.Step.CODE, device=device
+    )
     try:
         kind = _code_check(user=user, code=code)
     except CodeRefused:
@@ -307,12 +345,16 @@ def two_factor_sign_in(*, user: Any, code: str, ip: str | None) -> str:
     return kind
 
 
-def two_factor_disable(*, user: Any, password: str, code: str, ip: str | None) -> None:
+def two_factor_disable(
+    *, user: Any, password: str, code: str, ip: str | None, device: str = ""
+) -> None:
     """Turn two-factor off: needs the password and a code (an app code or a recovery code).
 
     Wrong tries count toward the brute-force limits like sign-in attempts.
     """
-    attempt = login_attempt_start(username=user.get_username(), ip=ip, step=LoginAttempt.Step.CODE)
+    attempt = login_attempt_start(
+        username=user.get_username(), ip=ip, step=LoginAttempt.Step.CODE, device=device
+    )
     try:
         if not user.check_password(str(password or "")[:4096]):
             raise CodeRefused(wrong_password_or_code_message())

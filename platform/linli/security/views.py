@@ -9,6 +9,7 @@ from typing import Any
 
 import pyotp
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
@@ -55,6 +56,25 @@ def _urls_name(site: Any, name: str) -> str:
     return reverse(f"admin:{name}", current_app=site.name)
 
 
+def _device(request: HttpRequest) -> str:
+    return request.COOKIES.get(selectors.DEVICE_COOKIE, "")
+
+
+def _trusted(request: HttpRequest, response: HttpResponse, user: Any) -> HttpResponse:
+    """Mark the browser as the account's own device (after a completed sign-in), so that
+    other addresses' failures never slow its next sign-ins."""
+    response.set_cookie(
+        selectors.DEVICE_COOKIE,
+        services.device_token(user=user),
+        max_age=selectors.DEVICE_DAYS * 24 * 3600,
+        path="/admin/",
+        secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 def _redirect_target(request: HttpRequest, site: Any) -> str:
     return LoginView().get_redirect_url(request) or _urls_name(site, "index")
 
@@ -79,6 +99,7 @@ def admin_login(
                 username=request.POST.get("username", ""),
                 ip=client_ip(request),
                 step=LoginAttempt.Step.PASSWORD,
+                device=_device(request),
             )
         except services.LoginLocked as exc:
             form.refusal = exc.message  # type: ignore[attr-defined]
@@ -102,7 +123,7 @@ def admin_login(
                 services.login_attempt_succeed(attempt=attempt, signed_in=True)
                 request.session.pop(PENDING, None)
                 auth_login(request, user)
-                return HttpResponseRedirect(redirect_to)
+                return _trusted(request, HttpResponseRedirect(redirect_to), user)
             services.login_attempt_fail(attempt=attempt)
     else:
         form = form_class(request)
@@ -156,7 +177,10 @@ def verify(request: HttpRequest, *, site: Any) -> HttpResponse:
     if request.method == "POST":
         try:
             kind = services.two_factor_sign_in(
-                user=user, code=request.POST.get("code", ""), ip=client_ip(request)
+                user=user,
+                code=request.POST.get("code", ""),
+                ip=client_ip(request),
+                device=_device(request),
             )
         except services.LoginLocked as exc:
             status, error, retry_after = 429, exc.message, exc.retry_seconds
@@ -170,7 +194,8 @@ def verify(request: HttpRequest, *, site: Any) -> HttpResponse:
                     request,
                     _("You signed in with a recovery code; each code works only once."),
                 )
-            return HttpResponseRedirect(str(pending.get("next") or _urls_name(site, "index")))
+            target = str(pending.get("next") or _urls_name(site, "index"))
+            return _trusted(request, HttpResponseRedirect(target), user)
     context = {
         **site.each_context(request),
         "title": _("Enter your two-factor code"),
@@ -212,6 +237,7 @@ def two_factor(request: HttpRequest, *, site: Any) -> HttpResponse:
                 password=request.POST.get("password", ""),
                 code=request.POST.get("code", ""),
                 ip=client_ip(request),
+                device=_device(request),
             )
             messages.success(request, _("Two-factor sign-in is off."))
             return HttpResponseRedirect(request.path)
