@@ -9,6 +9,12 @@ from django.db import connection
 
 from linli.cli import main
 from linli.registry.models import Domain, Tenant
+from linli.registry.validators import (
+    SLUG_ENDS_WITH_UNDERSCORE,
+    SLUG_IDNA_FORM,
+    SLUG_PUNYCODE,
+    slug_to_host_label,
+)
 
 
 def _schema_exists(name: str) -> bool:
@@ -50,6 +56,23 @@ def test_bad_slug_is_one_clear_line_not_a_traceback(db, capsys):
     assert captured.err.startswith("linli: error: A tenant slug must be 2 to 40 characters")
     assert captured.err.count("\n") == 1
     assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [
+        ("tenb_", SLUG_ENDS_WITH_UNDERSCORE),
+        ("xn__enxi_k6d", SLUG_PUNYCODE),
+        ("ab__c", SLUG_IDNA_FORM),
+    ],
+)
+def test_a_slug_that_makes_no_dns_label_is_refused_and_nothing_is_made(db, capsys, slug, message):
+    code = main(["tenants", "create", slug, "--name", "x"])
+    assert code == 1
+    assert capsys.readouterr().err == f"linli: error: {message}\n"
+    assert not Tenant.objects.filter(schema_name=slug).exists()
+    assert not Domain.objects.filter(domain__startswith=slug_to_host_label(slug)).exists()
+    assert not _schema_exists(slug)
 
 
 def test_debug_flag_shows_the_traceback(db):

@@ -17,6 +17,7 @@ from linli.accounts.models import Signup
 from linli.accounts.services import signup_start
 from linli.errors import LinliError
 from linli.registry.models import Tenant
+from linli.registry.validators import SLUG_ENDS_WITH_UNDERSCORE, SLUG_IDNA_FORM, SLUG_PUNYCODE
 
 FORM = {
     "district_name": "岑溪市糯垌鎮",
@@ -78,6 +79,9 @@ def test_sign_up_verify_and_land_in_the_new_admin(db, mailbox, django_capture_on
         ({"slug": "admin"}, "slug_reserved"),
         ({"slug": "Bad-Slug"}, "slug_invalid"),
         ({"slug": "fuckville"}, "slug_reserved"),
+        ({"slug": "tenb_"}, "slug_ends_with_underscore"),
+        ({"slug": "xn__enxi_k6d"}, "slug_punycode"),
+        ({"slug": "ab__c"}, "slug_idna_form"),
         ({"slug": "alpha"}, "slug_taken"),
         ({"password": "12345678"}, "password_weak"),
         ({"email": "not-an-email"}, "email_invalid"),
@@ -120,6 +124,38 @@ def test_one_network_signs_up_five_times_an_hour(db):
     with pytest.raises(LinliError) as caught:
         signup_start(**{**FORM, "slug": "district9x", "ip": "203.0.113.9"})
     assert caught.value.code == "too_many_signups" and caught.value.status == 429
+
+
+@pytest.mark.parametrize(
+    ("slug", "code", "message"),
+    [
+        ("tenb_", "slug_ends_with_underscore", SLUG_ENDS_WITH_UNDERSCORE),
+        ("xn__enxi_k6d", "slug_punycode", SLUG_PUNYCODE),
+        ("ab__c", "slug_idna_form", SLUG_IDNA_FORM),
+    ],
+)
+def test_the_api_says_a_slug_that_makes_no_dns_label_is_not_available(
+    platform_client, slug, code, message
+):
+    response = platform_client.get(
+        f"/api/v1/platform/signups/availability?slug={slug}", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "slug": slug,
+        "available": False,
+        "code": code,
+        "message": str(message),
+    }
+    created = platform_client.post(
+        "/api/v1/platform/signups",
+        json.dumps({**FORM, "slug": slug}),
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert created.status_code == 422
+    assert created.json()["code"] == code
+    assert not Signup.objects.exists()
 
 
 def test_the_api_checks_availability_and_takes_signups(platform_client, mailbox):

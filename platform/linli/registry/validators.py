@@ -7,6 +7,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from linli.errors import ValidationFailed
 
@@ -34,6 +35,21 @@ RESERVED_SLUGS = frozenset(
 )
 
 
+# The host label is the slug with hyphens for underscores, so what a DNS label may not be
+# (RFC 1035, RFC 5891 section 4.2.3.1) rules out slugs too.
+SLUG_ENDS_WITH_UNDERSCORE = gettext_lazy(
+    "A tenant slug may not end with an underscore: its web address would end with a hyphen."
+)
+SLUG_PUNYCODE = gettext_lazy(
+    "A tenant slug may not start with “xn__”: its web address would be read as an "
+    "internationalised (punycode) name."
+)
+SLUG_IDNA_FORM = gettext_lazy(
+    "A tenant slug may not have two underscores as its third and fourth characters: that "
+    "form of web address is reserved."
+)
+
+
 def validate_slug(slug: str) -> str:
     """Return the slug if it can name a tenant's schema and subdomain, else raise."""
     if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
@@ -45,6 +61,14 @@ def validate_slug(slug: str) -> str:
             code="slug_invalid",
             field="slug",
         )
+    if slug.endswith("_"):
+        raise ValidationFailed(
+            str(SLUG_ENDS_WITH_UNDERSCORE), code="slug_ends_with_underscore", field="slug"
+        )
+    if slug[2:4] == "__":
+        if slug.startswith("xn"):
+            raise ValidationFailed(str(SLUG_PUNYCODE), code="slug_punycode", field="slug")
+        raise ValidationFailed(str(SLUG_IDNA_FORM), code="slug_idna_form", field="slug")
     if slug.startswith("pg_") or slug in RESERVED_SLUGS:
         raise ValidationFailed(
             _("The slug “%(slug)s” is reserved; choose another.") % {"slug": slug},
@@ -55,7 +79,8 @@ def validate_slug(slug: str) -> str:
 
 
 def slug_to_host_label(slug: str) -> str:
-    """Underscores are not valid in host names, so the subdomain uses hyphens."""
+    """Underscores are not valid in host names, so the subdomain uses hyphens (a valid slug
+    gives a valid DNS label: no hyphen at either end, none in the third and fourth place)."""
     return slug.replace("_", "-")
 
 
