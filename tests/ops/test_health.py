@@ -1,4 +1,5 @@
-"""/healthz and /readyz: answered on every host, cheap, no tenant data; 503 naming what fails."""
+"""/healthz and /readyz: answered on every host, cheap, no tenant data; 503 when not ready,
+naming what fails only on the platform host or to the metrics token."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from linli.ops import health
 from linli.registry.provisioning import migration_state_key
 
 READY_CHECKS = {"database", "public_migrations", "tenant_migrations"}
+TOKEN = "metrics-token-for-tests-0123456789"
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +50,60 @@ def test_readyz_on_any_host(host, db, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = Client(HTTP_HOST=host).get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": dict.fromkeys(READY_CHECKS, "ok")}
+    assert response["Cache-Control"] == "no-store"
+    if host == HOSTS["platform"]:
+        assert response.json() == {"status": "ok", "checks": dict.fromkeys(READY_CHECKS, "ok")}
+    else:
+        assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("token", "header", "details"),
+    [
+        (TOKEN, f"Bearer {TOKEN}", True),
+        (TOKEN, f"bearer {TOKEN}", True),
+        (TOKEN, "Bearer wrong", False),
+        (TOKEN, TOKEN, False),
+        (TOKEN, None, False),
+        ("", "Bearer ", False),
+    ],
+)
+def test_readyz_details_on_a_tenant_host_need_the_metrics_token(
+    settings, db, token, header, details
+):
+    settings.LINLI_METRICS_TOKEN = token
+    extra = {"HTTP_AUTHORIZATION": header} if header is not None else {}
+    response = Client(HTTP_HOST=HOSTS["tenant"]).get("/readyz", **extra)
+    assert response.status_code == 200
+    expected: dict[str, object] = {"status": "ok"}
+    if details:
+        expected["checks"] = dict.fromkeys(READY_CHECKS, "ok")
+    assert response.json() == expected
+
+
+def test_a_host_header_that_is_no_host_gets_the_status_alone(db):
+    response = Client(HTTP_HOST="no such host!").get("/readyz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_not_ready_says_why_only_on_the_platform_host(settings, db, caplog):
+    settings.LINLI_READY_REQUIRES_WORKER = True
+    settings.LINLI_READY_WORKER_STALE_SECONDS = 60
+    # no worker: every host hears 503, only the platform host hears which check failed
+    with caplog.at_level("WARNING"):
+        answers = {name: Client(HTTP_HOST=host).get("/readyz") for name, host in HOSTS.items()}
+    assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(HOSTS, 503)
+    assert answers["platform"].json() == {
+        "status": "unavailable",
+        "failing": ["worker"],
+        "checks": {**dict.fromkeys(READY_CHECKS, "ok"), "worker": "no heartbeat in 60 s"},
+    }
+    for name in ("tenant", "unknown", "address"):
+        assert answers[name].json() == {"status": "unavailable"}
+    # the log still names the check, for each answer
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "Not ready: worker")
+    ] * len(HOSTS)
 
 
 def test_an_unknown_host_is_still_refused_elsewhere(db):
@@ -182,9 +237,11 @@ def private_server(tmp_path_factory, django_db_setup, django_db_blocker) -> Iter
 
 
 @pytest.fixture
-def readyz_on_private(private_server, monkeypatch) -> Client:
+def readyz_on_private(private_server, monkeypatch, settings) -> Client:
+    """A probe on a tenant's host that shows the token, so it is told the checks."""
     monkeypatch.setattr(health, "database_params", private_server.params)
-    return Client(HTTP_HOST="alpha.localhost")
+    settings.LINLI_METRICS_TOKEN = TOKEN
+    return Client(HTTP_HOST="alpha.localhost", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
 
 
 def test_readyz_reports_the_database_down_and_recovers(private_server, readyz_on_private, db):
