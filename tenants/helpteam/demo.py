@@ -1,5 +1,9 @@
 """The help-team part of the demo city: a help team per estate, 600 squads, volunteers,
-and a history of requests (confirmed ones earned points) and activities. Bulk inserts."""
+and a history of requests (confirmed ones earned points) and activities. Bulk inserts.
+
+The data is reproducible from the seed, but not the QR tokens: they are secrets (a check-in
+proves presence with one), so each demo tenant gets its own from the models' random default,
+as in production."""
 
 from __future__ import annotations
 
@@ -107,7 +111,7 @@ def helpteam_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
     requester_ids = list(requesters)
     now = timezone.now()
     requests = []
-    for n in range(shape["requests"]):
+    for _n in range(shape["requests"]):
         who = rng.choice(requester_ids)
         start = now - timedelta(days=rng.randint(1, 180), hours=rng.randint(0, 12))
         volunteer = rng.choice(volunteers)
@@ -131,7 +135,6 @@ def helpteam_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
                 confirmed_at=start + timedelta(hours=5) if status == "confirmed" else None,
                 hours=hours if status == "confirmed" else None,
                 rating=rng.choice([4, 5, 5, None]) if status == "confirmed" else None,
-                qr_token=f"demo{n:08d}{rng.getrandbits(48):012x}",
             )
         )
     HelpRequest.objects.bulk_create(requests, batch_size=5000)
@@ -148,7 +151,6 @@ def helpteam_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
             ends_at=now + timedelta(days=rng.randint(31, 32)),
             capacity=20,
             points_category="activity",
-            qr_token=f"act{n:08d}{rng.getrandbits(48):012x}",
         )
         for n, space in enumerate(spaces)
         for _ in range(shape["activities"] // 2)

@@ -1,7 +1,11 @@
 """The shop part of the demo city: a neighbourhood shop in every estate, the villages' weekly
 pre-order batches for a season (13 weeks) with their orders, some paid partly in points the
 volunteers earned, parcels on the shelves, and partner services with bookings. Bulk inserts;
-the ledger's own triggers check every points transaction."""
+the ledger's own triggers check every points transaction.
+
+The data is reproducible from the seed, but not the secrets: QR tokens come from the models'
+random default and pickup codes from ``pickup_code`` (the secrets module), as in production,
+so no two demo tenants share them."""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from django.utils import timezone
 
 from tenants.community.models import Estate, Organisation, Resident
 from tenants.shop.models import (
-    CODE_ALPHABET,
     BatchItem,
     Booking,
     Order,
@@ -27,6 +30,7 @@ from tenants.shop.models import (
     ServiceSlot,
     Shop,
     Supplier,
+    pickup_code,
 )
 
 PRODUCE = (
@@ -71,8 +75,14 @@ def _set(model: Any, column: str, sql_type: str, rows: list[tuple[int, Any]]) ->
         )
 
 
-def _code(rng: random.Random) -> str:
-    return "".join(rng.choice(CODE_ALPHABET) for _i in range(6))
+def _open_code(taken: set[tuple[int, str]], shop_id: int) -> str:
+    """A random pickup code not yet held by another open order (or waiting parcel) of the
+    shop: the database allows each only once."""
+    while True:
+        code = pickup_code()
+        if (shop_id, code) not in taken:
+            taken.add((shop_id, code))
+            return code
 
 
 @transaction.atomic
@@ -88,9 +98,8 @@ def shop_demo_build(*, scale: str, seed: int = 2022) -> dict[str, int]:
             name=f"{e.name}鄰家小店",
             zones=["daily_goods", "parcels", "preorders"],
             opening_hours="08:00-20:00",
-            qr_token=f"s{n:06d}{rng.getrandbits(40):010x}",
         )
-        for n, e in enumerate(estates)
+        for e in estates
     )
     villages = list(Organisation.objects.filter(kind="cooperative").order_by("pk"))
     suppliers = Supplier.objects.bulk_create(
@@ -142,7 +151,6 @@ def shop_demo_build(*, scale: str, seed: int = 2022) -> dict[str, int]:
                     opened_at=opens,
                     closed_at=None if weeks_ago == 0 else opens + timedelta(days=4),
                     pickup_on=timezone.localtime(opens + timedelta(days=5)).date(),
-                    qr_token=f"b{len(batches):07d}{rng.getrandbits(40):010x}",
                 )
             )
     PreorderBatch.objects.bulk_create(batches, batch_size=5000)
@@ -192,6 +200,7 @@ def _orders(rng, shape, shops, batches, items, slots, now) -> dict[str, int]:  #
     estate_of = {s.pk: s.estate_id for s in shops}
     balances = _point_balances()
     orders, lines_of, spend = [], [], []
+    codes: set[tuple[int, str]] = set()
     for b in batches:
         people = residents_by_estate.get(estate_of[b.shop_id], [])
         is_open = b.closed_at is None
@@ -236,7 +245,7 @@ def _orders(rng, shape, shops, batches, items, slots, now) -> dict[str, int]:  #
                     total_fen=total,
                     points_used=points,
                     money_due_fen=due,
-                    pickup_code=_code(rng) if status == "placed" else "------",
+                    pickup_code=_open_code(codes, b.shop_id) if status == "placed" else "------",
                     collect_by=pickup + timedelta(days=1, hours=14),
                     payment=rng.choice(["cash", "terminal"])
                     if status == "picked_up" and due
@@ -369,6 +378,7 @@ def _parcels(
     ):
         households_by_estate.setdefault(eid, []).append(hid)
     parcels: list[Parcel] = []
+    codes: set[tuple[int, str]] = set()
     for s in shops:
         homes = households_by_estate.get(s.estate_id) or []
         if not homes:
@@ -390,7 +400,7 @@ def _parcels(
                     household_id=rng.choice(homes),
                     shelf=f"{rng.choice('ABCD')}{rng.randint(1, 6)}",
                     status=status,
-                    pickup_code=_code(rng) if status == "waiting" else "------",
+                    pickup_code=_open_code(codes, s.pk) if status == "waiting" else "------",
                     picked_up_at=arrived + timedelta(hours=rng.randint(2, 72))
                     if status == "picked_up"
                     else None,

@@ -50,3 +50,51 @@ def test_the_demo_refuses_a_tenant_that_has_data(db):
     with pytest.raises(Conflict) as err:
         demo_build(scale="small", slug="demo_twice")
     assert err.value.code == "demo_not_empty"
+
+
+def _demo_secrets(tenant) -> dict[str, list[str]]:
+    """Every QR token and open pickup code the demo gave the tenant, by kind."""
+    from tenants.helpteam.models import Activity, HelpRequest
+    from tenants.shop.models import Order, Parcel, PreorderBatch, Shop
+
+    with tenant_context(tenant):
+        return {
+            "help request QR token": list(HelpRequest.objects.values_list("qr_token", flat=True)),
+            "activity QR token": list(Activity.objects.values_list("qr_token", flat=True)),
+            "shop QR token": list(Shop.objects.values_list("qr_token", flat=True)),
+            "batch QR token": list(PreorderBatch.objects.values_list("qr_token", flat=True)),
+            "order pickup code": list(
+                Order.objects.filter(status="placed").values_list("pickup_code", flat=True)
+            ),
+            "parcel pickup code": list(
+                Parcel.objects.filter(status="waiting").values_list("pickup_code", flat=True)
+            ),
+        }
+
+
+def _demo_city(tenant) -> dict[str, list[object]]:
+    from tenants.shop.models import Order
+
+    with tenant_context(tenant):
+        return {
+            "residents": list(Resident.objects.order_by("pk").values_list("display_name", "phone")),
+            "orders": list(Order.objects.order_by("pk").values_list("status", "total_fen")),
+        }
+
+
+def test_two_demo_tenants_share_the_city_but_none_of_its_secrets(db):
+    # given: two demo tenants built at the same scale
+    one, _counts = demo_build(scale="small", slug="demo_one")
+    two, _counts = demo_build(scale="small", slug="demo_two")
+    # then: the same reproducible city ...
+    assert _demo_city(one) == _demo_city(two)
+    # ... with its own QR tokens and pickup codes
+    ours, theirs = _demo_secrets(one), _demo_secrets(two)
+    for kind, tokens in ours.items():
+        assert tokens, kind
+        assert set(tokens).isdisjoint(theirs[kind]), kind
+        assert len(set(tokens)) == len(tokens), kind
+    # the QR tokens are the models' own random ones, not a numbered demo pattern
+    assert all(
+        len(token) >= 16 for kind, tokens in ours.items() if "QR" in kind for token in tokens
+    )
