@@ -157,6 +157,7 @@ MIDDLEWARE = [
     "linli.ops.usage.UsageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "linli.registry.middleware.TenantLocaleMiddleware",
+    "linli.body_limit.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -242,6 +243,9 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("LINLI_MEDIA_ROOT", Path.cwd() / ".linli" / "media"))
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 STORAGES["default"] = {"BACKEND": "linli.storage.TenantFileStorage"}
+# A photo with its form (linli.uploads.MAX_UPLOAD_BODY_BYTES) may be read whole, as the
+# idempotency fingerprint does; a larger body under /api/ or /r/ is refused unread.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024 + 64 * 1024
 
 # --- Security ---------------------------------------------------------------
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.core.files.storage import default_storage
+from django.db import transaction
 from django_tenants.files.storage import TenantFileSystemStorage
 
 
@@ -16,3 +19,16 @@ class TenantFileStorage(TenantFileSystemStorage):
         if setting in {"MEDIA_ROOT", "MEDIA_URL"}:
             self.__dict__.pop("relative_media_root", None)
             self.__dict__.pop("relative_media_url", None)
+
+
+def stored_file_delete_on_commit(*, name: str | None) -> None:
+    """Delete a file no row names any more, once the transaction that stopped naming it
+    commits: a rollback brings the row back, and its file is still there.
+
+    The path is fixed now, in the current tenant's folder, not in whichever schema is
+    current when the commit happens.
+    """
+    if not name:
+        return
+    path = Path(default_storage.path(name))
+    transaction.on_commit(lambda: path.unlink(missing_ok=True))

@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from api.v1 import tenant_urls
-from linli import staff_admin
+from linli import media, staff_admin
 from linli.accounts.views import welcome as signup_welcome
 
 urlpatterns = [
@@ -40,5 +40,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("r/", include("tenants.pages.urls")),
     path("signup/welcome/<str:token>", signup_welcome, name="signup-welcome"),
+    # the tenant's uploaded photos (MEDIA_URL), on its own host only
+    path("media/<path:path>", media.media_file, name="media-file"),
     *tenant_urls,
 ]

@@ -9,6 +9,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from linli.admin_base import ModelAdmin, TabularInline
+from linli.photo_admin import PhotoAdminMixin
 from tenants.community.roles import staff_scope
 from tenants.deliberation import reports
 from tenants.deliberation.council import quorum
@@ -21,6 +22,7 @@ from tenants.deliberation.models import (
     Meeting,
     Topic,
     TopicEvent,
+    TopicPhoto,
 )
 
 
@@ -39,7 +41,7 @@ class CommentInline(TabularInline):
 
 
 @admin.register(Topic)
-class TopicAdmin(ModelAdmin):
+class TopicAdmin(PhotoAdminMixin, ModelAdmin):
     change_list_template = "admin/deliberation/topic/change_list.html"
     list_display = ["title", "status", "estate", "scope", "held_for_review", "created_at"]
     list_filter = ["status", "held_for_review", "estate", "category"]
@@ -55,6 +57,11 @@ class TopicAdmin(ModelAdmin):
     ]
     readonly_fields = ["status"]
     inlines = [EventInline, CommentInline]
+
+    def stored_photos(self, objs: Any) -> list[str | None]:
+        """A deleted topic takes its photos (rows and files) with it."""
+        topics = [topic.pk for topic in objs]
+        return [p.image.name for p in TopicPhoto.objects.filter(topic_id__in=topics)]
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.report_view)

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from linli.errors import Conflict, NotFound, ValidationFailed
-from linli.uploads import MAX_PHOTO_BYTES, photo_extension
+from linli.uploads import MAX_PHOTO_BYTES, photo_extension, photo_name
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Resident, Unit
 from tenants.deliberation.events import action_overdue_event, topic_event
@@ -289,7 +289,7 @@ def topic_photo_add(*, topic_id: int, kind: str, content: bytes) -> TopicPhoto:
         )
     ext = photo_extension(content)
     photo = TopicPhoto(topic=topic, kind=kind)
-    photo.image.save(f"topic-{topic.pk}-{kind}.{ext}", ContentFile(content), save=False)
+    photo.image.save(photo_name(f"topic-{topic.pk}-{kind}", ext), ContentFile(content), save=False)
     photo.save()
     audit_record(action="topic.photo", obj=topic, changes={"kind": [None, kind]})
     return photo

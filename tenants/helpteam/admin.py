@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.admin_base import ModelAdmin, TabularInline
+from linli.photo_admin import PhotoAdminMixin
 from tenants.community.roles import staff_scope
 from tenants.helpteam import selectors
 from tenants.helpteam.models import (
@@ -58,7 +59,8 @@ class VolunteerAdmin(ModelAdmin):
 
 
 @admin.register(HelpRequest)
-class HelpRequestAdmin(ModelAdmin):
+class HelpRequestAdmin(PhotoAdminMixin, ModelAdmin):
+    photo_fields = ("evidence",)
     change_list_template = "admin/helpteam/helprequest/change_list.html"
     list_display = ["id", "category", "status", "urgency", "window_start", "claimed_by"]
     list_filter = ["status", "urgency", "category"]

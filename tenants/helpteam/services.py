@@ -17,7 +17,8 @@ from django.utils.translation import gettext_noop
 
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.notify import Notice, notify
-from linli.uploads import MAX_PHOTO_BYTES, photo_extension
+from linli.storage import stored_file_delete_on_commit
+from linli.uploads import MAX_PHOTO_BYTES, photo_extension, photo_name
 from tenants.audit.services import audit_record
 from tenants.community.models import Household, Resident
 from tenants.helpteam.events import help_request_event, signup_event
@@ -511,16 +512,19 @@ MAX_EVIDENCE = MAX_PHOTO_BYTES
 def request_evidence_add(
     *, request_id: int, volunteer_resident_id: int, content: bytes
 ) -> HelpRequest:
-    """A photo of the work (JPEG or PNG, at most 5 MB), kept in the tenant's own folder."""
+    """A photo of the work (JPEG or PNG, at most 5 MB), kept in the tenant's own folder; a
+    request keeps one, and the one it replaces is deleted once this commits."""
     from django.core.files.base import ContentFile
 
     help_request = _request_for_update(request_id)
     _by_claimer(help_request, volunteer_resident_id)
     kind = photo_extension(content)
+    replaced = help_request.evidence.name
     help_request.evidence.save(
-        f"request-{help_request.pk}.{kind}", ContentFile(content), save=False
+        photo_name(f"request-{help_request.pk}", kind), ContentFile(content), save=False
     )
     help_request.save(update_fields=["evidence", "updated_at"])
+    stored_file_delete_on_commit(name=replaced)
     audit_record(action="help_request.evidence", obj=help_request)
     return help_request
 

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.errors import LinliError
+from linli.uploads import MAX_PHOTO_BYTES
 from tenants.pages.views import _not_here, resident_page
 
 # Three taps: what, when, send. The "when" choices, as (key, label, start hour, day offset).
@@ -173,19 +175,20 @@ def topic_new(request: HttpRequest) -> HttpResponse:
         try:
             if me.household_id is None:
                 raise LinliError(_("Only residents of an estate can raise a topic here."))
-            topic = topic_raise(
-                raised_by_id=me.pk,
-                title=(request.POST.get("title") or "")[:200],
-                description=(request.POST.get("description") or "")[:5000],
-                category=(request.POST.get("category") or "facilities")[:64],
-                scope="building",
-                place_id=me.household.unit.building_id,
-            )
-            photo = request.FILES.get("photo")
-            if photo is not None:
-                topic_photo_add(
-                    topic_id=topic.pk, kind="problem", content=photo.read(5 * 1024 * 1024 + 1)
+            with transaction.atomic():  # a photo refused leaves no topic behind
+                topic = topic_raise(
+                    raised_by_id=me.pk,
+                    title=(request.POST.get("title") or "")[:200],
+                    description=(request.POST.get("description") or "")[:5000],
+                    category=(request.POST.get("category") or "facilities")[:64],
+                    scope="building",
+                    place_id=me.household.unit.building_id,
                 )
+                photo = request.FILES.get("photo")
+                if photo is not None:
+                    topic_photo_add(
+                        topic_id=topic.pk, kind="problem", content=photo.read(MAX_PHOTO_BYTES + 1)
+                    )
         except LinliError as exc:
             context["error"] = exc.message
             context["values"] = request.POST

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
+from linli.photo_admin import PhotoAdminMixin
 from tenants.community.models import Resident
 from tenants.shop import access, qr, selectors
 from tenants.shop.models import (
@@ -100,7 +101,8 @@ class SupplierAdmin(ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(ScopedToShops):
+class ProductAdmin(PhotoAdminMixin, ScopedToShops):
+    photo_fields = ("photo",)
     list_display = ["name", "unit", "shop", "price_fen", "points_share", "stock", "active"]
     list_filter = ["active", "shop", "supplier"]
     search_fields = ["name"]

@@ -14,6 +14,7 @@ from linli.registry.services import module_set_enabled
 from tenants.helpteam.models import Activity, HelpRequest, Space, Volunteer
 from tenants.helpteam.services import request_claim, request_create
 from tests.factories import ResidentFactory
+from tests.photos import png
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_evidence_upload(api, world, settings, tmp_path):
 
     settings.MEDIA_ROOT = tmp_path
     r, helper = world["request"], world["helper"]
-    photo = SimpleUploadedFile("work.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "image/png")
+    photo = SimpleUploadedFile("work.png", png(), "image/png")
     response = api.post(
         f"/api/v1/helpteam/requests/{r.pk}/evidence",
         {"photo": photo, "volunteer_resident_id": helper.pk},

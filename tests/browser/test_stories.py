@@ -16,6 +16,7 @@ from linli.registry.context import within
 from linli.registry.models import Tenant
 from linli.registry.services import tenant_create, tenant_delete
 from tests.browser.conftest import PHONE_VIEWPORT, check, close_other_connections, serve
+from tests.photos import png
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +201,7 @@ def test_a_corridor_light_raised_with_a_photo_and_followed(site, phone_page):
     page.fill("#description", "三樓樓道燈一直不亮")
     page.set_input_files(
         "#photo",
-        {"name": "light.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + bytes(64)},
+        {"name": "light.png", "mimeType": "image/png", "buffer": png()},
     )
     check(page, "topic-1-raise")
     page.locator("button[type=submit]").click()

@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.errors import Conflict, NotFound, ValidationFailed
-from linli.uploads import photo_extension
+from linli.storage import stored_file_delete_on_commit
+from linli.uploads import photo_extension, photo_name
 from tenants.audit.services import audit_record
 from tenants.community.models import Estate
 from tenants.shop.events import batch_event
@@ -200,12 +201,15 @@ def product_restock(*, product_id: int, delta: int) -> Product:
 
 @transaction.atomic
 def product_photo_set(*, product_id: int, content: bytes) -> Product:
+    """A new photo for the product; the one it replaces is deleted once this commits."""
     from django.core.files.base import ContentFile
 
     product = _product_for_update(product_id)
     kind = photo_extension(content)
-    product.photo.save(f"product-{product.pk}.{kind}", ContentFile(content), save=False)
+    replaced = product.photo.name
+    product.photo.save(photo_name(f"product-{product.pk}", kind), ContentFile(content), save=False)
     product.save(update_fields=["photo"])
+    stored_file_delete_on_commit(name=replaced)
     audit_record(action="shop.product.photo", obj=product)
     return product
 

@@ -23,9 +23,10 @@ from tenants.deliberation.services import (
     topic_transition,
 )
 from tests.factories import ResidentFactory
+from tests.photos import jpeg
 from tests.tenants.deliberation.conftest import raise_light
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 40
+JPEG = jpeg()
 
 
 def test_photos_are_checked_and_kept_per_tenant(building, settings, tmp_path):

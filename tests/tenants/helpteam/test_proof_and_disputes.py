@@ -27,9 +27,10 @@ from tenants.helpteam.services import (
 )
 from tenants.points.models import Account
 from tests.factories import EstateFactory
+from tests.photos import png
 from tests.tenants.helpteam.conftest import ask
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png()
 
 
 def test_check_in_and_out_with_the_requests_code(street):
@@ -59,7 +60,8 @@ def test_photo_evidence_is_checked_and_kept(street, settings, tmp_path):
     saved = request_evidence_add(
         request_id=r.pk, volunteer_resident_id=street["neighbour"].pk, content=PNG
     )
-    assert saved.evidence.name.endswith(f"request-{r.pk}.png")
+    assert saved.evidence.name.startswith(f"helpteam/evidence/request-{r.pk}-")
+    assert saved.evidence.name.endswith(".png")
     assert (tmp_path / "alpha").is_dir()  # each tenant's files in a folder of its own
 
 

@@ -13,8 +13,9 @@ from tenants.helpteam.models import HelpRequest, Skill, Volunteer
 from tenants.notices.models import Message
 from tests.conftest import host_of
 from tests.factories import HouseholdFactory, ResidentFactory, UnitFactory
+from tests.photos import png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png()
 
 
 def signed_in(tenant, resident) -> Client:
