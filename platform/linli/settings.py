@@ -172,6 +172,8 @@ if not DEBUG:
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 # Health probes are answered first, on any host, before the tenant middleware refuses one.
 MIDDLEWARE.insert(0, "linli.ops.middleware.HealthMiddleware")
+# Before anything reads the client's address or scheme.
+MIDDLEWARE.insert(0, "linli.http.ProxyHeadersMiddleware")
 
 TEMPLATES = [
     {
@@ -251,14 +253,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024 + 64 * 1024
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Networks whose X-Forwarded-For / -Proto are believed (linli.http); none by default.
+LINLI_TRUSTED_PROXIES = [
+    entry.strip()
+    for entry in os.environ.get("LINLI_TRUSTED_PROXIES", "").split(",")
+    if entry.strip()
+]
+# Read only from trusted proxies: ProxyHeadersMiddleware drops it from anyone else.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A public deployment is HTTPS only: plain HTTP is redirected and browsers are told to
+# remember it (HSTS). Health probes and metrics are answered before the redirect.
+_PRODUCTION = not is_local_domain(LINLI_BASE_DOMAIN) and not DEBUG
+SECURE_SSL_REDIRECT = env_bool("LINLI_SSL_REDIRECT", default=_PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("LINLI_HSTS_SECONDS", 365 * 24 * 3600 if _PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# Admin sign-in: failures allowed per username and per network address within the
-# window (minutes) before further attempts are refused until the window has passed.
+# Admin sign-in: a network address with _PER_IP failures within the window (minutes) is
+# locked out; an account with _PER_USERNAME failures is only slowed (linli.security).
 LINLI_LOGIN_FAILURES_PER_USERNAME = env_int("LINLI_LOGIN_FAILURES_PER_USERNAME", 5)
 LINLI_LOGIN_FAILURES_PER_IP = env_int("LINLI_LOGIN_FAILURES_PER_IP", 20)
 LINLI_LOGIN_LOCK_MINUTES = env_int("LINLI_LOGIN_LOCK_MINUTES", 15)
+LINLI_LOGIN_DELAY_MAX_SECONDS = env_int("LINLI_LOGIN_DELAY_MAX_SECONDS", 60)
 
 # --- Per-tenant usage: counted in memory, written at most this often ---------
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
+from linli.http import absolute_url
 from linli.photo_admin import PhotoAdminMixin
 from tenants.community.models import Resident
 from tenants.shop import access, qr, selectors
@@ -89,7 +90,7 @@ class ShopAdmin(ScopedToShops):
 
     def qr_view(self, request: HttpRequest, shop_id: int) -> HttpResponse:
         shop = get_object_or_404(operated(request), pk=shop_id)
-        link = request.build_absolute_uri(qr.shop_path(shop.qr_token))
+        link = absolute_url(request, qr.shop_path(shop.qr_token))
         return HttpResponse(qr.qr_svg(link), content_type="image/svg+xml")
 
 
@@ -176,7 +177,7 @@ class PreorderBatchAdmin(ScopedToShops):
 
     def qr_view(self, request: HttpRequest, batch_id: int) -> HttpResponse:
         batch = self._batch(request, batch_id)
-        link = request.build_absolute_uri(qr.batch_path(batch.qr_token))
+        link = absolute_url(request, qr.batch_path(batch.qr_token))
         return HttpResponse(qr.qr_svg(link), content_type="image/svg+xml")
 
 

@@ -143,6 +143,8 @@ def production_env(tmp: Path) -> dict[str, str]:
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(64),
         LINLI_BASE_DOMAIN=BASE,
+        # the test is the load balancer: its X-Forwarded-Proto is believed
+        LINLI_TRUSTED_PROXIES="127.0.0.1/32",
         LINLI_STATIC_ROOT=str(tmp / "static"),
         LINLI_MEDIA_ROOT=str(tmp / "media"),
         LINLI_WEB_WORKERS="2",
@@ -314,6 +316,20 @@ def test_tenant_api_reads_and_writes_with_a_bearer_key(stack: Stack) -> None:
 
     unknown = request(stack.web_a.port, "GET", "/api/v1/community/residents", host="nope." + BASE)
     assert unknown.status == 404
+
+
+def test_https_only_and_remembered_by_browsers(stack: Stack) -> None:
+    # through the load balancer (HTTPS): answered, with HSTS
+    secure = request(stack.web_a.port, "GET", "/admin/login/")
+    assert secure.status == 200
+    assert secure.headers["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains")
+    # plain HTTP is sent to HTTPS on the tenant's host
+    plain = request(stack.web_a.port, "GET", "/admin/login/", headers={"X-Forwarded-Proto": "http"})
+    assert plain.status == 301
+    assert plain.headers["Location"] == f"https://{HOST}/admin/login/"
+    # probes are answered over plain HTTP too
+    probe = request(stack.web_a.port, "GET", "/healthz", headers={"X-Forwarded-Proto": "http"})
+    assert probe.status == 200
 
 
 def test_admin_login_page_and_static_files_with_long_cache(stack: Stack) -> None:

@@ -39,7 +39,7 @@ def test_a_signup_link_ignores_the_port_in_the_host_header(
     platform = Client(HTTP_HOST="localhost:6666")
     with django_capture_on_commit_callbacks(execute=True):
         sent = platform.post(
-        "/api/v1/platform/signups",
+            "/api/v1/platform/signups",
             {
                 "district_name": "岑溪市糯垌鎮",
                 "slug": "nuodong",
