@@ -9,6 +9,12 @@ from django.utils.translation import gettext as _
 
 from api.auth import Forbidden
 from linli.errors import ValidationFailed
+from tenants.community.actor import Actor
+
+
+def actor(request: HttpRequest) -> Actor:
+    """Who is calling, as the key auth built it (see ``tenants.community.actor``)."""
+    return request.actor  # type: ignore[attr-defined]
 
 
 def acting_resident(request: HttpRequest) -> Any:

@@ -21,6 +21,7 @@ from api.scopes import grants
 from linli.errors import LinliError, NotFound
 from tenants.audit.context import Actor, _current
 from tenants.audit.services import audit_record
+from tenants.community.actor import actor_for_key
 
 ACTING_HEADER = "Linli-Acting-Resident"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -68,7 +69,11 @@ class KeyAuth(HttpBearer):
             )
         request.api_key = key  # type: ignore[attr-defined]
         request.scopes = held  # type: ignore[attr-defined]
-        request.acting_resident = self._acting_resident(request, key, held)  # type: ignore[attr-defined]
+        acting = self._acting_resident(request, key, held)
+        request.acting_resident = acting  # type: ignore[attr-defined]
+        request.actor = actor_for_key(  # type: ignore[attr-defined]
+            key_id=key.pk, personal_data=grants(held, "personal_data:read"), acting=acting
+        )
         return key
 
     def _acting_resident(self, request: HttpRequest, key: ApiKey, held: frozenset[str]) -> Any:

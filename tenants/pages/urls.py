@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenants.pages import help_views, views
+from tenants.pages import help_views, topic_views, views
 
 urlpatterns = [
     path("", views.home, name="pages-home"),
@@ -16,8 +16,8 @@ urlpatterns = [
     path("help", help_views.help_home, name="pages-help"),
     path("help/ask", help_views.help_ask, name="pages-help-ask"),
     path("help/<int:request_id>", help_views.help_request, name="pages-help-request"),
-    path("topics", help_views.topics, name="pages-topics"),
-    path("topics/new", help_views.topic_new, name="pages-topic-new"),
-    path("topics/<int:topic_id>", help_views.topic, name="pages-topic"),
+    path("topics", topic_views.topics, name="pages-topics"),
+    path("topics/new", topic_views.topic_new, name="pages-topic-new"),
+    path("topics/<int:topic_id>", topic_views.topic, name="pages-topic"),
     path("activities", help_views.activities, name="pages-activities"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from linli.errors import LinliError
 from linli.http import client_ip
+from tenants.community.actor import actor_for_resident
 from tenants.pages import signin
 
 COOKIE = "linli_r"
@@ -32,6 +33,7 @@ def resident_page(view: View) -> View:
         if resident is None:
             return HttpResponseRedirect(f"/r/sign-in?next={request.path}")
         request.resident = resident  # type: ignore[attr-defined]
+        request.actor = actor_for_resident(resident)  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     return wrapped
