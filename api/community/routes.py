@@ -1,4 +1,5 @@
-"""Community: places and residents. Personal data is masked unless the key may see it."""
+"""Community: places and residents. Who sees which residents, and unmasked, is decided in
+``tenants.community.access``; personal data is masked by the response schema."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from api.acting import actor
 from api.auth import KeyAuth
 from api.community.schemas import (
     AreaPage,
@@ -15,6 +17,7 @@ from api.community.schemas import (
     HouseholdIn,
     HouseholdOut,
     HouseholdPage,
+    ResidentFilter,
     ResidentIn,
     ResidentOut,
     ResidentPage,
@@ -24,40 +27,10 @@ from api.community.schemas import (
 )
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
-from tenants.community import selectors, services
-from tenants.community.access import Viewer, access_resident
-from tenants.community.models import Building, Household, Resident, Role, Unit
-from tenants.community.phones import mask_name, mask_phone
+from tenants.community import access, selectors, services
+from tenants.community.models import Building, Household, Resident, Unit
 
 router = Router(auth=KeyAuth("community"), tags=["community"])
-
-
-def viewer(request: HttpRequest) -> Viewer:
-    return Viewer(
-        personal_data="personal_data:read" in request.scopes,  # type: ignore[attr-defined]
-        acting_resident=request.acting_resident,  # type: ignore[attr-defined]
-    )
-
-
-def resident_out(resident: Resident, who: Viewer) -> dict[str, Any]:
-    unmasked = who.sees_personal_data_of(resident)
-    household = resident.household
-    return {
-        "id": resident.pk,
-        "display_name": resident.display_name if unmasked else mask_name(resident.display_name),
-        "phone": resident.phone if unmasked else mask_phone(resident.phone),
-        "household_id": resident.household_id,
-        "unit_id": household.unit_id if household else None,
-        "building_id": household.unit.building_id if household else None,
-        "preferred_language": resident.preferred_language,
-        "contact_consent": resident.contact_consent,
-        "needs_assistance": resident.needs_assistance,
-        "status": resident.status,
-        "moved_in_on": resident.moved_in_on,
-        "moved_out_on": resident.moved_out_on,
-        "tags": [tag.name for tag in resident.tags.all()] if unmasked else None,
-        "masked": not unmasked,
-    }
 
 
 @router.get(
@@ -67,29 +40,11 @@ def resident_out(resident: Resident, who: Viewer) -> dict[str, Any]:
     operation_id="community_residents_list",
 )
 def residents_list(
-    request: HttpRequest,
-    params: Query[PageParams],
-    estate_id: int | None = None,
-    building_id: int | None = None,
-    unit_id: int | None = None,
-    household_id: int | None = None,
-    area_id: int | None = None,
-    role: Role | None = None,
-    status: Resident.Status | None = None,
+    request: HttpRequest, params: Query[PageParams], filters: Query[ResidentFilter]
 ) -> dict[str, Any]:
-    who = viewer(request)
-    residents = selectors.resident_list(
-        viewer=who,
-        estate_id=estate_id,
-        building_id=building_id,
-        unit_id=unit_id,
-        household_id=household_id,
-        area_id=area_id,
-        role=role,
-        status=status,
-    )
+    residents = selectors.resident_list(actor=actor(request), **filters.dict())
     rows, next_cursor = paginate(residents, params)
-    return page([resident_out(r, who) for r in rows], next_cursor)
+    return page(rows, next_cursor)
 
 
 @router.get(
@@ -98,9 +53,8 @@ def residents_list(
     summary="Get a resident",
     operation_id="community_residents_get",
 )
-def residents_get(request: HttpRequest, resident_id: int) -> dict[str, Any]:
-    who = viewer(request)
-    return resident_out(access_resident(viewer=who, resident_id=resident_id), who)
+def residents_get(request: HttpRequest, resident_id: int) -> Resident:
+    return access.access_resident(actor=actor(request), resident_id=resident_id)
 
 
 @router.post(
@@ -109,11 +63,11 @@ def residents_get(request: HttpRequest, resident_id: int) -> dict[str, Any]:
     summary="Register a resident",
     operation_id="community_residents_create",
 )
-def residents_create(request: HttpRequest, body: ResidentIn) -> Status[dict[str, Any]]:
-    resident = services.resident_create(**body.dict())
-    who = viewer(request)
-    created = access_resident(viewer=Viewer(personal_data=True), resident_id=resident.pk)
-    return Status(201, resident_out(created, who))
+def residents_create(request: HttpRequest, body: ResidentIn) -> Status[Resident]:
+    who = actor(request)
+    access.may_register_resident(who, household_id=body.household_id)
+    created = services.resident_create(**body.dict())
+    return Status(201, access.access_resident(actor=who, resident_id=created.pk))
 
 
 @router.patch(
@@ -122,11 +76,13 @@ def residents_create(request: HttpRequest, body: ResidentIn) -> Status[dict[str,
     summary="Change a resident",
     operation_id="community_residents_update",
 )
-def residents_update(request: HttpRequest, resident_id: int, body: ResidentPatch) -> dict[str, Any]:
-    who = viewer(request)
-    access_resident(viewer=who, resident_id=resident_id)
-    services.resident_update(resident_id=resident_id, **body.dict(exclude_unset=True))
-    return resident_out(access_resident(viewer=who, resident_id=resident_id), who)
+def residents_update(request: HttpRequest, resident_id: int, body: ResidentPatch) -> Resident:
+    who, changes = actor(request), body.dict(exclude_unset=True)
+    access.may_change_resident(
+        who, access.access_resident(actor=who, resident_id=resident_id), changes
+    )
+    services.resident_update(resident_id=resident_id, **changes)
+    return access.access_resident(actor=who, resident_id=resident_id)
 
 
 @router.get(
@@ -139,18 +95,7 @@ def estates_list(
     request: HttpRequest, params: Query[PageParams], area_id: int | None = None
 ) -> dict[str, Any]:
     rows, next_cursor = paginate(selectors.estate_list(area_id=area_id), params)
-    items = [
-        {
-            "id": e.pk,
-            "name": e.name,
-            "address": e.address,
-            "area_id": e.area_id,
-            "latitude": float(e.latitude) if e.latitude is not None else None,
-            "longitude": float(e.longitude) if e.longitude is not None else None,
-        }
-        for e in rows
-    ]
-    return page(items, next_cursor)
+    return page(rows, next_cursor)
 
 
 @router.get(
@@ -163,18 +108,7 @@ def areas_list(
     request: HttpRequest, params: Query[PageParams], parent_id: int | None = None
 ) -> dict[str, Any]:
     rows, next_cursor = paginate(selectors.area_list(parent_id=parent_id), params)
-    items = [
-        {
-            "id": a.pk,
-            "name": a.name,
-            "level": a.level.name,
-            "depth": a.level.depth,
-            "parent_id": a.parent_id,
-            "code": a.code,
-        }
-        for a in rows
-    ]
-    return page(items, next_cursor)
+    return page(rows, next_cursor)
 
 
 @router.get(
@@ -197,7 +131,7 @@ def buildings_list(
     request: HttpRequest, params: Query[PageParams], estate_id: int | None = None
 ) -> dict[str, Any]:
     rows, next_cursor = paginate(selectors.place_list(Building, estate_id=estate_id), params)
-    return page([{"id": b.pk, "estate_id": b.estate_id, "name": b.name} for b in rows], next_cursor)
+    return page(rows, next_cursor)
 
 
 @router.get(
@@ -210,9 +144,7 @@ def units_list(
     request: HttpRequest, params: Query[PageParams], building_id: int | None = None
 ) -> dict[str, Any]:
     rows, next_cursor = paginate(selectors.place_list(Unit, building_id=building_id), params)
-    return page(
-        [{"id": u.pk, "building_id": u.building_id, "name": u.name} for u in rows], next_cursor
-    )
+    return page(rows, next_cursor)
 
 
 @router.get(
@@ -225,8 +157,7 @@ def households_list(
     request: HttpRequest, params: Query[PageParams], unit_id: int | None = None
 ) -> dict[str, Any]:
     rows, next_cursor = paginate(selectors.place_list(Household, unit_id=unit_id), params)
-    items = [{"id": h.pk, "unit_id": h.unit_id, "flat_number": h.flat_number} for h in rows]
-    return page(items, next_cursor)
+    return page(rows, next_cursor)
 
 
 @router.post(
@@ -235,9 +166,6 @@ def households_list(
     summary="Add a household (a flat in a unit)",
     operation_id="community_households_create",
 )
-def households_create(request: HttpRequest, body: HouseholdIn) -> Status[dict[str, Any]]:
-    household = services.household_create(**body.dict())
-    return Status(
-        201,
-        {"id": household.pk, "unit_id": household.unit_id, "flat_number": household.flat_number},
-    )
+def households_create(request: HttpRequest, body: HouseholdIn) -> Status[Household]:
+    access.may_add_household(actor(request), unit_id=body.unit_id)
+    return Status(201, services.household_create(**body.dict()))

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from ninja import Field, Schema
 
 from api.pagination import Page
 from api.types import In, Text
+from tenants.community.access import sees_personal_data_of
+from tenants.community.models import Area, Resident, Role
+from tenants.community.phones import mask_name, mask_phone
+
+
+def _unmasked(resident: Resident, context: Any) -> bool:
+    """Whether the caller of this response sees the resident's personal data (no query: the
+    resident comes with its places)."""
+    return sees_personal_data_of(context["request"].actor, resident)
 
 
 class ResidentOut(Schema):
@@ -23,6 +33,40 @@ class ResidentOut(Schema):
     moved_out_on: date | None
     tags: list[str] | None = Field(description="Null when masked: tags are personal data.")
     masked: bool
+
+    @staticmethod
+    def resolve_display_name(obj: Resident, context: Any) -> str:
+        return obj.display_name if _unmasked(obj, context) else mask_name(obj.display_name)
+
+    @staticmethod
+    def resolve_phone(obj: Resident, context: Any) -> str | None:
+        return obj.phone if _unmasked(obj, context) else mask_phone(obj.phone)
+
+    @staticmethod
+    def resolve_unit_id(obj: Resident) -> int | None:
+        return obj.household.unit_id if obj.household is not None else None
+
+    @staticmethod
+    def resolve_building_id(obj: Resident) -> int | None:
+        return obj.household.unit.building_id if obj.household is not None else None
+
+    @staticmethod
+    def resolve_tags(obj: Resident, context: Any) -> list[str] | None:
+        return [tag.name for tag in obj.tags.all()] if _unmasked(obj, context) else None
+
+    @staticmethod
+    def resolve_masked(obj: Resident, context: Any) -> bool:
+        return not _unmasked(obj, context)
+
+
+class ResidentFilter(Schema):
+    estate_id: int | None = None
+    building_id: int | None = None
+    unit_id: int | None = None
+    household_id: int | None = None
+    area_id: int | None = None
+    role: Role | None = None
+    status: Resident.Status | None = None
 
 
 class ResidentIn(In):
@@ -71,6 +115,14 @@ class AreaOut(Schema):
     depth: int
     parent_id: int | None
     code: str
+
+    @staticmethod
+    def resolve_level(obj: Area) -> str:
+        return str(obj.level.name)
+
+    @staticmethod
+    def resolve_depth(obj: Area) -> int:
+        return int(obj.level.depth)
 
 
 class AreaPage(Page[AreaOut]):

@@ -1,49 +1,216 @@
-"""Who sees which residents, and whether unmasked. Fail closed: missing and hidden look alike."""
+"""Who sees and changes which residents and places, and whether unmasked.
+
+Every channel passes its ``Actor`` (see ``tenants.community.actor``); nothing else
+decides. Three kinds of rule:
+
+- list filters: ``residents_visible``, ``households_led``, ``units_led``;
+- lookups that answer the same for missing and not yours: ``access_resident``;
+- action checks that return nothing or raise ``NotAllowed`` (403 with a code):
+  ``may_register_resident``, ``may_change_resident``, ``may_add_household``.
+
+The policy:
+
+- the district's tool sees and changes every resident, unmasked only with
+  ``personal_data:read``;
+- a person (a resident acting, or signed in) sees and changes the residents of their
+  own household, unmasked;
+- a leader also sees and changes the residents of the places they lead, unmasked, and
+  registers residents, adds flats and moves people only there; nowhere else;
+- places themselves (areas, estates, buildings, units, flats) hold nobody's personal
+  data and are listed to every caller of the tenant.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from linli.errors import NotFound
-from tenants.community.models import Resident
+from linli.errors import LinliError, NotFound
+from tenants.community.actor import Actor
+from tenants.community.models import Household, Resident, Unit
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """What the caller may see: personal data unmasked or not; acting for one resident or not."""
+class NotAllowed(LinliError):
+    """The caller sees the thing but may not do this: 403 with a specific code."""
 
-    personal_data: bool = False
-    acting_resident: Resident | None = None
-
-    def residents(self, queryset: QuerySet[Resident]) -> QuerySet[Resident]:
-        resident = self.acting_resident
-        if resident is None:
-            return queryset
-        if resident.household_id is None:
-            return queryset.filter(pk=resident.pk)
-        return queryset.filter(household_id=resident.household_id)
-
-    def sees_personal_data_of(self, resident: Resident) -> bool:
-        if self.personal_data:
-            return True
-        acting = self.acting_resident
-        return acting is not None and (
-            acting.pk == resident.pk
-            or (acting.household_id is not None and acting.household_id == resident.household_id)
-        )
+    code = "not_allowed"
+    status = 403
 
 
-def access_resident(*, viewer: Viewer, resident_id: int) -> Resident:
-    resident = (
-        viewer.residents(Resident.objects.filter(erased_at__isnull=True))
-        .select_related("household__unit__building")
-        .prefetch_related("tags")
-        .filter(pk=resident_id)
-        .first()
+# The places a resident's household lies in, loaded with them so that masking a page of
+# residents costs no query per resident.
+RESIDENT_PLACES = "household__unit__building__estate__area"
+
+
+def resident_not_found(resident_id: int) -> NotFound:
+    return NotFound(_("No resident %(id)s.") % {"id": resident_id}, code="resident_not_found")
+
+
+def not_for_residents() -> NotAllowed:
+    return NotAllowed(_("Residents cannot do this."), code="not_for_residents")
+
+
+def out_of_scope() -> NotAllowed:
+    return NotAllowed(_("That is outside the places you lead."), code="out_of_scope")
+
+
+def leaders_only(actor: Actor) -> None:
+    """Leader actions: the district's tool, or a person who leads some place."""
+    if not actor.leads_anything:
+        raise not_for_residents()
+
+
+# --- list filters ------------------------------------------------------------------------
+
+
+def residents_visible(
+    actor: Actor, queryset: QuerySet[Resident] | None = None
+) -> QuerySet[Resident]:
+    """The residents the actor sees: everyone for the district; for a person their own
+    household and the places they lead. Without ``queryset``, erased residents are left out
+    (the admin passes its own queryset, erased rows included)."""
+    residents = (
+        queryset if queryset is not None else Resident.objects.filter(erased_at__isnull=True)
     )
+    if actor.is_district:
+        return residents
+    mine = Q(pk__in=[])
+    if actor.resident_id is not None:
+        mine |= Q(pk=actor.resident_id)
+        if actor.household_id is not None:
+            mine |= Q(household_id=actor.household_id)
+    if actor.scope.anything:
+        mine |= actor.place_q("household__unit__")
+    return residents.filter(mine)
+
+
+def households_led(
+    actor: Actor, queryset: QuerySet[Household] | None = None
+) -> QuerySet[Household]:
+    """The flats of the places the actor leads (all for the district, none for a resident
+    who leads nothing)."""
+    return actor.households_led(queryset)
+
+
+def units_led(actor: Actor, queryset: QuerySet[Unit] | None = None) -> QuerySet[Unit]:
+    units = queryset if queryset is not None else Unit.objects.all()
+    if actor.is_district:
+        return units
+    if not actor.scope.anything:
+        return units.none()
+    return units.filter(actor.place_q(""))
+
+
+def households_to_place_in(actor: Actor, *, current_id: int | None = None) -> QuerySet[Household]:
+    """Where the actor may put a resident: the flats they lead, and the one the resident is
+    in already (keeping someone where they are is no move)."""
+    led = Q(pk__in=households_led(actor).values("pk"))
+    if current_id is not None:
+        led |= Q(pk=current_id)
+    return Household.objects.filter(led)
+
+
+def manages_people(actor: Actor) -> bool:
+    """May open the admin's screens of units, flats and residents: a leader or the district."""
+    return actor.leads_anything
+
+
+def links_accounts(actor: Actor) -> bool:
+    """Linking a resident to a staff sign-in gives that sign-in the resident's roles: the
+    district's decision only (a leader could otherwise take a district admin's roles)."""
+    return actor.is_district
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+def access_resident(*, actor: Actor, resident_id: int, for_update: bool = False) -> Resident:
+    """A resident the actor sees; the same 404 whether missing, erased or not theirs."""
+    residents = residents_visible(actor).select_related(RESIDENT_PLACES).prefetch_related("tags")
+    if for_update:
+        residents = residents.select_for_update(of=("self",))
+    resident = residents.filter(pk=resident_id).first()
     if resident is None:
-        raise NotFound(_("No resident %(id)s.") % {"id": resident_id}, code="resident_not_found")
+        raise resident_not_found(resident_id)
     return resident
+
+
+# --- what they see of a resident -------------------------------------------------------------
+
+
+def _leads_residents_place(actor: Actor, resident: Resident) -> bool:
+    """Whether the actor leads the resident's flat, from the places loaded with the resident
+    (``RESIDENT_PLACES``): no query when they were."""
+    if actor.is_district:
+        return True
+    household = resident.household
+    scope = actor.scope
+    if household is None or not scope.anything:
+        return False
+    unit = household.unit
+    building = unit.building
+    if (
+        unit.pk in scope.unit_ids
+        or building.pk in scope.building_ids
+        or building.estate_id in scope.estate_ids
+    ):
+        return True
+    area = building.estate.area if scope.area_paths else None
+    return area is not None and any(area.path.startswith(path) for path in scope.area_paths)
+
+
+def sees_personal_data_of(actor: Actor, resident: Resident) -> bool:
+    """Names, phones and tags unmasked: with ``personal_data:read``; for a person, their own
+    household; for a leader, the places they lead."""
+    if actor.personal_data:
+        return True
+    if not actor.is_person:
+        return False
+    if actor.is_self(resident.pk) or (
+        actor.household_id is not None and actor.household_id == resident.household_id
+    ):
+        return True
+    return actor.scope.personal_data and _leads_residents_place(actor, resident)
+
+
+# --- action checks ---------------------------------------------------------------------------
+
+
+def may_register_resident(actor: Actor, *, household_id: int | None) -> None:
+    """Registering residents is a leader's job, in a flat of the places they lead (only the
+    district registers someone without a flat)."""
+    if actor.is_district:
+        return
+    leaders_only(actor)
+    if household_id is None or not actor.leads_household(household_id):
+        raise out_of_scope()
+
+
+def may_change_resident(actor: Actor, resident: Resident, changes: dict[str, Any]) -> None:
+    """Whoever sees a resident may correct them (a person: their own household). Moving them
+    to another flat, and their tags (leaders' classification, which sets outreach), need
+    a leader of the places involved; linking them to a sign-in, the district."""
+    if actor.is_district:
+        return
+    if "user" in changes:
+        raise NotAllowed(
+            _("Only the district links residents to sign-in accounts."), code="district_only"
+        )
+    moving = "household_id" in changes and changes["household_id"] != resident.household_id
+    if moving or "tag_ids" in changes:
+        leaders_only(actor)
+        if not actor.leads_household(resident.household_id):
+            raise out_of_scope()
+    if moving and not actor.leads_household(changes["household_id"]):
+        raise out_of_scope()
+
+
+def may_add_household(actor: Actor, *, unit_id: int) -> None:
+    """Adding a flat is a leader's job, in a unit of the places they lead."""
+    if actor.is_district:
+        return
+    leaders_only(actor)
+    if not units_led(actor).filter(pk=unit_id).exists():
+        raise out_of_scope()

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -20,7 +21,8 @@ from django.utils.translation import gettext_lazy
 
 from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
-from tenants.community import personal_data, services
+from tenants.community import access, personal_data, services
+from tenants.community.actor import request_actor
 from tenants.community.models import (
     Area,
     AreaLevel,
@@ -36,11 +38,11 @@ from tenants.community.models import (
     Unit,
 )
 from tenants.community.phones import normalise_phone
-from tenants.community.roles import staff_scope
 
 
 class ScopedAdmin(ModelAdmin):
-    """Leaders see and change only what their roles cover; nobody deletes people or places."""
+    """Leaders see and change only what their roles cover (``tenants.community.access``
+    decides); nobody deletes people or places."""
 
     def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         raise NotImplementedError
@@ -49,8 +51,7 @@ class ScopedAdmin(ModelAdmin):
         return self.scoped(request, super().get_queryset(request))
 
     def _may(self, request: HttpRequest) -> bool:
-        scope = staff_scope(request.user)
-        return scope.everything or (scope.anything and scope.personal_data)
+        return access.manages_people(request_actor(request))
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._may(request)
@@ -72,11 +73,11 @@ class ScopedAdmin(ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         # A leader can only place people and flats in the places they manage.
-        scope = staff_scope(request.user)
+        actor = request_actor(request)
         if db_field.name == "household":
-            kwargs["queryset"] = scope.households(Household.objects.all())
+            kwargs["queryset"] = access.households_led(actor, Household.objects.all())
         elif db_field.name == "unit":
-            kwargs["queryset"] = scope.units(Unit.objects.all())
+            kwargs["queryset"] = access.units_led(actor, Unit.objects.all())
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -152,7 +153,7 @@ class UnitAdmin(ScopedAdmin):
     inlines = [HouseholdInline]
 
     def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return staff_scope(request.user).units(queryset)
+        return access.units_led(request_actor(request), queryset)
 
 
 @admin.register(Household)
@@ -166,7 +167,7 @@ class HouseholdAdmin(ScopedAdmin):
     change_list_template = "admin/community/household/change_list.html"
 
     def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return staff_scope(request.user).households(queryset)
+        return access.households_led(request_actor(request), queryset)
 
     def get_urls(self) -> list[Any]:
         from django.urls import path
@@ -224,7 +225,23 @@ class ResidentAdmin(ScopedAdmin):
     actions = ["export_personal_data", "erase", "export_csv", "move_out"]
 
     def scoped(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return staff_scope(request.user).residents(queryset)
+        return access.residents_visible(request_actor(request), queryset)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if "household" in form.base_fields:  # keeping someone in their flat is no move
+            form.base_fields["household"].queryset = access.households_to_place_in(
+                request_actor(request), current_id=obj.household_id if obj else None
+            )
+        return form
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not access.links_accounts(request_actor(request)):
+            fields.append("user")
+        return fields
 
     def save_model(self, request: HttpRequest, obj: Resident, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -237,14 +254,33 @@ class ResidentAdmin(ScopedAdmin):
             "needs_assistance": data.get("needs_assistance", False),
             "moved_in_on": data.get("moved_in_on"),
         }
+        self._check(request, obj, form, fields, change)
         if change:
             saved = services.resident_update(resident_id=obj.pk, **fields)
         else:
             saved = services.resident_create(**fields)
-        if data.get("user") != saved.user:
+        if "user" in data and data.get("user") != saved.user:
             Resident.objects.filter(pk=saved.pk).update(user=data.get("user"))
         obj.pk = saved.pk
         obj._state.adding = False
+
+    def _check(
+        self, request: HttpRequest, obj: Resident, form: Any, fields: dict[str, Any], change: bool
+    ) -> None:
+        """The same rules as the API's, on what this form changes."""
+        actor = request_actor(request)
+        changes = dict(fields)
+        if "tags" in form.changed_data:
+            changes["tag_ids"] = [tag.pk for tag in form.cleaned_data.get("tags") or []]
+        if "user" in form.changed_data:
+            changes["user"] = form.cleaned_data.get("user")
+        try:
+            if change:
+                access.may_change_resident(actor, Resident.objects.get(pk=obj.pk), changes)
+            else:
+                access.may_register_resident(actor, household_id=fields["household_id"])
+        except access.NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         form.instance = Resident.objects.get(pk=form.instance.pk)

@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from tenants.community.access import Viewer
+from tenants.community.access import RESIDENT_PLACES, residents_visible
+from tenants.community.actor import Actor
 from tenants.community.models import Area, Estate, Resident, RoleAssignment, Term
 from tenants.community.terminology import terminology_defaults
 
@@ -36,7 +37,7 @@ def resident_for_acting(raw_id: str) -> Resident | None:
 
 def resident_list(
     *,
-    viewer: Viewer,
+    actor: Actor,
     estate_id: int | None = None,
     building_id: int | None = None,
     unit_id: int | None = None,
@@ -45,8 +46,8 @@ def resident_list(
     role: str | None = None,
     status: str | None = None,
 ) -> QuerySet[Resident]:
-    """Residents the viewer may see, filtered by place, role and status (two queries a page)."""
-    residents = viewer.residents(Resident.objects.filter(erased_at__isnull=True))
+    """Residents the actor sees, filtered by place, role and status (two queries a page)."""
+    residents = residents_visible(actor)
     if household_id is not None:
         residents = residents.filter(household_id=household_id)
     if unit_id is not None:
@@ -70,7 +71,7 @@ def resident_list(
         )
     if status:
         residents = residents.filter(status=status)
-    return residents.select_related("household__unit__building").prefetch_related("tags")
+    return residents.select_related(RESIDENT_PLACES).prefetch_related("tags")
 
 
 def estate_list(*, area_id: int | None = None) -> QuerySet[Estate]:
