@@ -65,7 +65,7 @@ def residents_get(request: HttpRequest, resident_id: int) -> Resident:
 )
 def residents_create(request: HttpRequest, body: ResidentIn) -> Status[Resident]:
     who = actor(request)
-    access.may_register_resident(who, household_id=body.household_id)
+    access.may_register_resident(who, body.household_id)
     created = services.resident_create(**body.dict())
     return Status(201, access.access_resident(actor=who, resident_id=created.pk))
 

@@ -178,7 +178,7 @@ def sees_personal_data_of(actor: Actor, resident: Resident) -> bool:
 # --- action checks ---------------------------------------------------------------------------
 
 
-def may_register_resident(actor: Actor, *, household_id: int | None) -> None:
+def may_register_resident(actor: Actor, household_id: int | None) -> None:
     """Registering residents is a leader's job, in a flat of the places they lead (only the
     district registers someone without a flat)."""
     if actor.is_district:

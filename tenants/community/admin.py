@@ -278,7 +278,7 @@ class ResidentAdmin(ScopedAdmin):
             if change:
                 access.may_change_resident(actor, Resident.objects.get(pk=obj.pk), changes)
             else:
-                access.may_register_resident(actor, household_id=fields["household_id"])
+                access.may_register_resident(actor, fields["household_id"])
         except access.NotAllowed as exc:
             raise PermissionDenied(exc.message) from exc
 
