@@ -6,6 +6,7 @@ from ninja import Field, Schema
 
 from api.pagination import Page
 from api.types import In, Text
+from tenants.points.models import Posting, Transaction
 
 
 class AccountOut(Schema):
@@ -32,6 +33,10 @@ class TransactionOut(Schema):
     reverses_id: int | None
     refunds_id: int | None
     postings: list[PostingOut]
+
+    @staticmethod
+    def resolve_postings(obj: Transaction) -> list[Posting]:
+        return list(obj.postings.order_by("id"))
 
 
 class StatementLineOut(Schema):

@@ -17,19 +17,21 @@ from django.utils.translation import gettext_lazy
 
 from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
-from tenants.community.roles import staff_scope
-from tenants.points import selectors, services
+from tenants.community.access import NotAllowed
+from tenants.community.actor import request_actor
+from tenants.points import access, selectors, services
 from tenants.points.models import Account, Posting, Transaction
 
 
 class LedgerAdmin(ModelAdmin):
-    """District admins only; nothing is added, changed or deleted here directly."""
+    """The books' keepers only (``tenants.points.access``); nothing is added, changed or
+    deleted here directly."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return staff_scope(request.user).everything
+        return access.keeps_books(request_actor(request))
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return staff_scope(request.user).everything
+        return access.keeps_books(request_actor(request))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -41,8 +43,16 @@ class LedgerAdmin(ModelAdmin):
         return False
 
     def _guard(self, request: HttpRequest) -> None:
-        if not staff_scope(request.user).everything:
+        if not access.keeps_books(request_actor(request)):
             raise PermissionDenied
+
+
+def _refused(check: Any, *args: Any) -> None:
+    """An access rule's refusal as the admin shows it: a 403 page."""
+    try:
+        check(*args)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
 
 
 class AdjustForm(forms.Form):
@@ -80,7 +90,9 @@ class AccountAdmin(LedgerAdmin):
 
     def adjust_view(self, request: HttpRequest, account_id: int) -> HttpResponse:
         self._guard(request)
-        account = get_object_or_404(Account, pk=account_id)
+        actor = request_actor(request)
+        account = get_object_or_404(access.accounts_visible(actor), pk=account_id)
+        _refused(access.may_credit, actor, account)
         form = AdjustForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -171,6 +183,7 @@ class TransactionAdmin(LedgerAdmin):
     def reverse_view(self, request: HttpRequest, transaction_id: int) -> HttpResponse:
         self._guard(request)
         original = get_object_or_404(Transaction, pk=transaction_id)
+        _refused(access.may_undo, request_actor(request), original.pk)
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:

@@ -9,6 +9,9 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection
 
+from tenants.community.models import Resident
+from tenants.points.models import Account
+
 
 @dataclass(frozen=True)
 class BalanceMismatch:
@@ -31,6 +34,16 @@ def ledger_verify() -> list[BalanceMismatch]:
             """
         )
         return [BalanceMismatch(*row) for row in cursor.fetchall()]
+
+
+def resident_account(*, resident: Resident) -> Account:
+    """The resident's account; before their first points, an unsaved empty one (no id)."""
+    account = Account.objects.filter(resident=resident).first()
+    if account is None:
+        return Account(
+            kind=Account.Kind.RESIDENT, code=f"resident:{resident.pk}", name="", resident=resident
+        )
+    return account
 
 
 @dataclass(frozen=True)

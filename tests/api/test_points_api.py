@@ -121,7 +121,9 @@ def test_acting_residents_spend_only_their_own_points(tenant, make_key, people):
     )
     assert response.status_code == 403
     assert response.json()["code"] == "not_for_residents"
-    assert me.get(f"/api/v1/points/residents/{people['volunteer'].pk}/account").status_code == 403
+    # someone else's account is not there for them: the same 404 as a missing resident
+    theirs = me.get(f"/api/v1/points/residents/{people['volunteer'].pk}/account")
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "resident_not_found")
 
 
 def test_points_module_off_is_404(tenant, make_key, people):
