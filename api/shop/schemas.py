@@ -1,11 +1,22 @@
+"""The shop's API schemas. Outputs read model attributes (ninja's ``from_attributes``);
+derived fields have ``resolve_<field>`` static methods."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from ninja import Field, Schema
 
 from api.pagination import Page
 from api.types import Day, In, Moment, Text
+from linli.http import absolute_url
+from tenants.community.phones import mask_name
+from tenants.shop import qr, selectors
+
+
+def _link(context: Any, path: str) -> str:
+    return absolute_url(context["request"], path)
 
 
 class ShopIn(In):
@@ -27,6 +38,10 @@ class ShopOut(Schema):
     address: str
     active: bool
     link: str = Field(description="What the shop's QR code opens.")
+
+    @staticmethod
+    def resolve_link(obj: Any, context: Any) -> str:
+        return _link(context, qr.shop_path(obj.qr_token))
 
 
 class ShopPage(Page[ShopOut]):
@@ -95,6 +110,10 @@ class ProductOut(Schema):
     photo_url: str | None
     active: bool
 
+    @staticmethod
+    def resolve_photo_url(obj: Any) -> str | None:
+        return obj.photo.url if obj.photo else None
+
 
 class ProductPage(Page[ProductOut]):
     pass
@@ -138,6 +157,18 @@ class ItemOut(Schema):
     ordered: int
     left: int | None
 
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return str(obj.product.name)
+
+    @staticmethod
+    def resolve_unit(obj: Any) -> str:
+        return str(obj.product.unit)
+
+    @staticmethod
+    def resolve_left(obj: Any) -> int | None:
+        return None if obj.limit_total is None else obj.limit_total - obj.ordered
+
 
 class SlotOut(Schema):
     id: int
@@ -158,6 +189,18 @@ class BatchOut(Schema):
     link: str = Field(description="What the batch's QR code opens.")
     items: list[ItemOut]
     slots: list[SlotOut]
+
+    @staticmethod
+    def resolve_supplier(obj: Any) -> str:
+        return str(obj.supplier.name)
+
+    @staticmethod
+    def resolve_state(obj: Any) -> str:
+        return selectors.batch_state(obj)
+
+    @staticmethod
+    def resolve_link(obj: Any, context: Any) -> str:
+        return _link(context, qr.batch_path(obj.qr_token))
 
 
 class BatchPage(Page[BatchOut]):
@@ -193,6 +236,18 @@ class LineOut(Schema):
     total_fen: int
     points_allowed: int
 
+    @staticmethod
+    def resolve_item_id(obj: Any) -> int | None:
+        return obj.batch_item_id
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return str(obj.product.name)
+
+    @staticmethod
+    def resolve_unit(obj: Any) -> str:
+        return str(obj.product.unit)
+
 
 class OrderOut(Schema):
     id: int
@@ -211,6 +266,10 @@ class OrderOut(Schema):
     placed_at: datetime
     picked_up_at: datetime | None
     lines: list[LineOut]
+
+    @staticmethod
+    def resolve_pickup_code(obj: Any) -> str | None:
+        return obj.pickup_code if obj.status in selectors.OPEN else None
 
 
 class OrderPage(Page[OrderOut]):
@@ -240,12 +299,38 @@ class PackingOrderOut(Schema):
     money_due_fen: int
     lines: list[tuple[str, str, int]]
 
+    @staticmethod
+    def resolve_order_id(obj: Any) -> int:
+        return int(obj.order.pk)
+
+    @staticmethod
+    def resolve_pickup_code(obj: Any) -> str:
+        return str(obj.order.pickup_code)
+
+    @staticmethod
+    def resolve_resident(obj: Any, context: Any) -> str:
+        """Names in full only for a caller who may see personal data."""
+        name = str(obj.order.resident.display_name)
+        return name if context["request"].actor.personal_data else mask_name(name)
+
+    @staticmethod
+    def resolve_status(obj: Any) -> str:
+        return str(obj.order.status)
+
+    @staticmethod
+    def resolve_money_due_fen(obj: Any) -> int:
+        return int(obj.order.money_due_fen)
+
 
 class PackingSlotOut(Schema):
     slot: str
     slot_id: int | None
     orders: list[PackingOrderOut]
     totals: list[tuple[str, str, int]]
+
+    @staticmethod
+    def resolve_slot(obj: Any) -> str:
+        return str(obj.label)
 
 
 class ParcelIn(In):
@@ -271,6 +356,10 @@ class ParcelOut(Schema):
     picked_up_at: datetime | None
     returned_at: datetime | None
 
+    @staticmethod
+    def resolve_pickup_code(obj: Any) -> str | None:
+        return obj.pickup_code if obj.status == "waiting" else None
+
 
 class ParcelPage(Page[ParcelOut]):
     pass
@@ -284,6 +373,14 @@ class ParcelPickUpIn(In):
 class SuggestionOut(Schema):
     household_id: int
     label: str
+
+    @staticmethod
+    def resolve_household_id(obj: Any) -> int:
+        return int(obj.pk)
+
+    @staticmethod
+    def resolve_label(obj: Any) -> str:
+        return selectors.household_label(obj)
 
 
 class ParcelDayOut(Schema):
@@ -329,6 +426,10 @@ class ServiceOut(Schema):
     price_fen: int | None
     points_price: int | None
     active: bool
+
+    @staticmethod
+    def resolve_organisation(obj: Any) -> str:
+        return str(obj.organisation.name)
 
 
 class ServicePage(Page[ServiceOut]):

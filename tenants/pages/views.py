@@ -8,14 +8,12 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from linli.errors import LinliError
+from linli.errors import LinliError, NotFound
 from linli.http import client_ip
 from tenants.community.actor import actor_for_resident
 from tenants.pages import signin
@@ -119,8 +117,6 @@ def _balance(resident: Any) -> int | None:
 
 @resident_page
 def home(request: HttpRequest) -> HttpResponse:
-    from tenants.shop.models import Order, Parcel
-
     resident = request.resident  # type: ignore[attr-defined]
     modules = request.tenant.enabled_modules  # type: ignore[attr-defined]
     context: dict[str, Any] = {"resident": resident, "modules": modules}
@@ -135,15 +131,13 @@ def home(request: HttpRequest) -> HttpResponse:
             ).order_by("window_start")[:5]
         )
     if "shop" in modules:
-        context["orders"] = list(
-            Order.objects.filter(resident=resident, status__in=["placed", "confirmed", "ready"])
-            .select_related("shop")
-            .order_by("collect_by")[:5]
-        )
-        context["parcels"] = (
-            list(Parcel.objects.filter(household_id=resident.household_id, status="waiting")[:5])
-            if resident.household_id
-            else []
+        from tenants.shop import access as shop_access
+        from tenants.shop import selectors as shop_selectors
+
+        actor = request.actor  # type: ignore[attr-defined]
+        context["orders"] = list(shop_selectors.orders_open(shop_access.orders_placed(actor))[:5])
+        context["parcels"] = list(
+            shop_selectors.parcels_waiting(shop_access.parcels_of_household(actor))[:5]
         )
     return render(request, "pages/home.html", context)
 
@@ -158,60 +152,45 @@ def _not_here(request: HttpRequest) -> HttpResponse:
 
 @resident_page
 def shop(request: HttpRequest) -> HttpResponse:
-    from tenants.shop.models import PreorderBatch
+    from tenants.shop import access, selectors
 
     if not _shop_on(request):
         return _not_here(request)
-    now = timezone.now()
-    batches = (
-        PreorderBatch.objects.filter(
-            opens_at__lte=now, closes_at__gt=now, closed_at__isnull=True, cancelled_at__isnull=True
-        )
-        .select_related("shop", "supplier")
-        .order_by("closes_at")[:20]
-    )
+    batches = selectors.batches_open_now(access.batches_visible(request.actor))  # type: ignore[attr-defined]
+    batches = batches.select_related("shop", "supplier").order_by("closes_at")[:20]
     return render(request, "pages/shop.html", {"batches": batches})
 
 
 def batch(request: HttpRequest, token: str) -> HttpResponse:
     """What the batch's QR code opens: the items, and the order form once signed in."""
-    from tenants.shop.models import BatchItem, PreorderBatch
+    from tenants.shop import access, selectors
     from tenants.shop.services.common import shop_settings
 
     if not _shop_on(request):
         return _not_here(request)
-    found = (
-        PreorderBatch.objects.select_related("shop", "supplier")
-        .prefetch_related(
-            Prefetch("items", queryset=BatchItem.objects.select_related("product").order_by("id")),
-            "slots",
-        )
-        .filter(qr_token=token[:24])
-        .first()
-    )
-    if found is None:
+    resident = signin.session_resident(request.COOKIES.get(COOKIE))
+    actor = actor_for_resident(resident) if resident is not None else None
+    try:
+        found = access.access_batch_by_code(actor=actor, token=token)
+    except NotFound:
         return _not_here(request)
+    found = selectors.batch_shown(found)
     for item in found.items.all():
         item.left = None if item.limit_total is None else item.limit_total - item.ordered  # type: ignore[attr-defined]
-    resident = signin.session_resident(request.COOKIES.get(COOKIE))
-    now = timezone.now()
     context: dict[str, Any] = {
         "batch": found,
         "resident": resident,
-        "is_open": found.opens_at <= now < found.closes_at
-        and found.closed_at is None
-        and found.cancelled_at is None,
+        "is_open": selectors.batch_state(found) == "open",
         "fen_per_point": shop_settings().fen_per_point,
         "balance": _balance(resident) if resident else None,
     }
-    if request.method == "POST" and resident is not None:
-        return _order(request, found, resident, context)
+    if request.method == "POST" and actor is not None:
+        return _order(request, found, actor, context)
     return render(request, "pages/batch.html", context)
 
 
-def _order(
-    request: HttpRequest, found: Any, resident: Any, context: dict[str, Any]
-) -> HttpResponse:
+def _order(request: HttpRequest, found: Any, actor: Any, context: dict[str, Any]) -> HttpResponse:
+    from tenants.shop import access
     from tenants.shop.services.orders import order_place
 
     lines = []
@@ -226,8 +205,9 @@ def _order(
             raise LinliError(_("Choose how many of something you want."))
         if not raw_points.isdigit():
             raise LinliError(_("Points are a whole number."))
+        orderer = access.named_resident(actor, None)  # the signed-in resident, for themselves
         order = order_place(
-            resident_id=resident.pk,
+            resident_id=orderer.resident_id,  # type: ignore[arg-type]
             batch_id=found.pk,
             slot_id=int(slot) if slot and slot.isdigit() else None,
             lines=lines,
@@ -241,45 +221,41 @@ def _order(
 
 @resident_page
 def orders(request: HttpRequest) -> HttpResponse:
-    from tenants.shop.models import Order
+    """My orders: those the signed-in resident placed."""
+    from tenants.shop import access
 
     if not _shop_on(request):
         return _not_here(request)
-    mine = Order.objects.filter(resident=request.resident).select_related("shop")[:30]  # type: ignore[attr-defined]
+    mine = access.orders_placed(request.actor).select_related("shop")[:30]  # type: ignore[attr-defined]
     return render(request, "pages/orders.html", {"orders": mine})
 
 
 @resident_page
 def order(request: HttpRequest, order_id: int) -> HttpResponse:
-    from tenants.shop.models import Order, OrderLine
+    """One order, as the API shows it to the same resident (theirs, or their shop's)."""
+    from tenants.shop import access, selectors
 
     if not _shop_on(request):
         return _not_here(request)
-    found = (
-        Order.objects.filter(pk=order_id, resident=request.resident)  # type: ignore[attr-defined]
-        .select_related("shop", "slot")
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product")))
-        .first()
-    )
-    if found is None:
+    try:
+        found = access.access_order(actor=request.actor, order_id=order_id)  # type: ignore[attr-defined]
+    except NotFound:
         return _not_here(request)
-    return render(request, "pages/order.html", {"order": found})
+    context = {
+        "order": selectors.order_shown(found),
+        "mine": request.actor.is_self(found.resident_id),  # type: ignore[attr-defined]
+    }
+    return render(request, "pages/order.html", context)
 
 
 @resident_page
 def parcels(request: HttpRequest) -> HttpResponse:
-    from tenants.shop.models import Parcel
+    """My parcels: those waiting for the signed-in resident's household."""
+    from tenants.shop import access, selectors
 
     if not _shop_on(request):
         return _not_here(request)
-    resident = request.resident  # type: ignore[attr-defined]
-    waiting = (
-        Parcel.objects.filter(household_id=resident.household_id, status="waiting").select_related(
-            "shop"
-        )
-        if resident.household_id
-        else Parcel.objects.none()
-    )
+    waiting = selectors.parcels_waiting(access.parcels_of_household(request.actor))  # type: ignore[attr-defined]
     return render(request, "pages/parcels.html", {"parcels": waiting})
 
 

@@ -1,8 +1,11 @@
 """The shop in the tenant admin: catalogue and batches for operators, orders and parcels at
 the counter (status changes go through the services), printable packing lists, reports.
 
-A staff user who is not a superuser sees the shops they operate (shop operator for
-the estate, or a leader of it) and what belongs to those shops.
+Every queryset and action goes through ``tenants.shop.access`` with the admin's
+``Actor``: a staff user sees and runs the shops they run (shop operator for the estate,
+or a leader of it) and what belongs to them, the orders, parcels and bookings the same
+rules let them see (their own among them), and the services of partners they belong
+to; setting up shops, suppliers and services is the district's.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import ForeignKey, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -24,7 +27,7 @@ from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
 from linli.http import absolute_url
 from linli.photo_admin import PhotoAdminMixin
-from tenants.community.models import Resident
+from tenants.community.actor import Actor, request_actor
 from tenants.shop import access, qr, selectors
 from tenants.shop.models import (
     BatchItem,
@@ -43,28 +46,51 @@ from tenants.shop.models import (
 from tenants.shop.services import catalogue, orders, parcels, partners
 
 
-def operated(request: HttpRequest) -> QuerySet[Shop]:
-    user: Any = request.user
-    if getattr(user, "is_superuser", False):
-        return Shop.objects.all()
-    if not user.is_authenticated:
-        return Shop.objects.none()
-    resident = Resident.objects.filter(user_id=user.pk, erased_at__isnull=True).first()
-    return access.operated_shops(resident) if resident else Shop.objects.none()
+class Scoped(ModelAdmin):
+    """The rows an access rule gives the admin's actor, and nothing else."""
 
-
-class ScopedToShops(ModelAdmin):
-    shop_path = "shop"
+    def visible(self, actor: Actor) -> QuerySet[Any]:
+        raise NotImplementedError
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).filter(**{f"{self.shop_path}__in": operated(request)})
+        rows = self.visible(request_actor(request))
+        return super().get_queryset(request) & rows
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.related_model is Shop:  # new products and batches go to shops they run
+            kwargs["queryset"] = access.shops_operated(request_actor(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-def _run(request: HttpRequest, queryset: QuerySet[Any], service: Any, done: str) -> None:
-    """Apply a service to each chosen row; report what was refused and why."""
+class SetUpByTheDistrict(ModelAdmin):
+    """Seen by every staff user with the permission; added, changed and removed by the
+    district only (``access.may_set_up``)."""
+
+    def _sets_up(self, request: HttpRequest) -> bool:
+        return access.permits(access.may_set_up, request_actor(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._sets_up(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._sets_up(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._sets_up(request) and super().has_delete_permission(request, obj)
+
+
+def _run(
+    request: HttpRequest, queryset: QuerySet[Any], check: Any, service: Any, done: str
+) -> None:
+    """Apply a service to each chosen row the actor may act on; report what was refused
+    and why (a refused check or a state conflict alike)."""
+    actor = request_actor(request)
     ok = 0
     for row in queryset:
         try:
+            check(actor, row)
             service(row)
             ok += 1
         except LinliError as exc:
@@ -74,8 +100,7 @@ def _run(request: HttpRequest, queryset: QuerySet[Any], service: Any, done: str)
 
 
 @admin.register(Shop)
-class ShopAdmin(ScopedToShops):
-    shop_path = "pk"
+class ShopAdmin(Scoped, SetUpByTheDistrict):
     list_display = ["name", "estate", "opening_hours", "active", "qr"]
     list_filter = ["active", "estate"]
     search_fields = ["name"]
@@ -88,25 +113,31 @@ class ShopAdmin(ScopedToShops):
         view = self.admin_site.admin_view(self.qr_view)
         return [path("<int:shop_id>/qr.svg", view, name="shop_shop_qr"), *super().get_urls()]
 
+    def visible(self, actor: Actor) -> QuerySet[Shop]:
+        return access.shops_operated(actor)
+
     def qr_view(self, request: HttpRequest, shop_id: int) -> HttpResponse:
-        shop = get_object_or_404(operated(request), pk=shop_id)
+        shop = get_object_or_404(access.shops_operated(request_actor(request)), pk=shop_id)
         link = absolute_url(request, qr.shop_path(shop.qr_token))
         return HttpResponse(qr.qr_svg(link), content_type="image/svg+xml")
 
 
 @admin.register(Supplier)
-class SupplierAdmin(ModelAdmin):
+class SupplierAdmin(SetUpByTheDistrict):
     list_display = ["name", "kind", "village", "contact_name", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["name", "village"]
 
 
 @admin.register(Product)
-class ProductAdmin(PhotoAdminMixin, ScopedToShops):
+class ProductAdmin(PhotoAdminMixin, Scoped):
     photo_fields = ("photo",)
     list_display = ["name", "unit", "shop", "price_fen", "points_share", "stock", "active"]
     list_filter = ["active", "shop", "supplier"]
     search_fields = ["name"]
+
+    def visible(self, actor: Actor) -> QuerySet[Product]:
+        return access.products_managed(actor)
 
 
 class BatchItemInline(TabularInline):
@@ -122,13 +153,16 @@ class PickupSlotInline(TabularInline):
 
 
 @admin.register(PreorderBatch)
-class PreorderBatchAdmin(ScopedToShops):
+class PreorderBatchAdmin(Scoped):
     list_display = ["title", "shop", "supplier", "opens_at", "closes_at", "pickup_on", "links"]
     list_filter = ["shop", "supplier", "pickup_on"]
     search_fields = ["title"]
     readonly_fields = ["closed_at", "cancelled_at"]
     inlines = [BatchItemInline, PickupSlotInline]
     actions = ["close_now"]
+
+    def visible(self, actor: Actor) -> QuerySet[PreorderBatch]:
+        return access.batches_managed(actor)
 
     @admin.display(description=gettext_lazy("Packing list and QR code"))
     def links(self, batch: PreorderBatch) -> str:
@@ -144,6 +178,7 @@ class PreorderBatchAdmin(ScopedToShops):
         _run(
             request,
             queryset,
+            lambda actor, b: access.may_run_shop(actor, b.shop),
             lambda b: catalogue.batch_close(batch_id=b.pk),
             _("%(count)s batches closed."),
         )
@@ -158,12 +193,8 @@ class PreorderBatchAdmin(ScopedToShops):
         ]
 
     def _batch(self, request: HttpRequest, batch_id: int) -> PreorderBatch:
-        return get_object_or_404(
-            PreorderBatch.objects.select_related("shop", "supplier").filter(
-                shop__in=operated(request)
-            ),
-            pk=batch_id,
-        )
+        batches = access.batches_managed(request_actor(request))
+        return get_object_or_404(batches.select_related("shop", "supplier"), pk=batch_id)
 
     def packing_view(self, request: HttpRequest, batch_id: int) -> HttpResponse:
         """The print-ready packing list: per pickup slot, each bag and the slot's totals."""
@@ -193,13 +224,16 @@ class OrderLineInline(TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ScopedToShops):
+class OrderAdmin(Scoped):
     list_display = ["id", "shop", "batch", "status", "total_fen", "points_used", "placed_at"]
     list_filter = ["status", "shop", "batch"]
     search_fields = ["pickup_code"]
     inlines = [OrderLineInline]
     actions = ["mark_ready", "cancel"]
     readonly_fields = [f.name for f in Order._meta.fields]
+
+    def visible(self, actor: Actor) -> QuerySet[Order]:
+        return access.orders_visible(actor)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -212,6 +246,7 @@ class OrderAdmin(ScopedToShops):
         _run(
             request,
             queryset,
+            access.may_run_counter,
             lambda o: orders.order_ready(order_id=o.pk),
             _("%(count)s orders ready."),
         )
@@ -221,13 +256,14 @@ class OrderAdmin(ScopedToShops):
         _run(
             request,
             queryset,
+            access.may_run_counter,  # the shop cancels here; residents cancel their own
             lambda o: orders.order_cancel(order_id=o.pk, reason="cancelled by the shop"),
             _("%(count)s orders cancelled."),
         )
 
 
 @admin.register(Parcel)
-class ParcelAdmin(ScopedToShops):
+class ParcelAdmin(Scoped):
     list_display = [
         "tracking_number",
         "carrier",
@@ -242,6 +278,9 @@ class ParcelAdmin(ScopedToShops):
     readonly_fields = [f.name for f in Parcel._meta.fields]
     actions = ["send_back"]
 
+    def visible(self, actor: Actor) -> QuerySet[Parcel]:
+        return access.parcels_visible(actor)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # logged through the API (with the household suggestion list)
 
@@ -253,6 +292,7 @@ class ParcelAdmin(ScopedToShops):
         _run(
             request,
             queryset,
+            access.may_hand_over_parcel,
             lambda p: parcels.parcel_return(parcel_id=p.pk),
             _("%(count)s parcels sent back."),
         )
@@ -263,10 +303,11 @@ class ParcelAdmin(ScopedToShops):
 
     def report_view(self, request: HttpRequest) -> HttpResponse:
         """This month's sales per shop per day, parcel turnaround, partner settlement."""
-        if not operated(request).exists():
+        actor = request_actor(request)
+        shops = set(access.shops_operated(actor).values_list("pk", flat=True))
+        if not shops:
             raise PermissionDenied
         month = timezone.localdate()
-        shops = set(operated(request).values_list("pk", flat=True))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Shop report"),
@@ -276,7 +317,7 @@ class ParcelAdmin(ScopedToShops):
                 r for r in selectors.parcel_turnaround(month=month) if r["shop_id"] in shops
             ],
             "settlement": selectors.partner_settlement(month=month)
-            if getattr(request.user, "is_superuser", False)
+            if access.permits(access.may_read_district_reports, actor)
             else [],
         }
         return render(request, "admin/shop/report.html", context)
@@ -289,19 +330,41 @@ class ServiceSlotInline(TabularInline):
 
 
 @admin.register(PartnerService)
-class PartnerServiceAdmin(ModelAdmin):
+class PartnerServiceAdmin(Scoped):
+    """The partners' members keep their services' slots; offering a service is the
+    district's."""
+
     list_display = ["title", "organisation", "category", "price_fen", "points_price", "active"]
     list_filter = ["category", "active", "organisation"]
     search_fields = ["title"]
     inlines = [ServiceSlotInline]
 
+    def visible(self, actor: Actor) -> QuerySet[PartnerService]:
+        return access.services_managed(actor)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if access.permits(access.may_set_up, request_actor(request)):
+            return super().get_readonly_fields(request, obj)
+        return [f.name for f in PartnerService._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        sets_up = access.permits(access.may_set_up, request_actor(request))
+        return sets_up and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        sets_up = access.permits(access.may_set_up, request_actor(request))
+        return sets_up and super().has_delete_permission(request, obj)
+
 
 @admin.register(Booking)
-class BookingAdmin(ModelAdmin):
+class BookingAdmin(Scoped):
     list_display = ["id", "service", "slot", "status", "pay_with", "points_paid", "created_at"]
     list_filter = ["status", "pay_with", "service__organisation"]
     readonly_fields = [f.name for f in Booking._meta.fields]
     actions = ["confirm", "complete", "decline"]
+
+    def visible(self, actor: Actor) -> QuerySet[Booking]:
+        return access.bookings_visible(actor)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -314,6 +377,7 @@ class BookingAdmin(ModelAdmin):
         _run(
             request,
             queryset,
+            access.may_decide_booking,
             lambda b: partners.booking_confirm(booking_id=b.pk),
             _("%(count)s bookings confirmed."),
         )
@@ -323,6 +387,7 @@ class BookingAdmin(ModelAdmin):
         _run(
             request,
             queryset,
+            access.may_decide_booking,
             lambda b: partners.booking_complete(booking_id=b.pk),
             _("%(count)s bookings completed."),
         )
@@ -332,6 +397,7 @@ class BookingAdmin(ModelAdmin):
         _run(
             request,
             queryset,
+            access.may_decide_booking,
             lambda b: partners.booking_decline(booking_id=b.pk),
             _("%(count)s bookings declined."),
         )

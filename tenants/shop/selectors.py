@@ -1,4 +1,6 @@
-"""Reads: packing lists, recipient suggestions, and the shop's reports (one query each)."""
+"""Reads: the lists' filters, packing lists, recipient suggestions, and the shop's reports
+(one query each). Who sees which rows is ``access``'s: every list here narrows a queryset
+an access rule gave."""
 
 from __future__ import annotations
 
@@ -9,13 +11,169 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from tenants.community.models import Household
-from tenants.shop.models import BatchItem, Order, OrderLine, PreorderBatch
+from tenants.shop.models import (
+    BatchItem,
+    Booking,
+    Order,
+    OrderLine,
+    Parcel,
+    PartnerService,
+    PreorderBatch,
+    Product,
+    ServiceSlot,
+    Shop,
+)
 
 OPEN = (Order.Status.PLACED, Order.Status.CONFIRMED, Order.Status.READY)
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+def shop_list(shops: QuerySet[Shop], *, estate_id: int | None = None) -> QuerySet[Shop]:
+    return shops if estate_id is None else shops.filter(estate_id=estate_id)
+
+
+def product_list(
+    products: QuerySet[Product], *, shop_id: int | None = None, active: bool | None = None
+) -> QuerySet[Product]:
+    if shop_id is not None:
+        products = products.filter(shop_id=shop_id)
+    if active is not None:
+        products = products.filter(active=active)
+    return products
+
+
+def batches_with_contents(batches: QuerySet[PreorderBatch]) -> QuerySet[PreorderBatch]:
+    """With what a batch shows: its supplier, items (and their products) and pickup slots."""
+    return batches.select_related("supplier").prefetch_related(
+        Prefetch("items", queryset=BatchItem.objects.select_related("product").order_by("id")),
+        "slots",
+    )
+
+
+def batch_state(batch: PreorderBatch) -> str:
+    """upcoming, open, closed or cancelled, now."""
+    now = timezone.now()
+    if batch.cancelled_at is not None:
+        return "cancelled"
+    if batch.closed_at is not None or now >= batch.closes_at:
+        return "closed"
+    return "open" if now >= batch.opens_at else "upcoming"
+
+
+def batch_shown(batch: PreorderBatch) -> PreorderBatch:
+    """The batch again, fresh, with its shop and what it shows."""
+    return (
+        batches_with_contents(PreorderBatch.objects.filter(pk=batch.pk))
+        .select_related("shop")
+        .get()
+    )
+
+
+def batches_open_now(batches: QuerySet[PreorderBatch]) -> QuerySet[PreorderBatch]:
+    now = timezone.now()
+    return batches.filter(
+        opens_at__lte=now, closes_at__gt=now, closed_at__isnull=True, cancelled_at__isnull=True
+    )
+
+
+def batch_list(
+    batches: QuerySet[PreorderBatch], *, shop_id: int | None = None, open_now: bool = False
+) -> QuerySet[PreorderBatch]:
+    if shop_id is not None:
+        batches = batches.filter(shop_id=shop_id)
+    if open_now:
+        batches = batches_open_now(batches)
+    return batches_with_contents(batches)
+
+
+def orders_with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("id"))
+    )
+
+
+def order_shown(order: Order) -> Order:
+    """The order again, fresh, with its lines, shop and pickup slot."""
+    return orders_with_lines(Order.objects.filter(pk=order.pk)).select_related("shop", "slot").get()
+
+
+def order_list(
+    orders: QuerySet[Order],
+    *,
+    status: str | None = None,
+    shop_id: int | None = None,
+    batch_id: int | None = None,
+    resident_id: int | None = None,
+) -> QuerySet[Order]:
+    if status:
+        orders = orders.filter(status=status)
+    if shop_id is not None:
+        orders = orders.filter(shop_id=shop_id)
+    if batch_id is not None:
+        orders = orders.filter(batch_id=batch_id)
+    if resident_id is not None:
+        orders = orders.filter(resident_id=resident_id)
+    return orders_with_lines(orders)
+
+
+def orders_open(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Still to collect, soonest deadline first (the resident's home page)."""
+    return orders.filter(status__in=OPEN).select_related("shop").order_by("collect_by")
+
+
+def parcel_list(
+    parcels: QuerySet[Parcel],
+    *,
+    status: str | None = None,
+    shop_id: int | None = None,
+    for_household: int | None = None,
+    due_back: bool = False,
+) -> QuerySet[Parcel]:
+    if due_back:  # still waiting after the tenant's parcel_return_days: to send back
+        from tenants.shop.services.common import shop_settings
+
+        days = shop_settings().parcel_return_days
+        parcels = parcels.filter(
+            status=Parcel.Status.WAITING, arrived_at__lte=timezone.now() - timedelta(days=days)
+        )
+    if status:
+        parcels = parcels.filter(status=status)
+    if shop_id is not None:
+        parcels = parcels.filter(shop_id=shop_id)
+    if for_household is not None:
+        parcels = parcels.filter(household_id=for_household)
+    return parcels
+
+
+def parcels_waiting(parcels: QuerySet[Parcel]) -> QuerySet[Parcel]:
+    return parcels.filter(status=Parcel.Status.WAITING).select_related("shop")
+
+
+def service_list(
+    services: QuerySet[PartnerService], *, category: str | None = None
+) -> QuerySet[PartnerService]:
+    services = services.select_related("organisation")
+    return services.filter(category=category) if category else services
+
+
+def service_slots_coming(service: PartnerService, *, limit: int = 200) -> list[ServiceSlot]:
+    return list(ServiceSlot.objects.filter(service=service, starts_at__gt=timezone.now())[:limit])
+
+
+def booking_list(
+    bookings: QuerySet[Booking], *, status: str | None = None, service_id: int | None = None
+) -> QuerySet[Booking]:
+    if status:
+        bookings = bookings.filter(status=status)
+    if service_id is not None:
+        bookings = bookings.filter(service_id=service_id)
+    return bookings
 
 
 def household_label(household: Household) -> str:
