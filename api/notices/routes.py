@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from api.acting import acting_id, leaders_only, the_resident
+from api.acting import actor
 from api.auth import KeyAuth
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.notices.schemas import (
@@ -23,22 +22,10 @@ from api.notices.schemas import (
     ResultOut,
 )
 from api.pagination import PageParams, page, paginate
-from linli.errors import NotFound
-from tenants.notices import services
+from tenants.notices import access, selectors, services
 from tenants.notices.models import Announcement, ChannelPreference, Message
 
 router = Router(auth=KeyAuth("community"), tags=["notices"])
-
-
-def _preference_out(resident_id: int, p: ChannelPreference | None) -> dict[str, Any]:
-    return {
-        "resident_id": resident_id,
-        "channels": p.channels if p else [],
-        "email": p.email if p else "",
-        "wechat_openid": p.wechat_openid if p else "",
-        "quiet_start": p.quiet_start if p else None,
-        "quiet_end": p.quiet_end if p else None,
-    }
 
 
 @router.get(
@@ -47,13 +34,9 @@ def _preference_out(resident_id: int, p: ChannelPreference | None) -> dict[str, 
     summary="How a resident is told, and their quiet hours",
     operation_id="notices_preferences_get",
 )
-def preferences_get(request: HttpRequest, resident_id: int) -> dict[str, Any]:
-    who = the_resident(request, resident_id, field="resident_id")
-    from tenants.community.models import Resident
-
-    if not Resident.objects.filter(pk=who, erased_at__isnull=True).exists():
-        raise NotFound(_("No resident %(id)s.") % {"id": who}, code="resident_not_found")
-    return _preference_out(who, ChannelPreference.objects.filter(resident_id=who).first())
+def preferences_get(request: HttpRequest, resident_id: int) -> ChannelPreference:
+    owner = access.access_preferences_owner(actor=actor(request), resident_id=resident_id)
+    return selectors.preference_of(resident=owner)
 
 
 @router.put(
@@ -62,36 +45,11 @@ def preferences_get(request: HttpRequest, resident_id: int) -> dict[str, Any]:
     summary="Set how a resident is told, and their quiet hours",
     operation_id="notices_preferences_set",
 )
-def preferences_set(request: HttpRequest, resident_id: int, body: PreferenceIn) -> dict[str, Any]:
-    who = the_resident(request, resident_id, field="resident_id")
-    preference = services.preference_set(resident_id=who, **body.dict())
-    return _preference_out(who, preference)
-
-
-def _announcement_out(a: Announcement) -> dict[str, Any]:
-    return {
-        "id": a.pk,
-        "title": a.title,
-        "body": a.body,
-        "target": a.target,
-        "target_id": a.target_id,
-        "target_tag": a.target_tag,
-        "sent_at": a.sent_at,
-        "questions": [
-            {"position": q.position, "text": q.text, "choices": q.choices}
-            for q in a.questions.all()
-        ],
-        "counts": services.announcement_counts(announcement=a),
-    }
-
-
-def _announcement(announcement_id: int) -> Announcement:
-    found = Announcement.objects.filter(pk=announcement_id).first()
-    if found is None:
-        raise NotFound(
-            _("No notice %(id)s.") % {"id": announcement_id}, code="announcement_not_found"
-        )
-    return found
+def preferences_set(
+    request: HttpRequest, resident_id: int, body: PreferenceIn
+) -> ChannelPreference:
+    owner = access.access_preferences_owner(actor=actor(request), resident_id=resident_id)
+    return services.preference_set(resident_id=owner.pk, **body.dict())
 
 
 @router.post(
@@ -100,8 +58,9 @@ def _announcement(announcement_id: int) -> Announcement:
     summary="Send a notice to an area, estate, building or tag (with an optional survey)",
     operation_id="notices_announcements_create",
 )
-def announcements_create(request: HttpRequest, body: AnnouncementIn) -> Status[dict[str, Any]]:
-    leaders_only(request)
+def announcements_create(request: HttpRequest, body: AnnouncementIn) -> Status[Announcement]:
+    who = actor(request)
+    access.may_send_notice(who, target=body.target, target_id=body.target_id)
     announcement = services.announcement_send(
         title=body.title,
         body=body.body,
@@ -109,8 +68,9 @@ def announcements_create(request: HttpRequest, body: AnnouncementIn) -> Status[d
         target_id=body.target_id,
         target_tag=body.target_tag,
         questions=[(q.text, list(q.choices)) for q in body.questions],
+        sent_by_id=who.resident_id,
     )
-    return Status(201, _announcement_out(announcement))
+    return Status(201, announcement)
 
 
 @router.get(
@@ -119,9 +79,8 @@ def announcements_create(request: HttpRequest, body: AnnouncementIn) -> Status[d
     summary="A notice, with its delivery and read counts",
     operation_id="notices_announcements_get",
 )
-def announcements_get(request: HttpRequest, announcement_id: int) -> dict[str, Any]:
-    leaders_only(request)
-    return _announcement_out(_announcement(announcement_id))
+def announcements_get(request: HttpRequest, announcement_id: int) -> Announcement:
+    return access.access_announcement(actor=actor(request), announcement_id=announcement_id)
 
 
 @router.get(
@@ -131,8 +90,8 @@ def announcements_get(request: HttpRequest, announcement_id: int) -> dict[str, A
     operation_id="notices_announcements_results",
 )
 def announcements_results(request: HttpRequest, announcement_id: int) -> list[dict[str, Any]]:
-    leaders_only(request)
-    return services.survey_results(announcement=_announcement(announcement_id))
+    announcement = access.access_announcement(actor=actor(request), announcement_id=announcement_id)
+    return services.survey_results(announcement=announcement)
 
 
 @router.post(
@@ -144,25 +103,12 @@ def announcements_results(request: HttpRequest, announcement_id: int) -> list[di
 def announcements_answer(
     request: HttpRequest, announcement_id: int, body: AnswersIn
 ) -> dict[str, int]:
-    who = the_resident(request, acting_id(request), field="resident_id")
+    who = actor(request)
+    notice = access.access_announcement_received(actor=who, announcement_id=announcement_id)
     count = services.survey_answer(
-        announcement_id=announcement_id, resident_id=who, answers=body.answers
+        announcement_id=notice.pk, resident_id=access.survey_respondent(who), answers=body.answers
     )
     return {"answered": count}
-
-
-def _message_out(m: Message) -> dict[str, Any]:
-    return {
-        "id": m.pk,
-        "kind": m.kind,
-        "subject": m.subject,
-        "body": m.body,
-        "announcement_id": m.announcement_id,
-        "status": m.status,
-        "channel": m.channel,
-        "created_at": m.created_at,
-        "read_at": m.read_at,
-    }
 
 
 @router.get(
@@ -174,9 +120,8 @@ def _message_out(m: Message) -> dict[str, Any]:
 def messages_list(
     request: HttpRequest, params: Query[PageParams], resident_id: int | None = None
 ) -> dict[str, Any]:
-    who = the_resident(request, resident_id, field="resident_id")
-    rows, next_cursor = paginate(Message.objects.filter(resident_id=who), params)
-    return page([_message_out(m) for m in rows], next_cursor)
+    rows, next_cursor = paginate(access.messages_of(actor(request), resident_id), params)
+    return page(rows, next_cursor)
 
 
 @router.post(
@@ -185,8 +130,8 @@ def messages_list(
     summary="A resident has read a message",
     operation_id="notices_messages_read",
 )
-def messages_read(
-    request: HttpRequest, message_id: int, resident_id: int | None = None
-) -> dict[str, Any]:
-    who = the_resident(request, resident_id, field="resident_id")
-    return _message_out(services.message_read(message_id=message_id, resident_id=who))
+def messages_read(request: HttpRequest, message_id: int, resident_id: int | None = None) -> Message:
+    message = access.access_message(
+        actor=actor(request), message_id=message_id, resident_id=resident_id
+    )
+    return services.message_read(message_id=message.pk, resident_id=message.resident_id)

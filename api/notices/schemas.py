@@ -6,6 +6,8 @@ from ninja import Field, Schema
 
 from api.pagination import Page
 from api.types import In, Text, WallTime
+from tenants.notices.models import Announcement, SurveyQuestion
+from tenants.notices.services import announcement_counts
 
 
 class PreferenceIn(In):
@@ -55,6 +57,14 @@ class AnnouncementOut(Schema):
     sent_at: datetime
     questions: list[QuestionOut]
     counts: dict[str, int] = Field(description="recipients, sent, pending, failed, read")
+
+    @staticmethod
+    def resolve_questions(obj: Announcement) -> list[SurveyQuestion]:
+        return list(obj.questions.all())
+
+    @staticmethod
+    def resolve_counts(obj: Announcement) -> dict[str, int]:
+        return announcement_counts(announcement=obj)
 
 
 class ResultOut(Schema):

@@ -56,6 +56,16 @@ def out_of_scope() -> NotAllowed:
     return NotAllowed(_("That is outside the places you lead."), code="out_of_scope")
 
 
+def names_anyone(actor: Actor) -> bool:
+    """The district's tool (no person) may name any resident a call is about; a person, even a
+    district admin acting as themself, names only themself."""
+    return actor.is_district and not actor.is_person
+
+
+def not_yourself() -> NotAllowed:
+    return NotAllowed(_("A resident can only act for themselves."), code="not_yourself")
+
+
 def leaders_only(actor: Actor) -> None:
     """Leader actions: the district's tool, or a person who leads some place."""
     if not actor.leads_anything:

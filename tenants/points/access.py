@@ -24,6 +24,7 @@ from linli.errors import NotFound
 from tenants.community.access import (
     NotAllowed,
     leaders_only,
+    names_anyone,
     not_for_residents,
     out_of_scope,
     resident_not_found,
@@ -112,10 +113,10 @@ def keeps_books(actor: Actor) -> bool:
 
 
 def payer(actor: Actor, resident_id: int) -> Actor:
-    """The person whose points are spent or given: a person names only themself; the
-    district's tool names anyone, judged as that person (404 when there is no such active
-    resident)."""
-    if not actor.is_district and not actor.is_self(resident_id):
+    """The person whose points are spent or given: a person (even a district admin acting as
+    themself) names only themself; the district's tool names anyone, judged as that person
+    (404 when there is no such active resident)."""
+    if not names_anyone(actor) and not actor.is_self(resident_id):
         raise not_your_points()
     named = actor.as_named(resident_id)
     if named is None:
