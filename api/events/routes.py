@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from api.acting import leaders_only
+from api.acting import actor
 from api.auth import KeyAuth
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.events.schemas import (
@@ -32,7 +32,7 @@ from api.events.schemas import (
 from api.pagination import PageParams, page, paginate
 from api.scopes import MODULES, grants
 from linli.errors import NotFound
-from tenants.events import services
+from tenants.events import access, services
 from tenants.events.catalogue import CATALOGUE
 from tenants.events.delivery import event_body
 from tenants.events.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -49,7 +49,7 @@ def _readable_modules(request: HttpRequest) -> set[str]:
 
 
 def _personal(request: HttpRequest) -> bool:
-    return "personal_data:read" in request.scopes  # type: ignore[attr-defined]
+    return access.sees_personal_fields(actor(request))
 
 
 @router.get(
@@ -63,7 +63,7 @@ def events_list(
     params: Query[PageParams],
     filters: Query[EventFilter],
 ) -> dict[str, Any]:
-    leaders_only(request)
+    access.may_integrate(actor(request))
     feed = events_feed(
         modules=_readable_modules(request),
         types=filters.type,
@@ -93,22 +93,6 @@ def events_types(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-def _endpoint_out(e: WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "id": e.pk,
-        "url": e.url,
-        "description": e.description,
-        "event_types": e.event_types,
-        "modules": e.modules,
-        "personal_data": e.personal_data,
-        "active": e.active,
-        "consecutive_failures": e.consecutive_failures,
-        "disabled_at": e.disabled_at,
-        "disabled_reason": e.disabled_reason,
-        "created_at": e.created_at,
-    }
-
-
 @webhooks.get(
     "/webhooks",
     response={200: EndpointPage, **READ_ERRORS},
@@ -116,9 +100,9 @@ def _endpoint_out(e: WebhookEndpoint) -> dict[str, Any]:
     operation_id="webhooks_list",
 )
 def webhooks_list(request: HttpRequest, params: Query[PageParams]) -> dict[str, Any]:
-    leaders_only(request)
+    access.may_integrate(actor(request))
     rows, next_cursor = paginate(WebhookEndpoint.objects.all(), params)
-    return page([_endpoint_out(e) for e in rows], next_cursor)
+    return page(rows, next_cursor)
 
 
 @webhooks.post(
@@ -127,8 +111,8 @@ def webhooks_list(request: HttpRequest, params: Query[PageParams]) -> dict[str, 
     summary="Add a webhook endpoint (the answer carries its signing secret)",
     operation_id="webhooks_create",
 )
-def webhooks_create(request: HttpRequest, body: EndpointIn) -> Status[dict[str, Any]]:
-    leaders_only(request)
+def webhooks_create(request: HttpRequest, body: EndpointIn) -> Status[WebhookEndpoint]:
+    access.may_integrate(actor(request))
     endpoint = services.endpoint_create(
         url=body.url,
         event_types=body.event_types,
@@ -136,7 +120,7 @@ def webhooks_create(request: HttpRequest, body: EndpointIn) -> Status[dict[str, 
         personal_data=_personal(request),
         description=body.description,
     )
-    return Status(201, {**_endpoint_out(endpoint), "secret": endpoint.secret})
+    return Status(201, endpoint)
 
 
 def _endpoint(endpoint_id: int) -> WebhookEndpoint:
@@ -154,9 +138,9 @@ def _endpoint(endpoint_id: int) -> WebhookEndpoint:
     summary="A webhook endpoint",
     operation_id="webhooks_get",
 )
-def webhooks_get(request: HttpRequest, endpoint_id: int) -> dict[str, Any]:
-    leaders_only(request)
-    return _endpoint_out(_endpoint(endpoint_id))
+def webhooks_get(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
+    access.may_integrate(actor(request))
+    return _endpoint(endpoint_id)
 
 
 @webhooks.patch(
@@ -165,9 +149,9 @@ def webhooks_get(request: HttpRequest, endpoint_id: int) -> dict[str, Any]:
     summary="Change a webhook endpoint (turning it on again resets its failures)",
     operation_id="webhooks_update",
 )
-def webhooks_update(request: HttpRequest, endpoint_id: int, body: EndpointPatch) -> dict[str, Any]:
-    leaders_only(request)
-    return _endpoint_out(services.endpoint_update(endpoint_id=endpoint_id, **body.dict()))
+def webhooks_update(request: HttpRequest, endpoint_id: int, body: EndpointPatch) -> WebhookEndpoint:
+    access.may_integrate(actor(request))
+    return services.endpoint_update(endpoint_id=endpoint_id, **body.dict())
 
 
 @webhooks.delete(
@@ -177,7 +161,7 @@ def webhooks_update(request: HttpRequest, endpoint_id: int, body: EndpointPatch)
     operation_id="webhooks_delete",
 )
 def webhooks_delete(request: HttpRequest, endpoint_id: int) -> Status[None]:
-    leaders_only(request)
+    access.may_integrate(actor(request))
     services.endpoint_delete(endpoint_id=endpoint_id)
     return Status(204, None)
 
@@ -188,32 +172,9 @@ def webhooks_delete(request: HttpRequest, endpoint_id: int) -> Status[None]:
     summary="Replace the signing secret",
     operation_id="webhooks_roll_secret",
 )
-def webhooks_roll_secret(request: HttpRequest, endpoint_id: int) -> dict[str, Any]:
-    leaders_only(request)
-    endpoint = services.endpoint_roll_secret(endpoint_id=endpoint_id)
-    return {**_endpoint_out(endpoint), "secret": endpoint.secret}
-
-
-def _delivery_out(d: Delivery) -> dict[str, Any]:
-    return {
-        "id": d.pk,
-        "event_id": d.event_id,
-        "event_type": d.event.type,
-        "status": d.status,
-        "attempts": d.attempts,
-        "next_attempt_at": d.next_attempt_at,
-        "last_status_code": d.last_status_code,
-        "delivered_at": d.delivered_at,
-        "log": [
-            {
-                "at": a.at,
-                "status_code": a.status_code,
-                "duration_ms": a.duration_ms,
-                "error": a.error,
-            }
-            for a in d.log.all()
-        ],
-    }
+def webhooks_roll_secret(request: HttpRequest, endpoint_id: int) -> WebhookEndpoint:
+    access.may_integrate(actor(request))
+    return services.endpoint_roll_secret(endpoint_id=endpoint_id)
 
 
 @webhooks.get(
@@ -225,7 +186,7 @@ def _delivery_out(d: Delivery) -> dict[str, Any]:
 def webhooks_deliveries(
     request: HttpRequest, endpoint_id: int, params: Query[PageParams], status: str | None = None
 ) -> dict[str, Any]:
-    leaders_only(request)
+    access.may_integrate(actor(request))
     rows = (
         Delivery.objects.filter(endpoint=_endpoint(endpoint_id))
         .select_related("event")
@@ -234,7 +195,7 @@ def webhooks_deliveries(
     if status:
         rows = rows.filter(status=status)
     found, next_cursor = paginate(rows, params)
-    return page([_delivery_out(d) for d in found], next_cursor)
+    return page(found, next_cursor)
 
 
 @webhooks.post(
@@ -243,8 +204,7 @@ def webhooks_deliveries(
     summary="Send a delivery again",
     operation_id="webhooks_redeliver",
 )
-def webhooks_redeliver(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
-    leaders_only(request)
+def webhooks_redeliver(request: HttpRequest, delivery_id: int) -> Delivery:
+    access.may_integrate(actor(request))
     services.delivery_redeliver(delivery_id=delivery_id)
-    delivery = Delivery.objects.select_related("event").prefetch_related("log").get(pk=delivery_id)
-    return _delivery_out(delivery)
+    return Delivery.objects.select_related("event").prefetch_related("log").get(pk=delivery_id)

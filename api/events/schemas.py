@@ -7,6 +7,7 @@ from ninja import Field, Schema
 
 from api.pagination import Page
 from api.types import In, Moment, Text
+from tenants.events.models import Delivery, DeliveryAttempt
 
 
 class EventOut(Schema):
@@ -90,6 +91,14 @@ class DeliveryOut(Schema):
     last_status_code: int | None
     delivered_at: datetime | None
     log: list[AttemptOut]
+
+    @staticmethod
+    def resolve_event_type(obj: Delivery) -> str:
+        return str(obj.event.type)
+
+    @staticmethod
+    def resolve_log(obj: Delivery) -> list[DeliveryAttempt]:
+        return list(obj.log.all())
 
 
 class DeliveryPage(Page[DeliveryOut]):
