@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.db.models import Avg
 from ninja import Field, Schema
 
 from api.pagination import Page
 from api.types import In, Moment, Text
+from tenants.deliberation.models import Topic, TopicEvent, TopicPhoto
 
 
 class TopicOut(Schema):
@@ -24,6 +26,11 @@ class TopicOut(Schema):
     held_for_review: bool
     created_at: datetime
 
+    @staticmethod
+    def resolve_supporters(obj: Topic) -> int:
+        counted = getattr(obj, "supporter_count", None)  # lists count them in their query
+        return int(counted) if counted is not None else obj.supports.count()
+
 
 class TopicPage(Page[TopicOut]):
     pass
@@ -40,6 +47,10 @@ class PhotoOut(Schema):
     kind: str
     url: str
 
+    @staticmethod
+    def resolve_url(obj: TopicPhoto) -> str:
+        return str(obj.image.url)
+
 
 class TopicDetailOut(TopicOut):
     timeline: list[EventOut]
@@ -48,6 +59,23 @@ class TopicDetailOut(TopicOut):
     due_on: date | None
     rating_average: float | None
     ratings: int
+
+    @staticmethod
+    def resolve_timeline(obj: Topic) -> list[TopicEvent]:
+        return list(obj.events.all())
+
+    @staticmethod
+    def resolve_photos(obj: Topic) -> list[TopicPhoto]:
+        return list(obj.photos.all())
+
+    @staticmethod
+    def resolve_rating_average(obj: Topic) -> float | None:
+        average = obj.ratings.aggregate(average=Avg("stars"))["average"]
+        return float(average) if average else None
+
+    @staticmethod
+    def resolve_ratings(obj: Topic) -> int:
+        return obj.ratings.count()
 
 
 class TopicIn(In):
@@ -94,7 +122,7 @@ class MeetingIn(In):
     building_id: int | None = Field(None, ge=1)
     starts_at: Moment
     place: Text = Field("", max_length=200)
-    convener_id: int = Field(ge=1)
+    convener_id: int | None = Field(None, ge=1, description="Omit when acting for the convener.")
     topic_ids: list[int] = Field(min_length=1, max_length=50)
 
 

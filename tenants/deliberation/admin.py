@@ -1,17 +1,21 @@
+"""Deliberation in the tenant admin: each screen lists what ``access`` lets the signed-in
+staff user see, and changes only what they lead (the district: everything)."""
+
 from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext as _
 
 from linli.admin_base import ModelAdmin, TabularInline
+from linli.errors import NotFound
 from linli.photo_admin import PhotoAdminMixin
-from tenants.community.roles import staff_scope
-from tenants.deliberation import reports
+from tenants.community.actor import Actor, request_actor
+from tenants.deliberation import access, reports
 from tenants.deliberation.council import quorum
 from tenants.deliberation.models import (
     ActionItem,
@@ -40,8 +44,33 @@ class CommentInline(TabularInline):
     fields = ("author", "body", "held_for_review", "created_at")
 
 
+class ScopedAdmin(ModelAdmin):
+    """Rows through ``visible``; changes and deletions only where ``leads`` says so."""
+
+    def visible(self, actor: Actor) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def leads(self, actor: Actor, obj: Any) -> bool:
+        return actor.is_district
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request) & self.visible(request_actor(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # new rows go through the API's checks; here only the district adds by hand
+        return request_actor(request).is_district and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or self.leads(request_actor(request), obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and request_actor(request).is_district
+
+
 @admin.register(Topic)
-class TopicAdmin(PhotoAdminMixin, ModelAdmin):
+class TopicAdmin(PhotoAdminMixin, ScopedAdmin):
     change_list_template = "admin/deliberation/topic/change_list.html"
     list_display = ["title", "status", "estate", "scope", "held_for_review", "created_at"]
     list_filter = ["status", "held_for_review", "estate", "category"]
@@ -58,6 +87,12 @@ class TopicAdmin(PhotoAdminMixin, ModelAdmin):
     readonly_fields = ["status"]
     inlines = [EventInline, CommentInline]
 
+    def visible(self, actor: Actor) -> QuerySet[Any]:
+        return access.topics_visible(actor)
+
+    def leads(self, actor: Actor, obj: Any) -> bool:
+        return access.leads_topic(actor, obj)
+
     def stored_photos(self, objs: Any) -> list[str | None]:
         """A deleted topic takes its photos (rows and files) with it."""
         topics = [topic.pk for topic in objs]
@@ -68,7 +103,7 @@ class TopicAdmin(PhotoAdminMixin, ModelAdmin):
         return [path("report/", view, name="deliberation_report"), *super().get_urls()]
 
     def report_view(self, request: HttpRequest) -> HttpResponse:
-        if not staff_scope(request.user).anything:
+        if not request_actor(request).leads_anything:
             raise PermissionDenied
         months = reports.days_to_resolve_by_month()
         peak = max([d for _m, d, _n in months] or [1]) or 1
@@ -100,12 +135,18 @@ class AgendaInline(TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(ModelAdmin):
+class MeetingAdmin(ScopedAdmin):
     list_display = ["title", "estate", "starts_at", "status", "invited_households"]
     list_filter = ["status", "estate"]
     raw_id_fields = ["estate", "building", "convener"]
     readonly_fields = ["invited_households"]
     inlines = [AgendaInline]
+
+    def visible(self, actor: Actor) -> QuerySet[Any]:
+        return access.meetings_visible(actor)
+
+    def leads(self, actor: Actor, obj: Any) -> bool:
+        return access.leads_meeting(actor, estate_id=obj.estate_id, building_id=obj.building_id)
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.record_view)
@@ -116,11 +157,15 @@ class MeetingAdmin(ModelAdmin):
 
     def record_view(self, request: HttpRequest, meeting_id: int) -> HttpResponse:
         """The print-ready meeting record: agenda, attendance, decisions, votes, minutes."""
-        if not staff_scope(request.user).anything:
-            raise PermissionDenied
-        meeting = get_object_or_404(
-            Meeting.objects.select_related("estate", "building", "convener"), pk=meeting_id
-        )
+        actor = request_actor(request)
+        try:
+            found = access.access_meeting(actor=actor, meeting_id=meeting_id)
+            access.may_run_meeting(actor, found)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except access.NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
+        meeting = Meeting.objects.select_related("estate", "building", "convener").get(pk=found.pk)
         agenda = (
             meeting.agenda.select_related("topic")
             .annotate(
@@ -143,15 +188,30 @@ class MeetingAdmin(ModelAdmin):
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(ModelAdmin):
+class ActionItemAdmin(ScopedAdmin):
     list_display = ["title", "due_on", "status", "owner_organisation"]
     list_filter = ["status"]
     raw_id_fields = ["item", "owner_organisation", "owner_resident"]
 
+    def visible(self, actor: Actor) -> QuerySet[Any]:
+        return access.action_items_visible(actor)
+
+    def leads(self, actor: Actor, obj: Any) -> bool:
+        meeting = obj.item.meeting
+        return access.leads_meeting(
+            actor, estate_id=meeting.estate_id, building_id=meeting.building_id
+        )
+
 
 @admin.register(Contact)
-class ContactAdmin(ModelAdmin):
+class ContactAdmin(ScopedAdmin):
     list_display = ["household", "kind", "on", "leader"]
     list_filter = ["kind"]
     date_hierarchy = "on"
     raw_id_fields = ["leader", "household", "topic"]
+
+    def visible(self, actor: Actor) -> QuerySet[Any]:
+        return access.contacts_visible(actor)
+
+    def leads(self, actor: Actor, obj: Any) -> bool:
+        return actor.leads_household(obj.household_id)

@@ -1,4 +1,6 @@
-"""Council meetings: invitations, attendance, quorum, votes counted by the database."""
+"""Council meetings: invitations, attendance, quorum, votes counted by the database.
+
+Who may convene, attend, vote and decide is ``access``'s to decide, before these are called."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 from linli.errors import Conflict, NotFound, ValidationFailed
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Household, Resident
+from tenants.deliberation.access import NOT_PRESENT, NotAllowed
 from tenants.deliberation.events import meeting_event
 from tenants.deliberation.models import (
     ActionItem,
@@ -112,25 +115,18 @@ def meeting_schedule(
 @transaction.atomic
 def meeting_check_in(*, meeting_id: int, resident_id: int) -> Attendance:
     meeting = _meeting_for_update(meeting_id)
-    resident = (
-        Resident.objects.select_related("household__unit__building")
-        .filter(pk=resident_id, erased_at__isnull=True)
-        .first()
-    )
-    if resident is None or resident.household is None or not _invited(meeting, resident):
-        raise Conflict(_("This resident is not invited to this meeting."), code="not_invited")
+    """Who is invited (those who live where the meeting is) is ``access.may_check_in``'s."""
+    resident = Resident.objects.filter(pk=resident_id, erased_at__isnull=True).first()
+    if resident is None:
+        raise ValidationFailed(
+            _("No active resident %(id)s.") % {"id": resident_id},
+            code="resident_not_found",
+            field="resident_id",
+        )
     attendance, _created = Attendance.objects.get_or_create(
         meeting=meeting, resident=resident, defaults={"household_id": resident.household_id}
     )
     return attendance
-
-
-def _invited(meeting: Meeting, resident: Resident) -> bool:
-    assert resident.household is not None
-    building = resident.household.unit.building
-    return building.estate_id == meeting.estate_id and (
-        meeting.building_id is None or building.pk == meeting.building_id
-    )
 
 
 @dataclass(frozen=True)
@@ -179,8 +175,8 @@ def vote_cast(*, item_id: int, resident_id: int, choice: str) -> Vote:
     if not item.voting_open:
         raise Conflict(_("Voting on this item is not open."), code="voting_closed")
     attendance = Attendance.objects.filter(meeting=item.meeting, resident_id=resident_id).first()
-    if attendance is None:
-        raise Conflict(_("Only those present vote."), code="not_present")
+    if attendance is None:  # access.may_vote refuses callers first; the row carries the household
+        raise NotAllowed(_(NOT_PRESENT), code="not_present")
     per_household = deliberation_settings().vote_per == "household"
     voter = f"h:{attendance.household_id}" if per_household else f"r:{resident_id}"
     try:

@@ -1,5 +1,7 @@
 """Leaders keep in touch: contacts logged per household, coverage against the targets,
-overdue households, and a concern heard on a visit turned into a topic in one step."""
+overdue households, and a concern heard on a visit turned into a topic in one step.
+
+Who may log a contact and whose coverage a leader sees is ``access``'s to decide."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.errors import ValidationFailed
 from tenants.audit.services import audit_record
+from tenants.community.actor import Actor
 from tenants.community.models import Household, Resident
 from tenants.deliberation.council import deliberation_settings
 from tenants.deliberation.models import Contact, Topic
@@ -103,13 +107,19 @@ class Coverage:
         return self.visited / self.households if self.households else 1.0
 
 
-def coverage(*, today: date | None = None, estate_id: int | None = None) -> list[Coverage]:
+def coverage(
+    *,
+    today: date | None = None,
+    estate_id: int | None = None,
+    households: QuerySet[Household] | None = None,
+) -> list[Coverage]:
     """Per building: households visited within the target period, greeted this week, and
     households whose residents' tags ask for closer contact (daily, weekly, monthly) that got
-    it in time. One query over the whole tenant."""
+    it in time. One query over the tenant, or over ``households`` (a leader's) when given."""
     today = today or timezone.localdate()
     if estate_id is not None and not 0 < estate_id < 2**63:
         return []  # no such estate (and not a number PostgreSQL's bigint can hold)
+    only = None if households is None else list(households.values_list("pk", flat=True))
     visit_since = today - timedelta(days=deliberation_settings().visit_every_days)
     week_start = today - timedelta(days=today.weekday())
     with connection.cursor() as cursor:
@@ -147,6 +157,7 @@ def coverage(*, today: date | None = None, estate_id: int | None = None) -> list
             LEFT JOIN last l ON l.household_id = h.id
             LEFT JOIN due d ON d.household_id = h.id
             WHERE (%(estate)s::bigint IS NULL OR e.id = %(estate)s::bigint)
+              AND (%(only)s::bigint[] IS NULL OR h.id = ANY(%(only)s::bigint[]))
             GROUP BY b.id, e.name, b.name
             ORDER BY e.name, b.name
             """,
@@ -155,24 +166,22 @@ def coverage(*, today: date | None = None, estate_id: int | None = None) -> list
                 "visit": visit_since,
                 "today": today,
                 "estate": estate_id,
+                "only": only,
                 "horizon": min(visit_since, today - timedelta(days=31)),
             },
         )
         return [Coverage(*row) for row in cursor.fetchall()]
 
 
-def overdue_households(*, leader: Resident, today: date | None = None) -> list[Household]:
-    """Households the leader's roles cover that have not had a visit within the target."""
-    from tenants.community.roles import resident_scope
-
+def overdue_households(*, actor: Actor, today: date | None = None) -> list[Household]:
+    """Households the actor leads that have not had a visit within the target."""
     today = today or timezone.localdate()
     since = today - timedelta(days=deliberation_settings().visit_every_days)
-    scope = resident_scope(leader)
-    if not scope.anything:
+    if not actor.leads_anything:
         return []
     visited = Contact.objects.filter(kind="visit", on__gte=since).values("household_id")
     return list(
-        scope.households(Household.objects.all())
+        actor.households_led()
         .exclude(pk__in=visited)
         .select_related("unit__building")
         .order_by("pk")

@@ -1,4 +1,7 @@
-"""Topics from raising to resolution: every step checked, recorded on the timeline, audited."""
+"""Topics from raising to resolution: every step checked, recorded on the timeline, audited.
+
+Who may do each step is ``access``'s to decide, before these are called; here are the
+states and the data."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from django.utils.translation import gettext as _
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.uploads import MAX_PHOTO_BYTES, photo_extension, photo_name
 from tenants.audit.services import audit_record
-from tenants.community.models import Building, Estate, Resident, Unit
+from tenants.community.models import Resident
 from tenants.deliberation.events import action_overdue_event, topic_event
 from tenants.deliberation.models import (
     BlockedWord,
@@ -22,6 +25,7 @@ from tenants.deliberation.models import (
     TopicPhoto,
     TopicRating,
 )
+from tenants.deliberation.selectors import topic_place
 
 S = Topic.Status
 TRANSITIONS: dict[str, set[str]] = {
@@ -58,17 +62,6 @@ def held(text: str) -> bool:
     return any(
         word in lowered for word in BlockedWord.objects.values_list("word", flat=True).iterator()
     )
-
-
-def in_scope(topic: Topic, resident: Resident) -> bool:
-    home = resident.household
-    if home is None:
-        return False
-    if topic.scope == Topic.Scope.UNIT:
-        return home.unit_id == topic.unit_id
-    if topic.scope == Topic.Scope.BUILDING:
-        return home.unit.building_id == topic.building_id
-    return home.unit.building.estate_id == topic.estate_id
 
 
 def _topic_for_update(topic_id: int) -> Topic:
@@ -113,25 +106,7 @@ def topic_raise(
             code="topic_incomplete",
             field="title",
         )
-    place: dict[str, object] = {}
-    if scope == Topic.Scope.UNIT:
-        unit = Unit.objects.select_related("building").filter(pk=place_id).first()
-        if unit is not None:
-            place = {"unit": unit, "building": unit.building, "estate_id": unit.building.estate_id}
-    elif scope == Topic.Scope.BUILDING:
-        building = Building.objects.filter(pk=place_id).first()
-        if building is not None:
-            place = {"building": building, "estate_id": building.estate_id}
-    elif scope == Topic.Scope.ESTATE:
-        estate = Estate.objects.filter(pk=place_id).first()
-        if estate is not None:
-            place = {"estate_id": estate.pk}
-    else:
-        raise ValidationFailed(
-            _("Scope is estate, building or unit."), code="scope_invalid", field="scope"
-        )
-    if not place:
-        raise ValidationFailed(_("No such place."), code="place_not_found", field="place_id")
+    place = topic_place(scope=scope, place_id=place_id)
     topic = Topic(
         title=title,
         description=description,
@@ -139,10 +114,10 @@ def topic_raise(
         raised_by=raiser,
         heard_by_id=heard_by_id,
         scope=scope,
-        **place,
+        estate_id=place.estate_id,
+        building_id=place.building_id,
+        unit_id=place.unit_id,
     )
-    if not in_scope(topic, raiser) and heard_by_id is None:
-        raise Conflict(_("Residents raise topics about where they live."), code="out_of_scope")
     topic.held_for_review = held(f"{title} {description}")
     topic.save()
     _record(topic, "", raised_by_id)
@@ -153,8 +128,6 @@ def topic_raise(
 def topic_support(*, topic_id: int, resident_id: int) -> Support:
     topic = _topic_for_update(topic_id)
     resident = _resident(resident_id)
-    if not in_scope(topic, resident):
-        raise Conflict(_("Only residents where the topic is can support it."), code="out_of_scope")
     if topic.status in {S.MERGED, S.REJECTED, S.CLOSED}:
         raise Conflict(_("This topic no longer takes support."), code="topic_closed")
     try:
@@ -171,8 +144,6 @@ def topic_comment(*, topic_id: int, resident_id: int, body: str) -> Comment:
     body = body.strip()
     if not body:
         raise ValidationFailed(_("A comment needs some text."), code="comment_empty", field="body")
-    if not in_scope(topic, resident):
-        raise Conflict(_("Only residents where the topic is can comment."), code="out_of_scope")
     return Comment.objects.create(
         topic=topic, author=resident, body=body, held_for_review=held(body)
     )
@@ -302,8 +273,6 @@ def topic_rate(*, topic_id: int, resident_id: int, stars: int, comment: str = ""
     resident = _resident(resident_id)
     if topic.status != S.RESOLVED:
         raise Conflict(_("Only a resolved topic is rated."), code="not_resolved")
-    if not in_scope(topic, resident):
-        raise Conflict(_("Only residents where the topic is can rate it."), code="out_of_scope")
     if not 1 <= stars <= 5:
         raise ValidationFailed(_("A rating is 1 to 5."), code="rating_invalid", field="stars")
     try:

@@ -19,6 +19,18 @@ def neighbours(tenant, other_tenant):
         return [ResidentFactory(household=HouseholdFactory(unit=unit)) for _ in range(2)]
 
 
+def secretary_of(tenant, estate_id):
+    """An estate secretary (a leader of the whole estate), who may convene its meetings."""
+    from tenants.community.roles import role_assign
+
+    with tenant_context(tenant):
+        secretary = ResidentFactory(household=None)
+        role_assign(
+            resident_id=secretary.pk, role="estate_secretary", scope="estate", place_id=estate_id
+        )
+        return secretary.pk
+
+
 def post(client, path, body):
     return client.post(path, json.dumps(body), content_type="application/json")
 
@@ -44,7 +56,7 @@ def test_a_corridor_light_from_raising_to_resolved(tenant, make_key, api, neighb
         post(you, f"/api/v1/deliberation/topics/{topic_id}/support", {}).json()["supporters"] == 1
     )
     refused = post(me, f"/api/v1/deliberation/topics/{topic_id}/transition", {"to": "accepted"})
-    assert (refused.status_code, refused.json()["code"]) == (403, "not_for_residents")
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_a_leader")
     for step in ["accepted", "on_agenda", "decided", "in_progress", "resolved"]:
         assert (
             post(
@@ -108,7 +120,7 @@ def test_a_council_meeting_through_the_api(tenant, make_key, api, neighbours):
         {
             "estate_id": estate_id,
             "starts_at": "2030-01-01T19:00:00+08:00",
-            "convener_id": neighbours[0].pk,
+            "convener_id": secretary_of(tenant, estate_id),
             "topic_ids": [topic.pk],
         },
     ).json()
@@ -142,7 +154,7 @@ def test_a_council_meeting_through_the_api(tenant, make_key, api, neighbours):
     assert decided.json()["agenda"][0]["decided"] is True
     contact = {"household_id": neighbours[1].household_id, "kind": "visit"}
     not_a_leader = post(me, "/api/v1/deliberation/contacts", contact)
-    assert (not_a_leader.status_code, not_a_leader.json()["code"]) == (403, "not_your_household")
+    assert (not_a_leader.status_code, not_a_leader.json()["code"]) == (403, "not_a_leader")
     from tenants.community.roles import role_assign
 
     with tenant_context(tenant):
@@ -158,7 +170,9 @@ def test_a_council_meeting_through_the_api(tenant, make_key, api, neighbours):
     assert [(r["households"], r["visited"]) for r in rows] == [(2, 1)]
 
 
-def test_another_tenants_meetings_do_not_exist_here(tenant, api, other_api, neighbours):
+def test_another_tenants_meetings_do_not_exist_here(
+    tenant, other_tenant, api, other_api, neighbours
+):
     from tenants.deliberation.services import topic_raise, topic_transition
 
     with tenant_context(tenant):
@@ -177,7 +191,7 @@ def test_another_tenants_meetings_do_not_exist_here(tenant, api, other_api, neig
         {
             "estate_id": neighbours[0].household.unit.building.estate_id,
             "starts_at": "2030-01-01T19:00:00+08:00",
-            "convener_id": neighbours[0].pk,
+            "convener_id": secretary_of(tenant, neighbours[0].household.unit.building.estate_id),
             "topic_ids": [topic.pk],
         },
     ).json()
@@ -192,14 +206,18 @@ def test_another_tenants_meetings_do_not_exist_here(tenant, api, other_api, neig
     ]:
         response = post(other_api, path, body)
         assert (response.status_code, response.json()["code"]) == (404, "meeting_not_found")
-    assert (
-        post(
+    with tenant_context(other_tenant):
+        their_resident = ResidentFactory(household=None).pk
+    for leader_id, code in [
+        (their_resident, "household_not_found"),
+        (their_resident + 999, "resident_not_found"),
+    ]:
+        response = post(
             other_api,
             "/api/v1/deliberation/contacts",
-            {"leader_id": 1, "household_id": neighbours[0].household_id, "kind": "visit"},
-        ).json()["code"]
-        == "household_not_found"
-    )
+            {"leader_id": leader_id, "household_id": neighbours[0].household_id, "kind": "visit"},
+        )
+        assert (response.status_code, response.json()["code"]) == (422, code)
     assert other_api.get("/api/v1/deliberation/coverage").json() == []
 
 

@@ -15,7 +15,9 @@ from django_tenants.utils import tenant_context
 
 from linli.errors import Conflict
 from linli.registry.services import tenant_create, tenant_delete
+from tenants.community.actor import actor_for_resident
 from tenants.community.models import ResidentTag
+from tenants.deliberation.access import NotAllowed, may_vote
 from tenants.deliberation.council import (
     action_add,
     actions_overdue,
@@ -98,9 +100,13 @@ def test_one_vote_per_household_then_a_database_tally(in_tenant):
     assert err.value.code == "already_voted"
     vote_cast(item_id=item.pk, resident_id=people[1][0].pk, choice="against")
     vote_cast(item_id=item.pk, resident_id=people[2][1].pk, choice="for")
-    with pytest.raises(Conflict) as err:
-        vote_cast(item_id=item.pk, resident_id=ResidentFactory().pk, choice="for")
-    assert err.value.code == "not_present"
+    stranger = actor_for_resident(ResidentFactory())
+    with pytest.raises(NotAllowed) as refused:
+        may_vote(stranger, item)
+    assert (refused.value.status, refused.value.code) == (403, "not_present")
+    with pytest.raises(NotAllowed) as refused:  # the service keeps the rule too
+        vote_cast(item_id=item.pk, resident_id=stranger.resident_id, choice="for")
+    assert (refused.value.status, refused.value.code) == (403, "not_present")
     result = tally(item=item)
     assert (result.for_, result.against, result.abstain, result.carried) == (2, 1, 0, True)
     decided = item_decide(item_id=item.pk, outcome="劃定停車位")
@@ -190,7 +196,8 @@ def test_a_concern_heard_on_a_visit_becomes_a_topic(in_tenant):
         contact_id=contact.pk, title="樓道燈", category="facilities", raised_by_id=people[1][0].pk
     )
     assert (topic.heard_by_id, topic.description, topic.scope) == (leader.pk, "樓道燈壞了", "unit")
-    assert [h.pk for h in overdue_households(leader=leader)] == [homes[0].pk]
+    assert [h.pk for h in overdue_households(actor=actor_for_resident(leader))] == [homes[0].pk]
+    assert overdue_households(actor=actor_for_resident(people[1][0])) == []  # leads nothing
 
 
 def test_the_admin_report_and_the_printable_meeting_record(tenant, in_tenant):

@@ -8,8 +8,10 @@ import pytest
 
 from linli.errors import Conflict, ValidationFailed
 from linli.notify import MemoryChannel
+from tenants.community.actor import actor_for_resident
 from tenants.community.models import Organisation
 from tenants.community.roles import role_assign
+from tenants.deliberation.access import NotAllowed, may_rate
 from tenants.deliberation.council import action_add
 from tenants.deliberation.models import Topic
 from tenants.deliberation.services import (
@@ -56,8 +58,9 @@ def test_residents_rate_a_resolved_topic_once(building):
     with pytest.raises(Conflict) as err:
         topic_rate(topic_id=topic.pk, resident_id=raiser.pk, stars=5)
     assert err.value.code == "already_rated"
-    with pytest.raises(Conflict):
-        topic_rate(topic_id=topic.pk, resident_id=building["outsider"].pk, stars=1)
+    with pytest.raises(NotAllowed) as refused:
+        may_rate(actor_for_resident(building["outsider"]), topic)
+    assert (refused.value.status, refused.value.code) == (403, "out_of_scope")
 
 
 def test_overdue_topics_and_actions_escalate_to_district_admins_once(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from linli.errors import Conflict, ValidationFailed
+from tenants.community.actor import actor_for_resident
+from tenants.deliberation.access import NotAllowed, may_raise, may_support
 from tenants.deliberation.models import BlockedWord, Support, Topic, TopicEvent
+from tenants.deliberation.selectors import topic_place
 from tenants.deliberation.services import (
     TRANSITIONS,
     topic_comment,
@@ -24,9 +27,9 @@ def test_raise_support_once_and_comment(building):
     with pytest.raises(Conflict) as err:
         topic_support(topic_id=topic.pk, resident_id=building["residents"][1].pk)
     assert err.value.code == "already_supported"
-    with pytest.raises(Conflict) as err:
-        topic_support(topic_id=topic.pk, resident_id=building["outsider"].pk)
-    assert err.value.code == "out_of_scope"
+    with pytest.raises(NotAllowed) as refused:  # who may support is access's to say
+        may_support(actor_for_resident(building["outsider"]), topic)
+    assert (refused.value.status, refused.value.code) == (403, "out_of_scope")
     topic_comment(topic_id=topic.pk, resident_id=building["residents"][2].pk, body="同意")
     assert Support.objects.filter(topic=topic).count() == 1
 
@@ -98,13 +101,26 @@ def test_merging_carries_supporters_over(building):
 
 
 def test_residents_raise_topics_about_where_they_live(building):
-    with pytest.raises(Conflict) as err:
-        topic_raise(
-            raised_by_id=building["outsider"].pk,
-            title="x",
-            description="y",
-            category="z",
-            scope="building",
-            place_id=building["unit"].building_id,
-        )
-    assert err.value.code == "out_of_scope"
+    place = topic_place(scope="building", place_id=building["unit"].building_id)
+    may_raise(actor_for_resident(building["residents"][1]), scope="building", place=place)
+    with pytest.raises(NotAllowed) as refused:
+        may_raise(actor_for_resident(building["outsider"]), scope="building", place=place)
+    assert (refused.value.status, refused.value.code) == (403, "out_of_scope")
+
+
+def test_leaders_raise_topics_about_the_places_they_lead(building):
+    from tenants.community.roles import role_assign
+
+    leader = building["outsider"]
+    role_assign(
+        resident_id=leader.pk,
+        role="building_leader",
+        scope="building",
+        place_id=building["unit"].building_id,
+    )
+    place = topic_place(scope="building", place_id=building["unit"].building_id)
+    may_raise(actor_for_resident(leader), scope="building", place=place)
+    estate = topic_place(scope="estate", place_id=building["unit"].building.estate_id)
+    with pytest.raises(NotAllowed) as refused:  # the whole estate is not theirs
+        may_raise(actor_for_resident(leader), scope="estate", place=estate)
+    assert refused.value.code == "out_of_scope"
