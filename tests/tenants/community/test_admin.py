@@ -136,3 +136,30 @@ def test_a_building_leader_cannot_move_a_resident_into_another_building(tenant, 
     assert response.status_code == 200  # the form again: that household is not a choice
     with tenant_context(tenant):
         assert Resident.objects.get(pk=mine.pk).household_id == two_buildings["mine"].pk
+
+
+def test_a_building_leader_cannot_link_a_resident_to_a_sign_in(tenant, two_buildings):
+    """Linking gives the sign-in the resident's roles: a leader who could link a sign-in of
+    theirs to a district admin living in their building would have a district admin's."""
+    with tenant_context(tenant):
+        boss = Resident.objects.get(display_name="本樓居民")
+        role_assign(resident_id=boss.pk, role="district_admin", scope="tenant")
+        sidekick_id = UserFactory(username="sidekick").pk
+    client = login(tenant, "leader-a", "leader-pass")
+    page = client.get(f"/admin/community/resident/{boss.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="user"' not in page.content.decode()  # shown read-only
+    response = client.post(
+        f"/admin/community/resident/{boss.pk}/change/",
+        {
+            "display_name": "本樓居民",
+            "phone": "",
+            "household": two_buildings["mine"].pk,
+            "preferred_language": "",
+            "tags": [],
+            "user": sidekick_id,
+        },
+    )
+    assert response.status_code == 302  # saved, without the link
+    with tenant_context(tenant):
+        assert Resident.objects.get(pk=boss.pk).user_id is None
