@@ -1,4 +1,4 @@
-"""Community's policy, one table: every kind of caller × every kind of resident × every
+"""Community's policy, one table: every kind of caller by every kind of resident by every
 action, through the API, with the exact status and problem code (and whether unmasked).
 The rules live in ``tenants.community.access``; see the world in ``world.py``."""
 
