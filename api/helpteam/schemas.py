@@ -1,7 +1,11 @@
+"""The help team's bodies and answers. Answers are read off the models' attributes (and the
+selectors' rows); the few derived fields have a ``resolve_`` method."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from ninja import Field, Schema
 
@@ -25,6 +29,10 @@ class HelpRequestOut(Schema):
     hours: Decimal | None
     points_transaction_id: int | None
     rating: int | None
+
+    @staticmethod
+    def resolve_claimed_by_resident_id(obj: Any) -> int | None:
+        return obj.claimed_by.resident_id if obj.claimed_by_id is not None else None
 
 
 class HelpRequestPage(Page[HelpRequestOut]):
@@ -71,6 +79,10 @@ class SuggestionOut(Schema):
     score: int
     reasons: list[str]
 
+    @staticmethod
+    def resolve_volunteer_resident_id(obj: Any) -> int:
+        return int(obj.volunteer.resident_id)
+
 
 class ActivityOut(Schema):
     id: int
@@ -82,6 +94,10 @@ class ActivityOut(Schema):
     capacity: int
     confirmed: int
     waitlisted: int
+
+    @staticmethod
+    def resolve_space(obj: Any) -> str:
+        return obj.space.name if obj.space_id is not None else ""
 
 
 class ActivityPage(Page[ActivityOut]):

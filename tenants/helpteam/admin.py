@@ -1,17 +1,22 @@
+"""The help team in the tenant admin: every list shows what the signed-in user's ``Actor``
+may see by ``tenants.helpteam.access`` (the district everything; a leader the places they
+lead), the same rules as the API's and the resident pages'."""
+
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.admin_base import ModelAdmin, TabularInline
 from linli.photo_admin import PhotoAdminMixin
-from tenants.community.roles import staff_scope
-from tenants.helpteam import selectors
+from tenants.community.actor import request_actor
+from tenants.helpteam import access, selectors
 from tenants.helpteam.models import (
     Activity,
     HelpRequest,
@@ -23,7 +28,15 @@ from tenants.helpteam.models import (
     Squad,
     Volunteer,
 )
-from tenants.helpteam.services import helpteam_settings
+
+
+class SeenAdmin(ModelAdmin):
+    """A list of the rows the user's actor sees (``visible`` is an access list filter)."""
+
+    visible: Callable[..., QuerySet[Any]]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return type(self).visible(request_actor(request), super().get_queryset(request))
 
 
 @admin.register(Skill)
@@ -38,20 +51,23 @@ class MembershipInline(TabularInline):
 
 
 @admin.register(HelpTeam)
-class HelpTeamAdmin(ModelAdmin):
+class HelpTeamAdmin(SeenAdmin):
+    visible = access.help_teams_visible
     list_display = ["name", "estate"]
     inlines = [MembershipInline]
 
 
 @admin.register(Squad)
-class SquadAdmin(ModelAdmin):
+class SquadAdmin(SeenAdmin):
+    visible = access.squads_visible
     list_display = ["name", "organisation"]
     filter_horizontal = ["estates"]
     inlines = [MembershipInline]
 
 
 @admin.register(Volunteer)
-class VolunteerAdmin(ModelAdmin):
+class VolunteerAdmin(SeenAdmin):
+    visible = access.volunteers_visible
     list_display = ["resident", "status"]
     list_filter = ["status", "skills"]
     raw_id_fields = ["resident"]
@@ -59,7 +75,8 @@ class VolunteerAdmin(ModelAdmin):
 
 
 @admin.register(HelpRequest)
-class HelpRequestAdmin(PhotoAdminMixin, ModelAdmin):
+class HelpRequestAdmin(PhotoAdminMixin, SeenAdmin):
+    visible = access.help_requests_visible
     photo_fields = ("evidence",)
     change_list_template = "admin/helpteam/helprequest/change_list.html"
     list_display = ["id", "category", "status", "urgency", "window_start", "claimed_by"]
@@ -85,10 +102,13 @@ class HelpRequestAdmin(PhotoAdminMixin, ModelAdmin):
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
         """Leaders' view: open requests by building (old ones flagged), weekly flow chart,
         and volunteers' hours and points this month."""
-        if not staff_scope(request.user).anything:
-            raise PermissionDenied
-        alert = helpteam_settings().unclaimed_alert_hours
-        weeks = selectors.weekly_flow()
+        actor = request_actor(request)
+        try:
+            access.may_view_dashboard(actor)
+        except access.NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
+        board = selectors.dashboard(requests=access.help_requests_led(actor))
+        weeks = board.weeks
         peak = max([max(r, d) for _w, r, d in weeks] or [1]) or 1
         bars = [
             {
@@ -104,11 +124,11 @@ class HelpRequestAdmin(PhotoAdminMixin, ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": _("Help team dashboard"),
-            "alert_hours": alert,
-            "queues": selectors.open_requests_by_building(alert_hours=alert),
+            "alert_hours": board.alert_hours,
+            "queues": board.open_by_building,
             "bars": bars,
             "chart_width": max(50 * len(bars), 50),
-            "volunteers": selectors.volunteer_month(month=timezone.localdate()),
+            "volunteers": board.volunteers_this_month,
         }
         return render(request, "admin/helpteam/helprequest/dashboard.html", context)
 
@@ -121,13 +141,15 @@ class SignupInline(TabularInline):
 
 
 @admin.register(Activity)
-class ActivityAdmin(ModelAdmin):
+class ActivityAdmin(SeenAdmin):
+    visible = access.activities_visible
     list_display = ["title", "estate", "space", "starts_at", "capacity", "cancelled"]
     list_filter = ["estate", "cancelled"]
     inlines = [SignupInline]
 
 
 @admin.register(Space)
-class SpaceAdmin(ModelAdmin):
+class SpaceAdmin(SeenAdmin):
+    visible = access.spaces_visible
     list_display = ["name", "estate"]
     list_filter = ["estate"]

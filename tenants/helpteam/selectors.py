@@ -1,16 +1,69 @@
-"""Reads for leaders and volunteers: recognition, leaderboards, the dashboard."""
+"""Reads for leaders and volunteers: lists, recognition, leaderboards, the dashboard.
+
+Who may see which rows is ``tenants.helpteam.access``'s to say: the lists here narrow a
+queryset the caller got from there (``requests``, ``activities``), never widen it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
-from tenants.helpteam.models import HelpRequest, Volunteer
+from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
+
+
+def help_requests_filtered(
+    requests: QuerySet[HelpRequest],
+    *,
+    status: str | None = None,
+    estate_id: int | None = None,
+    building_id: int | None = None,
+) -> QuerySet[HelpRequest]:
+    """The API's list filters over the requests the caller sees."""
+    if status:
+        requests = requests.filter(status=status)
+    if estate_id is not None:
+        requests = requests.filter(household__unit__building__estate_id=estate_id)
+    if building_id is not None:
+        requests = requests.filter(household__unit__building_id=building_id)
+    return requests
+
+
+def activities_counted(activities: QuerySet[Activity]) -> QuerySet[Activity]:
+    """Activities with their places taken (``confirmed``) and waiting list (``waitlisted``)."""
+    return activities.select_related("space").annotate(
+        confirmed=Count("signups", filter=Q(signups__status=Signup.Status.CONFIRMED)),
+        waitlisted=Count("signups", filter=Q(signups__status=Signup.Status.WAITLISTED)),
+    )
+
+
+def activities_listed(
+    activities: QuerySet[Activity], *, estate_id: int | None = None
+) -> QuerySet[Activity]:
+    """The API's list: activities not cancelled, within an estate if asked."""
+    activities = activities.filter(cancelled=False)
+    if estate_id is not None:
+        activities = activities.filter(estate_id=estate_id)
+    return activities_counted(activities)
+
+
+def activity_counted(*, activity_id: int) -> Activity:
+    return activities_counted(Activity.objects.filter(pk=activity_id)).get()
+
+
+def activities_upcoming(activities: QuerySet[Activity], *, limit: int = 20) -> list[Activity]:
+    """The resident pages' list: the next activities not cancelled."""
+    return list(
+        activities.filter(cancelled=False, starts_at__gt=timezone.now())
+        .select_related("space")
+        .order_by("starts_at")[:limit]
+    )
 
 
 @dataclass(frozen=True)
@@ -22,7 +75,13 @@ class Recognition:
     next_star_at: int | None
 
 
-def recognition(*, volunteer: Volunteer, thresholds: list[int]) -> Recognition:
+def recognition(*, volunteer: Volunteer, thresholds: list[int] | None = None) -> Recognition:
+    """Confirmed hours and services, and the stars they earn (the tenant's thresholds unless
+    given)."""
+    if thresholds is None:
+        from tenants.helpteam.services import helpteam_settings
+
+        thresholds = helpteam_settings().star_thresholds
     totals = HelpRequest.objects.filter(claimed_by=volunteer, status="confirmed").aggregate(
         hours=Sum("hours"), services=Count("id")
     )
@@ -87,10 +146,14 @@ class BuildingQueue:
     unclaimed_over_alert: int
 
 
-def open_requests_by_building(*, alert_hours: int) -> list[BuildingQueue]:
+def open_requests_by_building(
+    *, alert_hours: int, requests: QuerySet[HelpRequest] | None = None
+) -> list[BuildingQueue]:
+    """Open requests per building, among ``requests`` (all of them unless given)."""
     now = timezone.now()
+    requests = requests if requests is not None else HelpRequest.objects.all()
     rows = (
-        HelpRequest.objects.filter(status="open", household__isnull=False)
+        requests.filter(status="open", household__isnull=False)
         .values(
             "household__unit__building_id",
             "household__unit__building__name",
@@ -117,34 +180,65 @@ def open_requests_by_building(*, alert_hours: int) -> list[BuildingQueue]:
     ]
 
 
-def weekly_flow(*, weeks: int = 12) -> list[tuple[str, int, int]]:
-    """(week starting, raised, resolved) for the last ``weeks`` weeks, oldest first."""
+class Week(NamedTuple):
+    week: str
+    raised: int
+    resolved: int
+
+
+def _among(requests: QuerySet[HelpRequest] | None) -> tuple[str, list[Any]]:
+    """A condition on ``r.id`` keeping only ``requests`` (nothing when all of them)."""
+    if requests is None:
+        return "", []
+    sql, params = requests.order_by().values("pk").query.sql_with_params()
+    return f"AND r.id IN ({sql})", list(params)
+
+
+def weekly_flow(*, weeks: int = 12, requests: QuerySet[HelpRequest] | None = None) -> list[Week]:
+    """(week starting, raised, resolved) for the last ``weeks`` weeks, oldest first, among
+    ``requests`` (all of them unless given)."""
+    among, params = _among(requests)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            # the only text put in is Django's own SQL for ``requests``, its values bound
+            f"""
             WITH weeks AS (
                 SELECT generate_series(date_trunc('week', now()) - make_interval(weeks => %s),
                                        date_trunc('week', now()), interval '1 week') AS week
             )
             SELECT to_char(w.week, 'YYYY-MM-DD'),
                    (SELECT count(*) FROM helpteam_helprequest r
-                     WHERE r.created_at >= w.week AND r.created_at < w.week + interval '1 week'),
+                     WHERE r.created_at >= w.week AND r.created_at < w.week + interval '1 week'
+                     {among}),
                    (SELECT count(*) FROM helpteam_helprequest r
-                     WHERE r.confirmed_at >= w.week AND r.confirmed_at < w.week + interval '1 week')
+                     WHERE r.confirmed_at >= w.week AND r.confirmed_at < w.week + interval '1 week'
+                     {among})
             FROM weeks w ORDER BY w.week
             """,
-            [weeks - 1],
+            [weeks - 1, *params, *params],
         )
-        return [(week, int(raised), int(resolved)) for week, raised, resolved in cursor]
+        return [Week(week, int(raised), int(resolved)) for week, raised, resolved in cursor]
 
 
-def volunteer_month(*, month: date) -> list[tuple[int, str, Decimal, int]]:
-    """(resident id, name, confirmed hours, points earned) per volunteer in ``month``."""
+class VolunteerMonth(NamedTuple):
+    resident_id: int
+    name: str
+    hours: Decimal
+    points: int
+
+
+def volunteer_month(
+    *, month: date, requests: QuerySet[HelpRequest] | None = None
+) -> list[VolunteerMonth]:
+    """(resident id, name, confirmed hours, points earned) per volunteer in ``month``, for
+    the service among ``requests`` (all of it unless given)."""
     start = month.replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1)
+    among, params = _among(requests)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            # as above: only Django's own SQL for ``requests`` is put in, its values bound
+            f"""
             SELECT v.resident_id, res.display_name,
                    coalesce(sum(r.hours), 0),
                    coalesce((SELECT sum(p.amount) FROM points_posting p
@@ -156,13 +250,35 @@ def volunteer_month(*, month: date) -> list[tuple[int, str, Decimal, int]]:
             JOIN community_resident res ON res.id = v.resident_id
             LEFT JOIN helpteam_helprequest r ON r.claimed_by_id = v.id
                  AND r.status = 'confirmed' AND r.confirmed_at >= %s AND r.confirmed_at < %s
+                 {among}
             GROUP BY v.resident_id, res.display_name
             HAVING coalesce(sum(r.hours), 0) > 0
             ORDER BY 3 DESC, 1
             """,
-            [start, end, start, end],
+            [start, end, start, end, *params],
         )
-        return [(int(i), name, Decimal(h), int(p)) for i, name, h, p in cursor]
+        return [VolunteerMonth(int(i), name, Decimal(h), int(p)) for i, name, h, p in cursor]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    alert_hours: int
+    open_by_building: list[BuildingQueue]
+    weeks: list[Week]
+    volunteers_this_month: list[VolunteerMonth]
+
+
+def dashboard(*, requests: QuerySet[HelpRequest]) -> Dashboard:
+    """The leaders' view over ``requests`` (those of the places they lead)."""
+    from tenants.helpteam.services import helpteam_settings
+
+    alert = helpteam_settings().unclaimed_alert_hours
+    return Dashboard(
+        alert,
+        open_requests_by_building(alert_hours=alert, requests=requests),
+        weekly_flow(requests=requests),
+        volunteer_month(month=timezone.localdate(), requests=requests),
+    )
 
 
 def service_history(*, volunteer: Volunteer) -> list[tuple[datetime, str, Decimal]]:

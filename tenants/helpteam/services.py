@@ -3,6 +3,11 @@
 Transitions lock the request's row, so two volunteers racing to claim get one
 winner and a 409, and two confirmations award points once: the second finds
 the request confirmed, and the ledger's own once-per-source rule backs it up.
+
+Who may do each step is decided in ``tenants.helpteam.access``; the services run those
+checks under the row's lock, before the state's own (409) checks. A volunteer's steps take
+the volunteer (a person: the caller themself, or the one the district's tool names, judged
+as if they acted themself); the steps that need standing take the caller's ``Actor``.
 """
 
 from __future__ import annotations
@@ -20,24 +25,35 @@ from linli.notify import Notice, notify
 from linli.storage import stored_file_delete_on_commit
 from linli.uploads import MAX_PHOTO_BYTES, photo_extension, photo_name
 from tenants.audit.services import audit_record
+from tenants.community.actor import Actor
 from tenants.community.models import Household, Resident
+from tenants.helpteam import access
 from tenants.helpteam.events import help_request_event, signup_event
 from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
 from tenants.helpteam.settings import HelpteamSettings
 
 Status = HelpRequest.Status
 ALREADY_CLAIMED = gettext_noop("This request has already been claimed.")
-NOT_YOURS = gettext_noop("Only the volunteer who claimed it can do this.")
+NOT_OPEN = gettext_noop("This request is no longer open.")
+NOT_YOURS = access.MESSAGES[access.NOT_YOUR_CLAIM]
 MAX_WINDOW = timedelta(days=14)
+# A request someone holds (or held): claiming it again is "already claimed".
+TAKEN = {Status.CLAIMED, Status.IN_PROGRESS, Status.DONE, Status.CONFIRMED}
 
 
 def _request_for_update(request_id: int) -> HelpRequest:
     help_request = HelpRequest.objects.select_for_update().filter(pk=request_id).first()
     if help_request is None:
-        raise NotFound(
-            _("No help request %(id)s.") % {"id": request_id}, code="help_request_not_found"
-        )
+        raise access.help_request_not_found(request_id)
     return help_request
+
+
+def _volunteer_in_person(volunteer_resident_id: int) -> Actor:
+    """The volunteer doing a step, as if they acted themself (the rules are theirs)."""
+    volunteer = access.person(volunteer_resident_id)
+    if volunteer is None:
+        raise access.refusal(access.NOT_A_VOLUNTEER)
+    return volunteer
 
 
 def _resident(resident_id: int, *, field: str) -> Resident:
@@ -54,11 +70,7 @@ def _resident(resident_id: int, *, field: str) -> Resident:
 
 
 def _active_volunteer(resident_id: int) -> Volunteer:
-    volunteer = Volunteer.objects.select_related("resident").filter(resident_id=resident_id).first()
-    if volunteer is None:
-        raise ValidationFailed(
-            _("This resident is not a volunteer."), code="not_a_volunteer", field="volunteer_id"
-        )
+    volunteer = Volunteer.objects.select_related("resident").get(resident_id=resident_id)
     if volunteer.status != Volunteer.Status.ACTIVE:
         raise Conflict(_("This volunteer is paused."), code="volunteer_paused")
     return volunteer
@@ -155,16 +167,16 @@ def request_create(
 
 @transaction.atomic
 def request_claim(*, request_id: int, volunteer_resident_id: int) -> HelpRequest:
-    volunteer = _active_volunteer(volunteer_resident_id)
+    """One volunteer wins; the others get 409 ``already_claimed``."""
+    doer = _volunteer_in_person(volunteer_resident_id)
     help_request = _request_for_update(request_id)
-    if help_request.requester_id == volunteer.resident_id:
-        raise Conflict(_("You cannot claim your own request."), code="own_request")
+    access.may_claim(doer, help_request)
+    volunteer = _active_volunteer(volunteer_resident_id)
     if help_request.status != Status.OPEN:
+        taken = help_request.status in TAKEN
         raise Conflict(
-            _(ALREADY_CLAIMED)
-            if help_request.status == Status.CLAIMED
-            else _("This request is no longer open."),
-            code="already_claimed" if help_request.status == Status.CLAIMED else "not_open",
+            _(ALREADY_CLAIMED) if taken else _(NOT_OPEN),
+            code="already_claimed" if taken else "not_open",
         )
     help_request.status, help_request.claimed_by = Status.CLAIMED, volunteer
     help_request.claimed_at = timezone.now()
@@ -185,11 +197,7 @@ def request_claim(*, request_id: int, volunteer_resident_id: int) -> HelpRequest
 
 
 def _by_claimer(help_request: HelpRequest, volunteer_resident_id: int) -> None:
-    if (
-        help_request.claimed_by is None
-        or help_request.claimed_by.resident_id != volunteer_resident_id
-    ):
-        raise Conflict(_(NOT_YOURS), code="not_your_claim")
+    access.may_work_on(_volunteer_in_person(volunteer_resident_id), help_request)
 
 
 @transaction.atomic
@@ -227,12 +235,23 @@ def request_done(*, request_id: int, volunteer_resident_id: int) -> HelpRequest:
 
 @transaction.atomic
 def request_confirm(
-    *, request_id: int, hours: Decimal, by_resident_id: int | None, as_leader: bool
+    *,
+    request_id: int,
+    hours: Decimal,
+    actor: Actor | None = None,
+    by_resident_id: int | None = None,
+    as_leader: bool = False,
 ) -> HelpRequest:
-    """The requester (or a leader) confirms; the volunteer earns points, exactly once."""
+    """The requester, a leader of the place or the district's tool confirms (never the
+    volunteer who did it); the volunteer earns points, exactly once.
+
+    Older callers name the confirming resident (``by_resident_id``), who is then judged by
+    their own roles whatever ``as_leader`` says; naming nobody with ``as_leader`` is the
+    district's tool."""
+    if actor is None:
+        actor = _confirming(by_resident_id=by_resident_id, as_leader=as_leader)
     help_request = _request_for_update(request_id)
-    if not as_leader and by_resident_id != help_request.requester_id:
-        raise Conflict(_("Only the requester or a leader can confirm."), code="not_requester")
+    access.may_confirm(actor, help_request)
     if help_request.status == Status.CONFIRMED:
         return help_request  # a repeated confirmation changes nothing
     if help_request.status != Status.DONE:
@@ -249,7 +268,7 @@ def request_confirm(
     help_request.status = Status.CONFIRMED
     help_request.hours = hours
     help_request.confirmed_at = timezone.now()
-    help_request.confirmed_by_id = by_resident_id
+    help_request.confirmed_by_id = actor.resident_id
     help_request.points_transaction_id = _award(help_request)
     help_request.save(
         update_fields=[
@@ -266,6 +285,17 @@ def request_confirm(
     )
     help_request_event("confirmed", help_request)
     return help_request
+
+
+def _confirming(*, by_resident_id: int | None, as_leader: bool) -> Actor:
+    if by_resident_id is None:
+        if as_leader:
+            return access.the_district()
+        raise access.refusal(access.NOT_REQUESTER)
+    confirming = access.person(by_resident_id)
+    if confirming is None:
+        raise access.refusal(access.NOT_REQUESTER)
+    return confirming
 
 
 def _points_enabled() -> bool:
@@ -299,12 +329,9 @@ def _award(help_request: HelpRequest) -> int | None:
 
 
 @transaction.atomic
-def request_cancel(
-    *, request_id: int, by_resident_id: int | None, as_leader: bool, reason: str = ""
-) -> HelpRequest:
+def request_cancel(*, request_id: int, actor: Actor, reason: str = "") -> HelpRequest:
     help_request = _request_for_update(request_id)
-    if not as_leader and by_resident_id != help_request.requester_id:
-        raise Conflict(_("Only the requester or a leader can cancel."), code="not_requester")
+    access.may_cancel(actor, help_request)
     _move(help_request, {Status.OPEN, Status.CLAIMED, Status.IN_PROGRESS}, Status.CANCELLED)
     help_request.closed_reason = reason[:255]
     help_request.save(update_fields=["status", "closed_reason", "updated_at"])
@@ -315,11 +342,10 @@ def request_cancel(
 
 @transaction.atomic
 def request_feedback(
-    *, request_id: int, by_resident_id: int | None, rating: int, comment: str = ""
+    *, request_id: int, actor: Actor, rating: int, comment: str = ""
 ) -> HelpRequest:
     help_request = _request_for_update(request_id)
-    if by_resident_id != help_request.requester_id:
-        raise Conflict(_("Only the requester gives feedback."), code="not_requester")
+    access.may_give_feedback(actor, help_request)
     if help_request.status != Status.CONFIRMED:
         raise Conflict(_("Feedback comes after confirmation."), code="not_confirmed")
     if not 1 <= rating <= 5:
@@ -412,9 +438,14 @@ def activity_signup_cancel(*, activity_id: int, resident_id: int) -> Signup:
 
 
 @transaction.atomic
-def activity_attendance(*, activity_id: int, resident_ids: list[int]) -> list[Signup]:
+def activity_attendance(*, activity_id: int, actor: Actor, resident_ids: list[int]) -> list[Signup]:
     """A leader takes attendance; attendees earn points by the activity's rule, once each."""
     activity = _activity_for_update(activity_id)
+    access.may_take_attendance(actor, activity, resident_ids)
+    return _attend(activity, resident_ids)
+
+
+def _attend(activity: Activity, resident_ids: list[int]) -> list[Signup]:
     signups = list(
         Signup.objects.filter(
             activity=activity, resident_id__in=resident_ids, status=Signup.Status.CONFIRMED
@@ -530,18 +561,20 @@ def request_evidence_add(
 
 
 @transaction.atomic
-def hours_record_bulk(*, entries: list[tuple[int, Decimal]]) -> list[HelpRequest]:
-    """A leader enters hours for volunteers without phones: each request is marked done if
-    it is not yet, and confirmed as a leader, with points as usual. All or nothing."""
+def hours_record_bulk(*, actor: Actor, entries: list[tuple[int, Decimal]]) -> list[HelpRequest]:
+    """A leader enters hours for volunteers without phones: each request (one the leader
+    leads, and did not serve themself) is marked done if it is not yet, and confirmed, with
+    points as usual. All or nothing."""
     confirmed = []
     for request_id, hours in entries:
-        help_request = _request_for_update(request_id)
+        help_request = access.access_help_request(
+            actor=actor, help_request_id=request_id, for_update=True
+        )
+        access.may_record_hours(actor, help_request)
         if help_request.status in {Status.CLAIMED, Status.IN_PROGRESS}:
             help_request.status, help_request.done_at = Status.DONE, timezone.now()
             help_request.save(update_fields=["status", "done_at", "updated_at"])
-        confirmed.append(
-            request_confirm(request_id=request_id, hours=hours, by_resident_id=None, as_leader=True)
-        )
+        confirmed.append(request_confirm(request_id=request_id, hours=hours, actor=actor))
     audit_record(
         action="help_request.hours_bulk",
         object_type="helpteam.helprequest",
@@ -581,19 +614,17 @@ def requests_auto_confirm(*, now: datetime | None = None) -> int:
             request_confirm(
                 request_id=request_id,
                 hours=_hours_served(help_request),
-                by_resident_id=None,
-                as_leader=True,
+                actor=access.the_district(),
             )
             HelpRequest.objects.filter(pk=request_id).update(auto_confirmed=True)
     return len(due)
 
 
 @transaction.atomic
-def request_dispute(*, request_id: int, by_resident_id: int | None, reason: str) -> HelpRequest:
+def request_dispute(*, request_id: int, actor: Actor, reason: str) -> HelpRequest:
     """The requester disputes an automatic confirmation within the dispute window."""
     help_request = _request_for_update(request_id)
-    if by_resident_id != help_request.requester_id:
-        raise Conflict(_("Only the requester can dispute."), code="not_requester")
+    access.may_dispute(actor, help_request)
     window = timedelta(days=helpteam_settings().dispute_days)
     if (
         not help_request.auto_confirmed
@@ -616,9 +647,11 @@ def request_dispute(*, request_id: int, by_resident_id: int | None, reason: str)
 
 
 @transaction.atomic
-def request_dispute_resolve(*, request_id: int, upheld: bool) -> HelpRequest:
-    """A leader decides; an upheld dispute takes the points back through the ledger."""
+def request_dispute_resolve(*, request_id: int, actor: Actor, upheld: bool) -> HelpRequest:
+    """A leader of the place decides (neither the volunteer nor the requester); an upheld
+    dispute takes the points back through the ledger."""
     help_request = _request_for_update(request_id)
+    access.may_resolve_dispute(actor, help_request)
     if help_request.disputed_at is None or help_request.dispute_upheld is not None:
         raise Conflict(_("There is no open dispute on this request."), code="no_dispute")
     help_request.dispute_upheld = upheld
@@ -643,6 +676,7 @@ def request_dispute_resolve(*, request_id: int, upheld: bool) -> HelpRequest:
 @transaction.atomic
 def activity_create(
     *,
+    actor: Actor,
     title: str,
     estate_id: int,
     starts_at: datetime,
@@ -651,10 +685,12 @@ def activity_create(
     space_id: int | None = None,
     points_category: str = "",
 ) -> Activity:
-    """An activity; its space must be free for the whole time."""
+    """An activity, organised by a leader of the estate; its space must be free for the
+    whole time."""
     from tenants.community.models import Estate
     from tenants.helpteam.models import Space
 
+    access.may_organise(actor, estate_id)
     title = (title or "").strip()
     if not title:
         raise ValidationFailed(
@@ -712,4 +748,4 @@ def activity_check_in(*, activity_id: int, resident_id: int, token: str) -> Sign
     Signup.objects.filter(
         activity=activity, resident_id=resident_id, checked_in_at__isnull=True
     ).update(checked_in_at=timezone.now())
-    return activity_attendance(activity_id=activity_id, resident_ids=[resident_id])[0]
+    return _attend(activity, [resident_id])[0]

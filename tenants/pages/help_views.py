@@ -1,8 +1,14 @@
 """Help and activities pages: ask for help in three taps, follow and confirm it;
-volunteers claim nearby requests; sign up for activities."""
+volunteers claim nearby requests; sign up for activities.
+
+Who sees and does what is ``tenants.helpteam.access``'s to say, as on the API: a page looks
+the request up through it (404, the same as missing) and calls the same services, which run
+the same checks; a refusal is shown with its status (403, 409, 422) and its code.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -13,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from linli.errors import LinliError
+from linli.errors import LinliError, NotFound, ValidationFailed
 from tenants.pages.views import _not_here, resident_page
 
 # Three taps: what, when, send. The "when" choices, as (key, label, start hour, day offset).
@@ -36,36 +42,33 @@ def _estate_id(resident: Any) -> int:
     return int(resident.household.unit.building.estate_id)
 
 
+def _refused(exc: LinliError) -> dict[str, Any]:
+    return {"error": exc.message, "error_code": exc.code}
+
+
 @resident_page
 def help_home(request: HttpRequest) -> HttpResponse:
-    from tenants.helpteam.models import HelpRequest, Volunteer
+    from tenants.helpteam import access
 
     if not _on(request, "helpteam"):
         return _not_here(request)
-    me = request.resident  # type: ignore[attr-defined]
-    volunteer = Volunteer.objects.filter(resident=me, status="active").first()
+    me = request.actor  # type: ignore[attr-defined]
+    volunteer = access.volunteer_of(me)
+    if volunteer is not None and volunteer.status != volunteer.Status.ACTIVE:
+        volunteer = None
     context: dict[str, Any] = {
-        "mine": HelpRequest.objects.filter(requester=me).order_by("-id")[:10],
+        "mine": access.help_requests_asked(me).order_by("-id")[:10],
         "volunteer": volunteer,
     }
     if volunteer is not None:
-        context["claimed"] = HelpRequest.objects.filter(
-            claimed_by=volunteer, status__in=["claimed", "in_progress"]
-        ).order_by("window_start")
-        context["nearby"] = (
-            HelpRequest.objects.filter(
-                status="open",
-                household__unit__building__estate_id=_estate_id(me),
-                window_end__gt=timezone.now(),
-            )
-            .exclude(requester=me)
-            .order_by("window_start")[:20]
-        )
+        context["claimed"] = access.help_requests_helping(me).order_by("window_start")
+        context["nearby"] = access.help_requests_nearby(me).order_by("window_start")[:20]
     return render(request, "pages/help.html", context)
 
 
 @resident_page
 def help_ask(request: HttpRequest) -> HttpResponse:
+    from tenants.helpteam.access import may_ask
     from tenants.helpteam.models import Skill
     from tenants.helpteam.services import request_create
 
@@ -80,96 +83,101 @@ def help_ask(request: HttpRequest) -> HttpResponse:
         slot = next((w for w in WHEN if w[0] == key), None)
         try:
             if slot is None:
-                raise LinliError(_("Choose when you need help."))
+                raise ValidationFailed(_("Choose when you need help."), code="when_required")
             day = timezone.localdate() + timedelta(days=slot[3])
             start = timezone.make_aware(datetime.combine(day, time(slot[2])))
             start = max(start, timezone.now() + timedelta(minutes=5))
+            asking = may_ask(request.actor)  # type: ignore[attr-defined]
             created = request_create(
-                requester_id=request.resident.pk,  # type: ignore[attr-defined]
+                **asdict(asking),
                 category=chosen.code,
                 description=(request.POST.get("note") or "").strip()[:2000] or str(chosen.name),
                 window_start=start,
                 window_end=start + timedelta(hours=3),
             )
         except LinliError as exc:
-            context["error"] = exc.message
-            return render(request, "pages/help_ask.html", context)
+            context.update(_refused(exc))
+            return render(request, "pages/help_ask.html", context, status=exc.status)
         return HttpResponseRedirect(f"/r/help/{created.pk}")
     return render(request, "pages/help_ask.html", context)
 
 
 @resident_page
 def help_request(request: HttpRequest, request_id: int) -> HttpResponse:
-    from tenants.helpteam import services
-    from tenants.helpteam.models import HelpRequest
+    from tenants.helpteam import access
 
     if not _on(request, "helpteam"):
         return _not_here(request)
-    me = request.resident  # type: ignore[attr-defined]
-    found = HelpRequest.objects.select_related("claimed_by__resident").filter(pk=request_id).first()
-    if found is None:
-        return _not_here(request)
-    mine = found.requester_id == me.pk
-    claimer = found.claimed_by is not None and found.claimed_by.resident_id == me.pk
-    household = found.household
-    nearby = (
-        found.status == "open"
-        and household is not None
-        and household.unit.building.estate_id == _estate_id(me)
+    me = request.actor  # type: ignore[attr-defined]
+    action = request.POST.get("action") if request.method == "POST" else None
+    # A claim looks the request up as a claim does: one a neighbour claimed first is a 409.
+    lookup = (
+        access.access_help_request_to_claim if action == "claim" else access.access_help_request
     )
-    if not (mine or claimer or nearby):
+    try:
+        found = lookup(actor=me, help_request_id=request_id)
+    except NotFound:
         return _not_here(request)
-    context: dict[str, Any] = {"r": found, "mine": mine, "claimer": claimer}
-    if request.method == "POST":
-        action = request.POST.get("action")
+    if action is not None:
         try:
-            if action == "claim":
-                services.request_claim(request_id=found.pk, volunteer_resident_id=me.pk)
-            elif action == "done" and claimer:
-                services.request_done(request_id=found.pk, volunteer_resident_id=me.pk)
-            elif action == "confirm" and mine:
-                try:
-                    hours = Decimal(request.POST.get("hours") or "1")
-                except InvalidOperation as exc:
-                    raise LinliError(_("Hours are a number, like 1 or 1.5.")) from exc
-                services.request_confirm(
-                    request_id=found.pk, hours=hours, by_resident_id=me.pk, as_leader=False
-                )
-            elif action == "cancel" and mine:
-                services.request_cancel(request_id=found.pk, by_resident_id=me.pk, as_leader=False)
-            else:
-                raise LinliError(_("That cannot be done here."))
+            _act(me, found, action, request.POST.get("hours"))
         except LinliError as exc:
-            context["error"] = exc.message
-            return render(request, "pages/help_request.html", context)
+            # a refused claim shows no more than the volunteer saw while the request was open
+            shown = _help_request_page(me, found) if action != "claim" else {}
+            context = {**shown, **_refused(exc)}
+            return render(request, "pages/help_request.html", context, status=exc.status)
         return HttpResponseRedirect(f"/r/help/{found.pk}")
-    return render(request, "pages/help_request.html", context)
+    return render(request, "pages/help_request.html", _help_request_page(me, found))
+
+
+def _help_request_page(me: Any, found: Any) -> dict[str, Any]:
+    from tenants.helpteam import access
+
+    return {"r": found, "allowed": access.help_request_actions(me, found)}
+
+
+def _act(me: Any, found: Any, action: str, hours: str | None) -> None:
+    """One step on the request, as the signed-in resident (the services check who may)."""
+    from tenants.helpteam import services
+
+    if action == "claim":
+        services.request_claim(request_id=found.pk, volunteer_resident_id=me.resident_id)
+    elif action == "done":
+        services.request_done(request_id=found.pk, volunteer_resident_id=me.resident_id)
+    elif action == "confirm":
+        try:
+            given = Decimal(hours or "1")
+        except InvalidOperation as exc:
+            raise ValidationFailed(
+                _("Hours are a number, like 1 or 1.5."), code="hours_invalid", field="hours"
+            ) from exc
+        services.request_confirm(request_id=found.pk, hours=given, actor=me)
+    elif action == "cancel":
+        services.request_cancel(request_id=found.pk, actor=me)
+    else:
+        raise LinliError(_("That cannot be done here."), code="action_unknown")
 
 
 @resident_page
 def activities(request: HttpRequest) -> HttpResponse:
-    from tenants.helpteam.models import Activity, Signup
+    from tenants.helpteam import access, selectors
     from tenants.helpteam.services import activity_signup
 
     if not _on(request, "helpteam"):
         return _not_here(request)
-    me = request.resident  # type: ignore[attr-defined]
+    me = request.actor  # type: ignore[attr-defined]
     context: dict[str, Any] = {}
+    status = 200
     if request.method == "POST":
         try:
             raw = request.POST.get("activity") or ""
             if not raw.isdigit():
-                raise LinliError(_("Choose an activity."))
-            signup = activity_signup(activity_id=int(raw), resident_id=me.pk)
-            context["signed"] = signup
+                raise ValidationFailed(_("Choose an activity."), code="activity_required")
+            activity = access.access_activity(actor=me, activity_id=int(raw))
+            context["signed"] = activity_signup(activity_id=activity.pk, resident_id=me.resident_id)
         except LinliError as exc:
-            context["error"] = exc.message
-    context["activities"] = Activity.objects.filter(
-        estate_id=_estate_id(me), cancelled=False, starts_at__gt=timezone.now()
-    ).order_by("starts_at")[:20]
-    context["mine"] = set(
-        Signup.objects.filter(resident=me)
-        .exclude(status="cancelled")
-        .values_list("activity_id", flat=True)
-    )
-    return render(request, "pages/activities.html", context)
+            context.update(_refused(exc))
+            status = exc.status
+    context["activities"] = selectors.activities_upcoming(access.activities_visible(me))
+    context["mine"] = set(access.activities_signed_up(me).values_list("activity_id", flat=True))
+    return render(request, "pages/activities.html", context, status=status)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from linli.errors import ValidationFailed
 from linli.registry.models import ModuleSetting
 from linli.registry.services import module_set_enabled
+from tenants.helpteam.access import the_district
 from tenants.helpteam.models import Activity, Signup, Space
 from tenants.helpteam.services import (
     activity_attendance,
@@ -54,10 +55,13 @@ def test_attendance_earns_points_once_by_the_activitys_rule(tenant, activity):
     a, b = ResidentFactory.create_batch(2)
     for r in (a, b):
         activity_signup(activity_id=activity.pk, resident_id=r.pk)
-    activity_attendance(activity_id=activity.pk, resident_ids=[a.pk])
-    activity_attendance(activity_id=activity.pk, resident_ids=[a.pk])  # taken twice
+    activity_attendance(activity_id=activity.pk, actor=the_district(), resident_ids=[a.pk])
+    # taken twice
+    activity_attendance(activity_id=activity.pk, actor=the_district(), resident_ids=[a.pk])
     assert Account.objects.get(resident=a).balance == 20
     assert not Account.objects.filter(resident=b).exists()
     with pytest.raises(ValidationFailed) as err:
-        activity_attendance(activity_id=activity.pk, resident_ids=[ResidentFactory().pk])
+        activity_attendance(
+            activity_id=activity.pk, actor=the_district(), resident_ids=[ResidentFactory().pk]
+        )
     assert err.value.code == "not_signed_up"

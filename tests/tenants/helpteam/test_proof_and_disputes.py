@@ -11,6 +11,8 @@ from django.utils import timezone
 from linli.errors import Conflict, ValidationFailed
 from linli.registry.models import ModuleSetting
 from linli.registry.services import module_set_enabled, module_settings_update
+from tenants.community.actor import actor_for_resident
+from tenants.helpteam.access import NotAllowed, the_district
 from tenants.helpteam.models import HelpRequest, Space, Volunteer
 from tenants.helpteam.selectors import leaderboard, open_requests_by_building, recognition
 from tenants.helpteam.services import (
@@ -70,7 +72,9 @@ def test_leaders_enter_hours_in_bulk(tenant, street):
     first, second = ask(street["parent"]), ask(street["parent"])
     for r in (first, second):
         request_claim(request_id=r.pk, volunteer_resident_id=street["far"].pk)
-    hours_record_bulk(entries=[(first.pk, Decimal(1)), (second.pk, Decimal("0.5"))])
+    hours_record_bulk(
+        actor=the_district(), entries=[(first.pk, Decimal(1)), (second.pk, Decimal("0.5"))]
+    )
     assert set(HelpRequest.objects.values_list("status", flat=True)) == {"confirmed"}
     assert Account.objects.get(resident=street["far"]).balance == 15
 
@@ -96,13 +100,15 @@ def test_unanswered_done_requests_confirm_themselves_and_a_dispute_can_undo_the_
         Decimal("2.00"),
     )
     assert Account.objects.get(resident=street["neighbour"]).balance == 20
-    with pytest.raises(Conflict):
-        request_dispute(request_id=r.pk, by_resident_id=street["far"].pk, reason="x")
-    request_dispute(request_id=r.pk, by_resident_id=street["parent"].pk, reason="nobody came")
-    request_dispute_resolve(request_id=r.pk, upheld=True)
+    with pytest.raises(NotAllowed) as refused:
+        request_dispute(request_id=r.pk, actor=actor_for_resident(street["far"]), reason="x")
+    assert refused.value.code == "not_requester"
+    parent = actor_for_resident(street["parent"])
+    request_dispute(request_id=r.pk, actor=parent, reason="nobody came")
+    request_dispute_resolve(request_id=r.pk, actor=the_district(), upheld=True)
     assert Account.objects.get(resident=street["neighbour"]).balance == 0
     with pytest.raises(Conflict) as err:
-        request_dispute_resolve(request_id=r.pk, upheld=False)
+        request_dispute_resolve(request_id=r.pk, actor=the_district(), upheld=False)
     assert err.value.code == "no_dispute"
 
 
@@ -111,6 +117,7 @@ def test_a_space_cannot_be_booked_twice(in_tenant):
     room = Space.objects.create(estate=estate, name="親鄰坊")
     start = timezone.now() + timedelta(days=1)
     activity_create(
+        actor=the_district(),
         title="讀書會",
         estate_id=estate.pk,
         space_id=room.pk,
@@ -120,6 +127,7 @@ def test_a_space_cannot_be_booked_twice(in_tenant):
     )
     with pytest.raises(Conflict) as err:
         activity_create(
+            actor=the_district(),
             title="手工課",
             estate_id=estate.pk,
             space_id=room.pk,
@@ -129,6 +137,7 @@ def test_a_space_cannot_be_booked_twice(in_tenant):
         )
     assert err.value.code == "space_booked"
     activity_create(
+        actor=the_district(),
         title="手工課",
         estate_id=estate.pk,
         space_id=room.pk,
@@ -142,7 +151,7 @@ def test_stars_and_the_monthly_leaderboard(tenant, street):
     for hours in ("2", "3"):
         r = ask(street["parent"], length=4)
         request_claim(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
-        hours_record_bulk(entries=[(r.pk, Decimal(hours))])
+        hours_record_bulk(actor=the_district(), entries=[(r.pk, Decimal(hours))])
     volunteer = Volunteer.objects.get(resident=street["neighbour"])
     stars = recognition(volunteer=volunteer, thresholds=[1, 5, 10])
     assert (stars.confirmed_hours, stars.services, stars.stars, stars.next_star_at) == (

@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 
 from linli.registry.models import Tenant
 from linli.registry.services import tenant_create, tenant_delete
+from tenants.community.actor import actor_for_resident
 from tenants.helpteam.models import HelpRequest, Volunteer
 from tenants.helpteam.services import (
     request_claim,
@@ -77,14 +78,11 @@ def test_concurrent_confirmations_award_points_once(race_tenant):
         )
         request_claim(request_id=r.pk, volunteer_resident_id=volunteer.resident_id)
         request_done(request_id=r.pk, volunteer_resident_id=volunteer.resident_id)
+        by_requester = actor_for_resident(requester)
     outcomes = race(
         race_tenant,
         [
-            (
-                lambda: request_confirm(
-                    request_id=r.pk, hours=Decimal(1), by_resident_id=requester.pk, as_leader=False
-                )
-            )
+            (lambda: request_confirm(request_id=r.pk, hours=Decimal(1), actor=by_requester))
             for _ in range(6)
         ],
     )

@@ -8,9 +8,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from linli.errors import Conflict, ValidationFailed
+from linli.errors import Conflict, LinliError, ValidationFailed
 from linli.notify import MemoryChannel
 from linli.registry.services import module_set_enabled
+from tenants.community.actor import actor_for_resident
+from tenants.helpteam.access import NotAllowed, the_district
 from tenants.helpteam.matching import suggestions
 from tenants.helpteam.models import HelpRequest, Skill, Volunteer
 from tenants.helpteam.services import (
@@ -34,57 +36,58 @@ def test_the_whole_lifecycle_awards_points_once(tenant, street):
     request_claim(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
     request_start(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
     request_done(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
-    confirmed = request_confirm(
-        request_id=r.pk, hours=Decimal("1.5"), by_resident_id=street["parent"].pk, as_leader=False
-    )
-    again = request_confirm(
-        request_id=r.pk, hours=Decimal("1.5"), by_resident_id=street["parent"].pk, as_leader=False
-    )
+    parent = actor_for_resident(street["parent"])
+    confirmed = request_confirm(request_id=r.pk, hours=Decimal("1.5"), actor=parent)
+    again = request_confirm(request_id=r.pk, hours=Decimal("1.5"), actor=parent)
     assert (confirmed.status, again.points_transaction_id) == (
         "confirmed",
         confirmed.points_transaction_id,
     )
     assert Account.objects.get(resident=street["neighbour"]).balance == 15
-    request_feedback(
-        request_id=r.pk, by_resident_id=street["parent"].pk, rating=5, comment="謝謝鄰居"
-    )
+    request_feedback(request_id=r.pk, actor=parent, rating=5, comment="謝謝鄰居")
     assert HelpRequest.objects.get(pk=r.pk).rating == 5
 
 
 @pytest.mark.parametrize(
-    ("step", "code"),
+    ("step", "status", "code"),
     [
         (
             lambda r, s: request_claim(request_id=r.pk, volunteer_resident_id=s["parent"].pk),
+            403,
             "not_a_volunteer",
         ),
         (
             lambda r, s: request_start(request_id=r.pk, volunteer_resident_id=s["neighbour"].pk),
+            403,
             "not_your_claim",
         ),
         (
             lambda r, s: request_confirm(
-                request_id=r.pk, hours=Decimal(1), by_resident_id=s["parent"].pk, as_leader=False
+                request_id=r.pk, hours=Decimal(1), actor=actor_for_resident(s["parent"])
             ),
+            409,
             "not_done",
         ),
         (
-            lambda r, s: request_feedback(request_id=r.pk, by_resident_id=s["parent"].pk, rating=4),
+            lambda r, s: request_feedback(
+                request_id=r.pk, actor=actor_for_resident(s["parent"]), rating=4
+            ),
+            409,
             "not_confirmed",
         ),
     ],
 )
-def test_steps_out_of_order_are_refused(street, step, code):
+def test_steps_out_of_order_are_refused(street, step, status, code):
     r = ask(street["parent"])
-    with pytest.raises((Conflict, ValidationFailed)) as err:
+    with pytest.raises(LinliError) as err:
         step(r, street)
-    assert err.value.code == code
+    assert (err.value.status, err.value.code) == (status, code)
     assert HelpRequest.objects.get(pk=r.pk).status == "open"
 
 
 def test_claiming_your_own_request_or_while_paused_is_refused(street):
     r = ask(street["neighbour"])
-    with pytest.raises(Conflict) as err:
+    with pytest.raises(NotAllowed) as err:
         request_claim(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
     assert err.value.code == "own_request"
     Volunteer.objects.filter(resident=street["far"]).update(status="paused")
@@ -107,7 +110,7 @@ def test_hours_outside_the_day_or_the_window_are_refused(street, hours):
     request_claim(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
     request_done(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
     with pytest.raises(ValidationFailed) as err:
-        request_confirm(request_id=r.pk, hours=Decimal(hours), by_resident_id=None, as_leader=True)
+        request_confirm(request_id=r.pk, hours=Decimal(hours), actor=the_district())
     assert err.value.code == "hours_invalid"
     assert HelpRequest.objects.get(pk=r.pk).status == "done"
 
@@ -116,18 +119,20 @@ def test_only_the_requester_or_a_leader_confirms_or_cancels(street):
     r = ask(street["parent"])
     request_claim(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
     request_done(request_id=r.pk, volunteer_resident_id=street["neighbour"].pk)
-    with pytest.raises(Conflict) as err:
-        request_confirm(
-            request_id=r.pk, hours=Decimal(1), by_resident_id=street["far"].pk, as_leader=False
-        )
+    far = actor_for_resident(street["far"])
+    with pytest.raises(NotAllowed) as err:
+        request_confirm(request_id=r.pk, hours=Decimal(1), actor=far)
     assert err.value.code == "not_requester"
-    with pytest.raises(Conflict):
-        request_cancel(request_id=r.pk, by_resident_id=street["far"].pk, as_leader=False)
-    assert (
+    with pytest.raises(NotAllowed) as err:
+        request_cancel(request_id=r.pk, actor=far)
+    assert err.value.code == "not_requester"
+    with pytest.raises(NotAllowed) as err:  # the volunteer who did it
         request_confirm(
-            request_id=r.pk, hours=Decimal(1), by_resident_id=None, as_leader=True
-        ).status
-        == "confirmed"
+            request_id=r.pk, hours=Decimal(1), actor=actor_for_resident(street["neighbour"])
+        )
+    assert err.value.code == "own_service"
+    assert request_confirm(request_id=r.pk, hours=Decimal(1), actor=the_district()).status == (
+        "confirmed"
     )
 
 

@@ -61,7 +61,8 @@ def test_the_neighbour_across_the_landing_picks_up_the_child(tenant, in_tenant):
     helper.post(f"/r/help/{request.pk}", {"action": "done"})
     # the parent may not mark it done; only confirm
     refused = mum.post(f"/r/help/{request.pk}", {"action": "done"})
-    assert "cannot be done here" in refused.content.decode()
+    assert refused.status_code == 403
+    assert "Only the volunteer who claimed it can do this." in refused.content.decode()
     mum.post(f"/r/help/{request.pk}", {"action": "confirm", "hours": "1"})
     request.refresh_from_db()
     assert request.status == "confirmed" and request.points_transaction_id is not None
