@@ -1,14 +1,18 @@
 """Telling people things: one interface, channels behind it as plug-ins.
 
-Services call ``notify``; the notices go out after the surrounding database
-transaction commits (never for work that was rolled back), through every
-channel in ``LINLI_NOTIFY_CHANNELS``. Email, SMS and WeChat channels plug in
-here; Linli ships a log channel and an in-memory channel for tests.
+Services call ``notify`` inside their transaction. A channel that reaches people is an
+outbox: its ``keep`` writes each notice as rows of its own in that same transaction, so
+a notice exists if and only if its change committed, and a job sends the rows (a crash
+at any instant leaves the change with all its pending notices, or neither). Linli's
+resident channel (``tenants.notices``: WeChat, SMS and email, after quiet hours) is
+one. A channel without ``keep`` (the log, the in-memory one for tests) has nobody to
+lose a notice for; it is handed the notices after the commit.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
@@ -32,6 +36,11 @@ class Notice:
 
 class Channel(Protocol):
     def send(self, notice: Notice) -> None: ...
+
+
+class OutboxChannel(Channel, Protocol):
+    def keep(self, notices: Sequence[Notice]) -> None:
+        """Write ``notices`` in the current transaction, for a job to send."""
 
 
 class LogChannel:
@@ -61,14 +70,26 @@ def channels() -> tuple[Channel, ...]:
     return tuple(import_string(path)() for path in settings.LINLI_NOTIFY_CHANNELS)
 
 
-def notify(notices: list[Notice]) -> None:
-    """Send ``notices`` once the current transaction commits."""
+def notify(notices: Sequence[Notice]) -> None:
+    """Keep ``notices`` in every outbox channel now, in the caller's transaction (a failure
+    to write them fails the change), and hand them to the other channels once it commits."""
     tenant = getattr(getattr(connection, "tenant", None), "schema_name", "")
     stamped = [Notice(n.resident_id, n.kind, n.subject, n.body, tenant, n.data) for n in notices]
+    if not stamped:
+        return
+    after_commit: list[Channel] = []
+    for channel in channels():
+        keep = getattr(channel, "keep", None)
+        if keep is not None:
+            keep(stamped)
+        else:
+            after_commit.append(channel)
+    if not after_commit:
+        return
 
     def send() -> None:
         for notice in stamped:
-            for channel in channels():
+            for channel in after_commit:
                 try:
                     channel.send(notice)
                 except Exception:  # one broken channel must not stop the others

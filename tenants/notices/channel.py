@@ -1,7 +1,13 @@
 """The notify() channel that keeps each notice as a message to send through the resident's
-own channels (SMS, WeChat, email), after their quiet hours."""
+own channels (SMS, WeChat, email), after their quiet hours.
+
+It is an outbox channel: the messages are written in the transaction of the change that
+notifies, and the sending job (``tenants.notices.tasks``) sends them after it commits.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from django.db import connection
 
@@ -9,15 +15,12 @@ from linli.notify import Notice
 
 
 class ResidentChannels:
-    def send(self, notice: Notice) -> None:
+    def keep(self, notices: Sequence[Notice]) -> None:
         if getattr(connection, "schema_name", "public") == "public":
             return  # notices belong to a tenant; never stored on the platform
-        from tenants.notices.services import message_store
+        from tenants.notices.services import messages_keep
 
-        message_store(
-            resident_id=notice.resident_id,
-            kind=notice.kind,
-            subject=notice.subject,
-            body=notice.body,
-            data=dict(notice.data),
-        )
+        messages_keep(notices=notices)
+
+    def send(self, notice: Notice) -> None:
+        self.keep([notice])

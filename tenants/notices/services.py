@@ -4,6 +4,8 @@ the resident, a log line for every send. And leaders' targeted notices with surv
 from __future__ import annotations
 
 import logging
+import time as time_module
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.errors import NotFound, ValidationFailed
+from linli.notify import Notice
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Resident, ResidentTag
 from tenants.notices.adapters import ADAPTERS, DEFAULT_ORDER, Rendered
@@ -28,6 +31,10 @@ from tenants.notices.models import (
 
 logger = logging.getLogger("linli.notices")
 MAX_ATTEMPTS = 5
+# A sending run stops taking messages after this long; each message it claims is leased
+# for much longer than that and one provider call, so no other run sends it meanwhile.
+SEND_BUDGET = timedelta(seconds=30)
+SEND_LEASE = timedelta(minutes=5)
 
 
 # --- preferences ---------------------------------------------------------------------------
@@ -96,21 +103,41 @@ def quiet_until(preference: ChannelPreference | None, now: datetime) -> datetime
 def message_store(
     *, resident_id: int, kind: str, subject: str, body: str, data: dict[str, Any] | None = None
 ) -> Message | None:
-    """Keep a notice to send (after quiet hours); the sender job is asked to run."""
-    preference = ChannelPreference.objects.filter(resident_id=resident_id).first()
-    now = timezone.now()
-    if not Resident.objects.filter(pk=resident_id, erased_at__isnull=True).exists():
-        return None
-    message = Message.objects.create(
-        resident_id=resident_id,
-        kind=kind[:64],
-        subject=subject[:200],
-        body=body[:2000],
-        data=data or {},
-        send_after=quiet_until(preference, now) or now,
+    """Keep a notice to send (after quiet hours), in the caller's transaction; the sender
+    job is asked to run once it commits (and the minutely sweep sends it anyway)."""
+    kept = messages_keep(notices=[Notice(resident_id, kind, subject, body, data=dict(data or {}))])
+    return kept[0] if kept else None
+
+
+@transaction.atomic
+def messages_keep(*, notices: Sequence[Notice]) -> list[Message]:
+    """The outbox of resident notices: one pending message per notice to a resident who is
+    not erased, written in the caller's transaction (three statements however many)."""
+    wanted = {notice.resident_id for notice in notices}
+    living = set(
+        Resident.objects.filter(pk__in=wanted, erased_at__isnull=True).values_list("pk", flat=True)
     )
-    transaction.on_commit(kick_sending)
-    return message
+    preferences = {
+        p.resident_id: p for p in ChannelPreference.objects.filter(resident_id__in=living)
+    }
+    now = timezone.now()
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                resident_id=notice.resident_id,
+                kind=notice.kind[:64],
+                subject=notice.subject[:200],
+                body=notice.body[:2000],
+                data=dict(notice.data),
+                send_after=quiet_until(preferences.get(notice.resident_id), now) or now,
+            )
+            for notice in notices
+            if notice.resident_id in living
+        ]
+    )
+    if messages:
+        transaction.on_commit(kick_sending)
+    return messages
 
 
 def kick_sending() -> None:
@@ -159,18 +186,27 @@ def _claim(now: datetime, limit: int) -> list[Message]:
             .filter(status=Message.Status.PENDING, send_after__lte=now)
             .order_by("send_after", "id")[:limit]
         )
-        # a lease: not picked up again for a minute by another run
-        Message.objects.filter(pk__in=[m.pk for m in rows]).update(
-            send_after=now + timedelta(minutes=1)
-        )
+        # a lease: not picked up again by another run while this one may still send it
+        Message.objects.filter(pk__in=[m.pk for m in rows]).update(send_after=now + SEND_LEASE)
     return rows
 
 
-def messages_send(*, now: datetime | None = None, limit: int = 100) -> int:
-    """Send what is due through each resident's first channel that can reach them."""
+def messages_send(
+    *, now: datetime | None = None, limit: int = 100, budget: timedelta = SEND_BUDGET
+) -> int:
+    """Send what is due through each resident's first channel that can reach them, for at
+    most ``budget``; what this run claimed but had no time for is due again at once.
+    Safe to run again after a crash: a message is claimed by one run at a time."""
     now = now or timezone.now()
+    started = time_module.monotonic()
     sent = 0
-    for message in _claim(now, limit):
+    claimed = _claim(now, limit)
+    for index, message in enumerate(claimed):
+        if time_module.monotonic() - started > budget.total_seconds():
+            Message.objects.filter(
+                pk__in=[m.pk for m in claimed[index:]], status=Message.Status.PENDING
+            ).update(send_after=now)
+            break
         sent += _send_one(message, now)
     return sent
 
