@@ -4,8 +4,6 @@ leaves every notice to send; a change that rolls back leaves none."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +16,7 @@ from tests.factories import EstateFactory, HouseholdFactory, ResidentFactory
 
 
 @pytest.fixture
-def resident_channels(settings: Any) -> Any:
+def resident_channels(settings):
     """The production channel list: the log, and the residents' own channels."""
     settings.LINLI_NOTIFY_CHANNELS = [
         "linli.notify.LogChannel",
@@ -30,7 +28,7 @@ def resident_channels(settings: Any) -> Any:
 
 
 @pytest.fixture
-def household_of_five(in_tenant: Any) -> Any:
+def household_of_five(in_tenant):
     estate = EstateFactory()
     household = HouseholdFactory(unit__building__estate=estate)
     residents = [ResidentFactory(household=household) for _ in range(5)]
@@ -39,8 +37,8 @@ def household_of_five(in_tenant: Any) -> Any:
 
 
 def test_a_parcel_leaves_all_five_notices_even_if_nothing_runs_after_the_commit(
-    resident_channels: None, household_of_five: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+    resident_channels, household_of_five, django_capture_on_commit_callbacks
+):
     household, residents, shop = household_of_five
     # when: the parcel is logged, and the process dies before any after-commit step
     with django_capture_on_commit_callbacks(execute=False):
@@ -53,9 +51,7 @@ def test_a_parcel_leaves_all_five_notices_even_if_nothing_runs_after_the_commit(
     assert set(kept.values_list("status", flat=True)) == {"pending"}
 
 
-def test_a_change_that_rolls_back_leaves_no_notice(
-    resident_channels: None, household_of_five: Any
-) -> None:
+def test_a_change_that_rolls_back_leaves_no_notice(resident_channels, household_of_five):
     household, _residents, shop = household_of_five
     with pytest.raises(RuntimeError), transaction.atomic():
         parcels.parcel_log(
@@ -65,9 +61,7 @@ def test_a_change_that_rolls_back_leaves_no_notice(
     assert not Message.objects.exists()
 
 
-def test_keeping_notices_is_three_statements_however_many(
-    in_tenant: Any, django_assert_num_queries: Any
-) -> None:
+def test_keeping_notices_is_three_statements_however_many(in_tenant, django_assert_num_queries):
     residents = [ResidentFactory() for _ in range(30)]
     erased = ResidentFactory()
     type(erased).objects.filter(pk=erased.pk).update(erased_at=timezone.now())
@@ -83,8 +77,8 @@ def test_keeping_notices_is_three_statements_however_many(
 
 
 def test_channels_without_an_outbox_still_hear_after_the_commit(
-    notices: list[Any], in_tenant: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+    notices, in_tenant, django_capture_on_commit_callbacks
+):
     resident = ResidentFactory()
     with django_capture_on_commit_callbacks(execute=False) as pending:
         notify.notify([notify.Notice(resident_id=resident.pk, kind="k", subject="s", body="b")])
