@@ -103,3 +103,45 @@ def test_leaders_who_are_not_district_admins_do_not_see_the_ledger(tenant):
     client = admin_client(tenant, "clerk", "clerk-pass")
     assert client.get("/admin/points/account/").status_code == 403
     assert client.get("/admin/points/account/report/").status_code == 403
+
+
+def test_a_district_admin_does_not_adjust_or_give_back_their_own_points(tenant):
+    """The admin follows the API's rule: no one approves their own points."""
+    from tenants.community.roles import role_assign
+
+    with tenant_context(tenant):
+        user = UserFactory(username="district-clerk", password="clerk-pass")
+        me = ResidentFactory(user=user)
+        role_assign(resident_id=me.pk, role="district_admin", scope="tenant")
+        mine = account_for_resident(resident_id=me.pk)
+        theirs = account_for_resident(resident_id=ResidentFactory().pk)
+        shop = Account.objects.create(kind="shop", code="shop:9", name="小店")
+        earned = points_award(
+            resident_id=me.pk, category="default", hours=2, source="s-me", idempotency_key="a"
+        )
+        points_award(
+            resident_id=me.pk, category="default", hours=1, source="s-me2", idempotency_key="b"
+        )
+        spent = points_redeem(
+            resident_id=me.pk, amount=5, to_account_id=shop.pk, idempotency_key="r"
+        )
+    client = admin_client(tenant, "district-clerk", "clerk-pass")
+    assert client.get(f"/admin/points/account/{theirs.pk}/adjust/").status_code == 200
+    assert client.get(f"/admin/points/account/{mine.pk}/adjust/").status_code == 403
+    refused = client.post(
+        f"/admin/points/account/{mine.pk}/adjust/", {"amount": 40, "reason": "x", "nonce": "n"}
+    )
+    assert refused.status_code == 403
+    assert (
+        client.post(
+            f"/admin/points/transaction/{spent.pk}/reverse/", {"reason": "mine"}
+        ).status_code
+        == 403
+    )  # a reversal that gives back to themself
+    taken_back = client.post(
+        f"/admin/points/transaction/{earned.pk}/reverse/", {"reason": "not earned"}
+    )
+    assert taken_back.status_code == 302  # taking from themself approves nothing
+    with tenant_context(tenant):
+        assert Account.objects.get(pk=mine.pk).balance == 5  # 30 earned, 5 spent, 20 back
+        assert not Transaction.objects.filter(kind="adjust").exists()
