@@ -661,10 +661,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     run_worker(
         queues=queues,
         concurrency=args.concurrency,
+        webhook_concurrency=args.webhook_concurrency,
         wait=not args.once,
         install_signal_handlers=not args.once,
     )
-    return 0
+    return 0  # stopped on request; a failure raises and exits 1
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
@@ -860,12 +861,25 @@ def build_parser() -> argparse.ArgumentParser:
             "you like: each job is taken by one worker (FOR UPDATE SKIP LOCKED), and every "
             "worker also defers the periodic jobs, each at most once per period (a unique "
             "task, periodic id and time row in the database), so no separate scheduler "
-            "process is needed."
+            "process is needed. Without --queues, webhook delivery runs in slots of its own "
+            "(--webhook-concurrency) beside the other queues (--concurrency), so a slow "
+            "receiver never holds up notices or tenant jobs. A database outage makes the "
+            "worker wait and reconnect; it exits 0 on SIGTERM and non-zero on any other "
+            "failure."
         ),
     )
     worker.add_argument("--queues", default="", help="comma-separated; all when empty")
     worker.add_argument(
-        "--concurrency", type=int, default=int(os.environ.get("LINLI_WORKER_CONCURRENCY", "2"))
+        "--concurrency",
+        type=int,
+        default=int(os.environ.get("LINLI_WORKER_CONCURRENCY", "2")),
+        help="jobs at once on the queues other than webhooks (default 2)",
+    )
+    worker.add_argument(
+        "--webhook-concurrency",
+        type=int,
+        default=int(os.environ.get("LINLI_WORKER_WEBHOOK_CONCURRENCY", "2")),
+        help="webhook deliveries at once, in slots of their own (default 2)",
     )
     worker.add_argument("--once", action="store_true", help="run the jobs waiting now, then exit")
     worker.set_defaults(func=cmd_worker)

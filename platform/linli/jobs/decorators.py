@@ -5,6 +5,11 @@ schema; the worker looks the tenant up and runs the function inside it. A job
 without a tenant, or for a tenant that no longer serves, fails instead of
 running anywhere else. ``@platform_task`` is the loud escape hatch for work
 that belongs to the platform (public schema) rather than to one tenant.
+
+Both retry a job that failed because the database was out of reach (``DatabaseRetry``),
+unless the task brings a retry strategy of its own: the handlers are written to be run
+again (they claim their work with leases and ``SKIP LOCKED``, or look before they write),
+so a retry, like the stalled-job sweep's, is safe.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from typing import Any
 
 from django.db import connection
 from django_tenants.utils import schema_context
+from procrastinate import jobs
 from procrastinate.contrib.django import app
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
 from linli.errors import NoTenant
+from linli.ops.health import database_unavailable
 from linli.ops.sentry import job_scope
 from linli.registry.context import within
 from linli.registry.models import Tenant
@@ -25,6 +33,23 @@ from linli.registry.models import Tenant
 TENANT_KWARG = "tenant_schema"
 NO_TENANT = "This job names no tenant; tenant jobs must be deferred with one."
 TENANT_GONE = "The job's tenant {schema!r} does not exist or is not serving."
+
+
+class DatabaseRetry(BaseRetryStrategy):
+    """Run again later, 5 s then doubling up to 5 minutes for ten attempts, when the job
+    failed because the database was unavailable; any other failure is final."""
+
+    max_attempts = 10
+
+    def get_retry_decision(
+        self, *, exception: BaseException, job: jobs.Job
+    ) -> RetryDecision | None:
+        if job.attempts >= self.max_attempts or not database_unavailable(exception):
+            return None
+        return RetryDecision(retry_in={"seconds": min(5 * 2**job.attempts, 300)})
+
+
+DATABASE_RETRY = DatabaseRetry()
 
 
 class TenantTask:
@@ -80,6 +105,7 @@ def tenant_task(*, queue: str = "default", name: str | None = None, **options: A
                     _release_connection()
 
         task_name = name or f"{func.__module__}.{func.__name__}"
+        options.setdefault("retry", DATABASE_RETRY)
         task = app.task(name=task_name, queue=queue, **options)(run_in_tenant)
         return TenantTask(task, func)
 
@@ -99,6 +125,7 @@ def platform_task(*, queue: str = "platform", name: str | None = None, **options
                 _release_connection()
 
         task_name = name or f"{func.__module__}.{func.__name__}"
+        options.setdefault("retry", DATABASE_RETRY)
         return app.task(name=task_name, queue=queue, **options)(run_in_public)
 
     return decorator

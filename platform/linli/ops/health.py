@@ -48,6 +48,34 @@ class Readiness:
         return sorted(name for name, result in self.checks.items() if result != OK)
 
 
+# SQLSTATE classes that mean "the server is not there for us right now": connection
+# exceptions, the server shutting down or starting up, too many connections.
+_UNAVAILABLE_STATES = ("08", "57P", "53")
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) is the database being out of reach: a refused or
+    broken connection, a server shutting down or starting, no connection to be had. A
+    deadlock, a timeout or a refused value is not: those are the request's own trouble."""
+    from django.db import InterfaceError as DjangoInterfaceError
+    from django.db import OperationalError as DjangoOperationalError
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, psycopg.InterfaceError):
+            return True
+        if isinstance(exc, psycopg.OperationalError):
+            state = exc.sqlstate
+            return state is None or state.startswith(_UNAVAILABLE_STATES)
+        if isinstance(exc, DjangoInterfaceError | DjangoOperationalError) and not (
+            exc.__cause__ or exc.__context__
+        ):
+            return True  # raised by Django itself (a closed or unusable connection)
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def liveness() -> dict[str, str]:
     return {"status": "ok"}
 
