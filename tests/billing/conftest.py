@@ -1,122 +1,207 @@
-"""Billing test harness: a real stateful Stripe stand-in (localstripe) on a loopback port,
-and a recorded-response client for the Stripe calls the stand-in does not serve."""
+"""Billing test harness: a stateful Stripe stand-in (localstripe, extended with what it
+lacks: ``tests/billing/standin.py``) on a loopback port, and the helpers that play
+Stripe's side and run the billing jobs as a worker would.
+
+Stripe is the only thing replaced, at its client boundary: Linli's own Stripe client
+talks HTTP to the stand-in (``STRIPE_API_BASE``); PostgreSQL is the real one."""
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import stripe
+from django.test import TestCase
+from procrastinate.contrib.django.models import ProcrastinateJob
 
-from linli.billing import client as billing_client
 from linli.billing import plans
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.billing.standin import StandInServer
+from tests.billing.stripe_events import SECRET, Webhooks
 
 
 @pytest.fixture(scope="session")
-def localstripe_url() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localstripe", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+def standin_url() -> Iterator[str]:
+    server = StandInServer()
+    url = server.start()
     try:
-        for _attempt in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("localstripe did not start")
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def billing_on(settings: Any, localstripe_url: str) -> Iterator[str]:
-    """Billing on, with the Stripe client pointed at the stand-in, emptied for each test."""
-    flush = urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")  # noqa: S310
-    urllib.request.urlopen(flush, timeout=5).close()  # noqa: S310 - loopback stand-in
-    settings.STRIPE_SECRET_KEY = "sk_test_linli"
-    settings.STRIPE_WEBHOOK_SECRET = "whsec_linli"
-    settings.STRIPE_API_BASE = localstripe_url
-    plans.catalogue.cache_clear()
-    yield localstripe_url
-    plans.catalogue.cache_clear()
+        server.stop()
 
 
 @dataclass
-class Call:
-    method: str
-    path: str
-    params: dict[str, Any]
-    idempotency_key: str | None
+class StandIn:
+    """Stripe's side of the tests: what Stripe holds, and what Stripe itself does."""
 
+    url: str
 
-@dataclass
-class Recorded(stripe.HTTPClient):
-    """Answers Stripe calls with responses in the shape Stripe documents, and records them.
+    def call(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        data = urllib.parse.urlencode(params or {}).encode() if method == "POST" else None
+        request = urllib.request.Request(  # noqa: S310 - the loopback stand-in
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": "Bearer sk_test_linli"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"{method} {path}: {exc.code} {exc.read().decode()}") from exc
 
-    For the calls localstripe lacks (multi-item subscriptions, Checkout, the Billing
-    Portal, meter events): the client boundary is all that is replaced.
-    """
+    def flush(self) -> None:
+        self.call("DELETE", "/_test/data")
 
-    routes: dict[tuple[str, str], Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]] = field(
-        default_factory=dict
-    )
-    calls: list[Call] = field(default_factory=list)
-    name = "recorded"
+    @property
+    def client(self) -> Any:
+        from linli.billing.client import stripe_client
 
-    def __post_init__(self) -> None:
-        super().__init__()
+        return stripe_client().v1
 
-    def request(  # type: ignore[override]
-        self, method: str, url: str, headers: Any, post_data: Any = None
-    ) -> tuple[str, int, dict[str, str]]:
-        parsed = urllib.parse.urlsplit(url)
-        query = post_data if method == "post" else parsed.query
-        raw = post_data.decode() if isinstance(post_data, bytes) else (query or "")
-        params = dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
-        key = (headers or {}).get("Idempotency-Key")
-        self.calls.append(Call(method, parsed.path, params, key))
-        for (route_method, prefix), answer in self.routes.items():
-            if route_method == method and parsed.path.startswith(prefix):
-                status, body = answer(params)
-                return json.dumps(body), status, {"request-id": "req_recorded"}
-        return (
-            json.dumps({"error": {"type": "invalid_request_error", "message": "not recorded"}}),
-            404,
-            {},
+    # What Stripe holds.
+
+    def requests(self, path: str = "", method: str = "") -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.call("GET", "/_test/requests")["data"]
+            if r["path"].startswith(path) and (not method or r["method"] == method)
+        ]
+
+    def customers(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/v1/customers", None)["data"])
+
+    def subscriptions(self, customer: str = "", status: str = "all") -> list[dict[str, Any]]:
+        query = urllib.parse.urlencode({"status": status, "limit": 100, "customer": customer})
+        return list(self.call("GET", f"/v1/subscriptions?{query}")["data"])
+
+    def subscription(self, subscription_id: str) -> dict[str, Any]:
+        return dict(self.call("GET", f"/v1/subscriptions/{subscription_id}"))
+
+    def events(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/_test/events")["data"])
+
+    def meter_events(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/_test/meter_events")["data"])
+
+    # What Stripe does.
+
+    def advance(self, seconds: int) -> int:
+        return int(self.call("POST", "/_test/clock", {"advance": seconds})["now"])
+
+    def period_end(self, subscription_id: str) -> dict[str, Any]:
+        """The subscription's period (or trial) ends: it renews and charges, or ends."""
+        return dict(self.call("POST", f"/_test/subscriptions/{subscription_id}/period_end"))
+
+    def complete_checkout(self, session_id: str, card: str = "4242424242424242") -> Any:
+        return self.call("POST", f"/_test/checkout/sessions/{session_id}/complete", {"card": card})
+
+    def fail(self, method: str, path: str, *, status: int = 500, times: int = 1) -> None:
+        self.call(
+            "POST",
+            "/_test/faults",
+            {"method": method, "path": path, "status": status, "times": times},
         )
 
-    def close(self) -> None:
-        return None
+    def hang(self, method: str, path: str, *, seconds: float, times: int = 1) -> None:
+        self.call(
+            "POST",
+            "/_test/faults",
+            {"method": method, "path": path, "hang": seconds, "times": times},
+        )
+
+    def card(self, customer: str, number: str = "4242424242424242") -> str:
+        """A card attached to ``customer`` and made its default (as the Portal does)."""
+        pm = self.client.payment_methods.create(
+            params={
+                "type": "card",
+                "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+            }
+        )
+        self.client.payment_methods.attach(pm.id, params={"customer": customer})
+        self.client.customers.update(
+            customer, params={"invoice_settings": {"default_payment_method": pm.id}}
+        )
+        return str(pm.id)
 
 
 @pytest.fixture
-def recorded(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Recorded:
+def standin(settings: Any, standin_url: str) -> Iterator[StandIn]:
+    """Billing on, Linli's Stripe client pointed at the stand-in, emptied for each test."""
+    side = StandIn(standin_url)
+    side.flush()
     settings.STRIPE_SECRET_KEY = "sk_test_linli"
-    settings.STRIPE_API_BASE = ""
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    settings.STRIPE_API_BASE = standin_url
     plans.catalogue.cache_clear()
-    fake = Recorded()
-    monkeypatch.setattr(billing_client, "_http_client", lambda: fake)
-    return fake
+    yield side
+    plans.catalogue.cache_clear()
+
+
+@pytest.fixture
+def billing_on(standin: StandIn) -> str:
+    return standin.url
+
+
+BILLING_TASKS = "linli.billing.tasks."
+
+
+@dataclass
+class Worker:
+    """Runs the queued billing jobs as a procrastinate worker would (each job's body once,
+    in the order deferred), on-commit callbacks included, and delivers Stripe's events."""
+
+    standin: StandIn
+    hooks: Webhooks = field(default_factory=Webhooks)
+    ran: set[int] = field(default_factory=set)
+    delivered: set[str] = field(default_factory=set)
+    failures: list[tuple[str, BaseException]] = field(default_factory=list)
+
+    def jobs(self, task: str = "") -> list[ProcrastinateJob]:
+        queued = ProcrastinateJob.objects.filter(task_name__startswith=BILLING_TASKS)
+        return [
+            job
+            for job in queued.order_by("id")
+            if job.id not in self.ran and job.task_name.endswith(task)
+        ]
+
+    def run(self, *, deliver: bool = True, rounds: int = 20) -> int:
+        from procrastinate.contrib.django import app
+
+        done = 0
+        for _round in range(rounds):
+            if deliver:
+                self.deliver()
+            pending = self.jobs()
+            if not pending:
+                return done
+            for job in pending:
+                self.ran.add(job.id)
+                task = app.tasks[job.task_name]
+                try:
+                    with TestCase.captureOnCommitCallbacks(execute=True):
+                        task.func(**job.args)
+                except Exception as exc:  # a worker records the failure; the job is retried
+                    self.failures.append((job.task_name, exc))
+                done += 1
+        raise AssertionError("billing jobs kept deferring jobs")
+
+    def deliver(self) -> int:
+        """Post every event Stripe has not delivered yet, signed, to the webhook."""
+        count = 0
+        for event in self.standin.events():
+            if event["id"] in self.delivered:
+                continue
+            self.delivered.add(event["id"])
+            response = self.hooks.post(event)
+            assert response.status_code == 200, response.content
+            count += 1
+        return count
+
+
+@pytest.fixture
+def worker(standin: StandIn) -> Worker:
+    return Worker(standin)

@@ -17,7 +17,7 @@ from linli.billing.services import account_connect
 from linli.billing.sync import catalogue_sync
 from linli.registry.models import Tenant
 from linli.registry.services import module_set_enabled
-from tests.billing.conftest import Recorded
+from tests.billing.conftest import StandIn
 from tests.conftest import ADMIN_PASSWORD, host_of
 from tests.factories import UserFactory
 
@@ -80,40 +80,24 @@ def test_district_admin_sees_plan_status_and_invoices_from_stripe(
     assert "No invoices yet." in beta
 
 
-def test_payment_links_redirect_to_stripe(recorded: Recorded, tenant: Tenant) -> None:
-    BillingAccount.objects.create(tenant=tenant, customer_id="cus_alpha", status="trialing")
+def test_payment_links_redirect_to_stripe(standin: StandIn, tenant: Tenant) -> None:
+    customer = standin.client.customers.create(params={"name": "Alpha"})
+    BillingAccount.objects.create(tenant=tenant, customer_id=customer.id, status="trialing")
     for module in ["points", "helpteam", "deliberation"]:
         module_set_enabled(slug="alpha", module=module, enabled=False)
     module_set_enabled(slug="alpha", module="shop", enabled=True)
-    recorded.routes[("post", "/v1/checkout/sessions")] = lambda p: (
-        200,
-        {"id": "cs_1", "object": "checkout.session", "url": "https://checkout.stripe.com/c/cs_1"},
-    )
-    recorded.routes[("post", "/v1/billing_portal/sessions")] = lambda p: (
-        200,
-        {
-            "id": "bps_1",
-            "object": "billing_portal.session",
-            "url": "https://billing.stripe.com/p/1",
-        },
-    )
-    recorded.routes[("get", "/v1/invoices")] = lambda p: (
-        200,
-        {"object": "list", "data": [], "has_more": False, "url": "/v1/invoices"},
-    )
     admin = _admin(tenant)
     html = admin.get("/admin/billing/").content.decode()
     assert "Linli shop" in html and "CNY 99.00" in html and "Linli points" not in html
     assert "data-total>CNY 298.00<" in html
     checkout = admin.post("/admin/billing/", {"action": "checkout"})
-    assert (checkout.status_code, checkout["Location"]) == (
-        302,
-        "https://checkout.stripe.com/c/cs_1",
-    )
-    sent = next(c for c in recorded.calls if c.path == "/v1/checkout/sessions").params
-    assert sent["success_url"] == "http://alpha.localhost/admin/billing/?added=1"
+    assert checkout.status_code == 302
+    assert checkout["Location"].startswith("https://checkout.stripe.com/c/pay/cs_test_")
+    [sent] = standin.requests("/v1/checkout/sessions", "POST")
+    assert sent["params"]["success_url"] == "http://alpha.localhost/admin/billing/?added=1"
     portal = admin.post("/admin/billing/", {"action": "portal"})
-    assert (portal.status_code, portal["Location"]) == (302, "https://billing.stripe.com/p/1")
+    assert portal.status_code == 302
+    assert portal["Location"].startswith("https://billing.stripe.com/p/session/bps_")
     nonsense = admin.post("/admin/billing/", {"action": "refund-everything"})
     assert nonsense.status_code == 400 and b"Choose what to do." in nonsense.content
 

@@ -1,37 +1,32 @@
-"""Billing services against a real stateful Stripe stand-in (localstripe) where it serves
-the call, and against recorded responses in Stripe's documented shape where it does not
-(localstripe has no multi-item subscriptions, Checkout, Billing Portal or meter events)."""
+"""Billing services against the stateful Stripe stand-in (``tests/billing/standin.py``):
+Stripe replaced at its client boundary, everything else real."""
 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import stripe
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from linli import cli
 from linli.billing import plans
 from linli.billing.client import stripe_client
-from linli.billing.models import BillingAccount, UsageReport
+from linli.billing.models import BillingAccount
 from linli.billing.services import (
     account_connect,
     checkout_url,
     items_sync,
     portal_url,
-    usage_report,
 )
 from linli.billing.sync import catalogue_sync
 from linli.errors import Conflict
 from linli.registry.models import Tenant
 from linli.registry.services import module_set_enabled, tenant_create
-from tests.billing.conftest import Recorded
-from tests.factories import ResidentFactory
+from tests.billing.conftest import StandIn
 
 
 def _jobs(task: str) -> list[dict[str, Any]]:
@@ -138,183 +133,111 @@ def test_self_hosted_mode_bills_nothing(
     assert "Billing is off" in capsys.readouterr().out
 
 
-# --- Modules and proration (recorded: localstripe serves one-item subscriptions only) -----
+# --- Modules and proration ------------------------------------------------------------------
 
 
-def _subscription_item(params: dict[str, Any], item_id: str) -> tuple[int, dict[str, Any]]:
-    return 200, {
-        "id": item_id,
-        "object": "subscription_item",
-        "plan": {"id": params["plan"], "object": "plan"},
-        "quantity": 1,
-        "subscription": params["subscription"],
-        "metadata": {"module": params["metadata[module]"]},
-    }
+def _paying(standin: StandIn, tenant: Tenant) -> BillingAccount:
+    """alpha, billed from today (no trial) with a card on file: an active subscription."""
+    catalogue_sync()
+    customer = standin.client.customers.create(params={"name": tenant.name})
+    standin.card(customer.id)
+    BillingAccount.objects.create(
+        tenant=tenant,
+        customer_id=customer.id,
+        trial_end=timezone.now() - timedelta(days=1),
+        has_payment_method=True,
+    )
+    return account_connect(tenant_id=tenant.pk)
+
+
+def _plans(subscription: dict[str, Any]) -> list[str]:
+    return sorted(item["plan"]["id"] for item in subscription["items"]["data"])
 
 
 def test_turning_a_module_on_and_off_reprices_with_proration(
-    recorded: Recorded, tenant: Tenant, django_capture_on_commit_callbacks: Any
+    standin: StandIn, tenant: Tenant, django_capture_on_commit_callbacks: Any
 ) -> None:
-    BillingAccount.objects.create(
-        tenant=tenant,
-        customer_id="cus_alpha",
-        subscription_id="sub_alpha",
-        status="active",
-        items={"base": "si_base"},
-        monthly_amount=19900,
-    )
+    # given alpha paying for the base and its modules but the shop
     module_set_enabled(slug="alpha", module="shop", enabled=False)
-    module_set_enabled(slug="alpha", module="points", enabled=False)
-    items_sync(tenant_id=tenant.pk)
-    recorded.calls.clear()
-    recorded.routes[("post", "/v1/subscription_items")] = lambda p: _subscription_item(p, "si_shop")
-    recorded.routes[("delete", "/v1/subscription_items/si_shop")] = lambda p: (
-        200,
-        {"id": "si_shop", "object": "subscription_item", "deleted": True},
-    )
+    account = _paying(standin, tenant)
+    assert account.status == "active"
+    before = standin.subscription(account.subscription_id)
+    assert "linli_shop_9900_cny_month" not in _plans(before)
 
+    # when the shop is turned on
     with django_capture_on_commit_callbacks(execute=True):
         module_set_enabled(slug="alpha", module="shop", enabled=True)
     assert _jobs("billing_items_sync")[-1] == {"tenant_id": tenant.pk}
-    account = items_sync(tenant_id=tenant.pk)
-    assert account is not None
-    [added] = recorded.calls
-    assert (added.method, added.path) == ("post", "/v1/subscription_items")
-    assert added.params["plan"] == "linli_shop_9900_cny_month"
-    assert added.params["proration_behavior"] == "create_prorations"
-    assert added.params["subscription"] == "sub_alpha"
-    assert added.idempotency_key and added.idempotency_key.startswith(
-        f"linli-item-{tenant.pk}-shop-"
+    synced = items_sync(tenant_id=tenant.pk)
+    assert synced is not None
+
+    # then Stripe's subscription has the shop's item, prorated for the rest of the period
+    after = standin.subscription(account.subscription_id)
+    assert "linli_shop_9900_cny_month" in _plans(after)
+    [added] = standin.requests("/v1/subscription_items", "POST")
+    assert added["params"]["proration_behavior"] == "create_prorations"
+    assert added["idempotency_key"].startswith(f"linli-item-{tenant.pk}-shop-")
+    preview = standin.client.invoices.create_preview(
+        params={"customer": account.customer_id, "subscription": account.subscription_id}
     )
-    assert account.items["shop"] == "si_shop"
+    prorations = [
+        line
+        for line in preview["lines"]["data"]
+        if line["parent"]["subscription_item_details"]["proration"]
+    ]
+    assert [line["amount"] for line in prorations] == [9900]  # the whole period is left
     enabled = Tenant.objects.get(pk=tenant.pk).enabled_modules
-    assert account.monthly_amount == plans.catalogue().monthly_amount(enabled)
-    assert account.monthly_amount == 19900 + 9900 + sum(
-        plans.catalogue().modules[m].amount for m in enabled if m not in {"community", "shop"}
-    )
+    assert synced.monthly_amount == plans.catalogue().monthly_amount(enabled)
 
     # Running the job again changes nothing in Stripe.
     items_sync(tenant_id=tenant.pk)
-    assert len(recorded.calls) == 1
+    assert len(standin.requests("/v1/subscription_items")) == 1
 
-    before = account.monthly_amount
+    # Turning it off removes the item, prorated.
     module_set_enabled(slug="alpha", module="shop", enabled=False)
-    account = items_sync(tenant_id=tenant.pk)
-    assert account is not None
-    removed = recorded.calls[-1]
-    assert (removed.method, removed.path) == ("delete", "/v1/subscription_items/si_shop")
-    assert removed.params == {"proration_behavior": "create_prorations"}
-    assert "shop" not in account.items and account.items["base"] == "si_base"
-    assert account.monthly_amount == before - 9900
+    removed_shop = items_sync(tenant_id=tenant.pk)
+    assert removed_shop is not None
+    [removed] = standin.requests("/v1/subscription_items/", "DELETE")
+    assert removed["params"] == {"proration_behavior": "create_prorations"}
+    assert "linli_shop_9900_cny_month" not in _plans(standin.subscription(account.subscription_id))
+    assert "shop" not in removed_shop.items and "base" in removed_shop.items
+    assert removed_shop.monthly_amount == synced.monthly_amount - 9900
 
 
-def test_items_wait_for_the_account_to_reach_stripe(recorded: Recorded, tenant: Tenant) -> None:
+def test_items_wait_for_the_account_to_reach_stripe(standin: StandIn, tenant: Tenant) -> None:
     BillingAccount.objects.create(tenant=tenant, status="pending")
     items_sync(tenant_id=tenant.pk)
-    assert recorded.calls == []
+    assert standin.requests() == []
 
 
-# --- Checkout and the Billing Portal (recorded) ----------------------------------------------
+# --- Checkout and the Billing Portal ---------------------------------------------------------
 
 
-def test_checkout_and_portal_links_are_made_server_side(recorded: Recorded, tenant: Tenant) -> None:
+def test_checkout_and_portal_links_are_made_server_side(standin: StandIn, tenant: Tenant) -> None:
     with pytest.raises(Conflict) as not_ready:
         checkout_url(tenant=tenant, success_url="https://a/ok", cancel_url="https://a/no")
     assert not_ready.value.code == "billing_not_ready"
-    assert recorded.calls == []
+    assert standin.requests() == []
 
-    BillingAccount.objects.create(tenant=tenant, customer_id="cus_alpha", status="trialing")
-    recorded.routes[("post", "/v1/checkout/sessions")] = lambda p: (
-        200,
-        {
-            "id": "cs_test_1",
-            "object": "checkout.session",
-            "mode": p["mode"],
-            "url": "https://checkout.stripe.com/c/pay/cs_test_1",
-        },
-    )
-    recorded.routes[("post", "/v1/billing_portal/sessions")] = lambda p: (
-        200,
-        {
-            "id": "bps_1",
-            "object": "billing_portal.session",
-            "url": "https://billing.stripe.com/p/session/bps_1",
-        },
-    )
+    customer = standin.client.customers.create(params={"name": "Alpha"})
+    BillingAccount.objects.create(tenant=tenant, customer_id=customer.id, status="trialing")
     url = checkout_url(tenant=tenant, success_url="https://a/ok", cancel_url="https://a/no")
-    assert url == "https://checkout.stripe.com/c/pay/cs_test_1"
-    sent = recorded.calls[-1].params
-    assert (sent["mode"], sent["customer"], sent["metadata[tenant]"]) == (
-        "setup",
-        "cus_alpha",
-        "alpha",
-    )
-    assert portal_url(tenant=tenant, return_url="https://a/billing") == (
-        "https://billing.stripe.com/p/session/bps_1"
-    )
-    assert recorded.calls[-1].params == {"customer": "cus_alpha", "return_url": "https://a/billing"}
+    [sent] = standin.requests("/v1/checkout/sessions", "POST")
+    assert url == f"https://checkout.stripe.com/c/pay/{sent and url.rsplit('/', 1)[1]}"
+    assert (sent["params"]["mode"], sent["params"]["customer"]) == ("setup", customer.id)
+    assert sent["params"]["metadata"] == {"tenant": "alpha"}
+    portal = portal_url(tenant=tenant, return_url="https://a/billing")
+    assert portal.startswith("https://billing.stripe.com/p/session/bps_")
+    [asked] = standin.requests("/v1/billing_portal/sessions", "POST")
+    assert asked["params"] == {"customer": customer.id, "return_url": "https://a/billing"}
 
 
-def test_stripe_down_is_a_clear_error_not_a_500(recorded: Recorded, tenant: Tenant) -> None:
+def test_stripe_down_is_a_clear_error_not_a_500(standin: StandIn, tenant: Tenant) -> None:
     from linli.billing.services import BillingUnavailable
 
-    BillingAccount.objects.create(tenant=tenant, customer_id="cus_alpha", status="trialing")
-    recorded.routes[("post", "/v1/checkout/sessions")] = lambda p: (
-        500,
-        {"error": {"type": "api_error", "message": "boom"}},
-    )
+    customer = standin.client.customers.create(params={"name": "Alpha"})
+    BillingAccount.objects.create(tenant=tenant, customer_id=customer.id, status="trialing")
+    standin.fail("POST", "/v1/checkout/sessions", status=500, times=5)
     with pytest.raises(BillingUnavailable) as down:
         checkout_url(tenant=tenant, success_url="https://a/ok", cancel_url="https://a/no")
     assert (down.value.status, down.value.code) == (503, "billing_unavailable")
-
-
-# --- Metered usage (recorded: meter events) ---------------------------------------------------
-
-
-@pytest.fixture
-def metered(settings: Any, tmp_path: Path) -> None:
-    catalogue = plans.Catalogue().model_dump()
-    catalogue["per_resident"] = {"key": "residents", "name": "Active residents", "amount": 10}
-    path = tmp_path / "plans.json"
-    path.write_text(json.dumps(catalogue))
-    settings.LINLI_BILLING_PLANS_FILE = str(path)
-    plans.catalogue.cache_clear()
-
-
-def test_usage_is_reported_exactly_once_per_period(
-    recorded: Recorded, metered: None, tenant: Tenant
-) -> None:
-    BillingAccount.objects.create(tenant=tenant, customer_id="cus_alpha", status="active")
-    with tenant_context(tenant):
-        ResidentFactory.create_batch(3)
-        ResidentFactory(status="moved_out", moved_out_on=date(2026, 10, 3))
-    failures = iter([True, True, True])  # the client's own two retries fail as well
-
-    def meter(params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if next(failures, False):
-            return 500, {"error": {"type": "api_error", "message": "try again"}}
-        return 200, {"object": "billing.meter_event", **params}
-
-    recorded.routes[("post", "/v1/billing/meter_events")] = meter
-    with pytest.raises(stripe.APIError):
-        usage_report(tenant_id=tenant.pk, period=date(2026, 10, 15))
-    report = UsageReport.objects.get(tenant=tenant)
-    assert (report.period, report.quantity, report.reported_at) == (date(2026, 10, 1), 3, None)
-
-    # The retry sends the same identifier; then it is done.
-    done = usage_report(tenant_id=tenant.pk, period=date(2026, 10, 1))
-    assert done is not None and done.reported_at is not None
-    usage_report(tenant_id=tenant.pk, period=date(2026, 10, 31))
-    posts = [c for c in recorded.calls if c.path == "/v1/billing/meter_events"]
-    assert [c.params["identifier"] for c in posts] == [report.identifier] * (len(posts))
-    assert len({c.params["identifier"] for c in posts}) == 1
-    assert posts[-1].params["payload[value]"] == "3"
-    assert posts[-1].params["payload[stripe_customer_id]"] == "cus_alpha"
-    assert UsageReport.objects.filter(tenant=tenant).count() == 1
-    assert len(posts) == 4  # three failed attempts (one call and its retries), one landed
-
-
-def test_no_metered_price_reports_nothing(recorded: Recorded, tenant: Tenant) -> None:
-    BillingAccount.objects.create(tenant=tenant, customer_id="cus_alpha", status="active")
-    assert usage_report(tenant_id=tenant.pk, period=date(2026, 10, 1)) is None
-    assert recorded.calls == [] and not UsageReport.objects.exists()
