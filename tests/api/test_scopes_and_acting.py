@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django_tenants.utils import tenant_context
 
 from tenants.audit.models import AuditEntry
@@ -108,3 +109,23 @@ def test_acting_for_an_unknown_or_moved_out_resident_is_404(tenant, make_key):
         response = client.get("/api/v1/community/residents")
         assert response.status_code == 404, value
         assert response.json()["code"] == "acting_resident_not_found"
+
+
+INTEGRATIONS = [
+    ("district", 200, None),  # the district's own tool
+    ("district_pd", 200, None),
+    ("leader", 403, "not_for_residents"),  # the feed spans the tenant, not their building
+    ("district_admin", 403, "not_for_residents"),  # a person, even one who leads everything
+    ("owner", 403, "not_for_residents"),
+]
+
+
+@pytest.mark.parametrize(("caller", "status", "code"), INTEGRATIONS)
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/webhooks"])
+def test_only_the_districts_tool_reads_events_and_manages_webhooks(
+    tenant, make_key, caller, status, code, path
+):
+    from tests.tenants.community.world import build_world, problem
+
+    world = build_world(tenant, make_key)
+    assert problem(world.client(caller).get(path)) == (status, code)
