@@ -56,6 +56,7 @@ def titles() -> dict[int, str]:
         422: _("Invalid request"),
         429: _("Too many requests"),
         500: _("Server error"),
+        503: _("Service unavailable"),
     }
 
 
@@ -88,6 +89,19 @@ def too_large() -> JsonResponse:
         "payload_too_large",
         _("The request body is too large (at most %(limit)d KB).")
         % {"limit": (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) // 1024},
+    )
+
+
+def database_unavailable_problem() -> JsonResponse:
+    """The answer while the database is out of reach (``linli.views.unavailable`` adds
+    ``Retry-After``): the request did nothing, and may be sent again."""
+    return problem(
+        503,
+        "database_unavailable",
+        _(
+            "The service cannot reach its database for a moment; nothing was done. "
+            "Try again shortly."
+        ),
     )
 
 
