@@ -142,3 +142,101 @@ def batch(estate):
 def items(batch) -> tuple[Any, Any]:
     greens, eggs = list(batch.items.order_by("id"))
     return greens, eggs
+
+
+# --- the policy table's world: one of each kind of actor and of each kind of object -------------
+
+ACTORS = (
+    "district",  # the district's tool: a key acting for no one
+    "operator",  # shop operator for the shop's estate
+    "secretary",  # estate secretary of the shop's estate: a leader of the estate
+    "building_leader",  # leads Mr Xu's building: a place inside the estate, not the estate
+    "other_leader",  # estate secretary of another estate (which has a shop of its own)
+    "partner",  # member of the partner organisation whose service Mr Xu booked
+    "owner",  # Mr Xu: placed the order, made the booking, his household's parcel
+    "household",  # his wife: same household, not the one who ordered or booked
+    "neighbour",  # the neighbour across the landing: nothing of this is theirs
+)
+
+
+def _role(resident: Any, role: str, **place: Any) -> None:
+    scope = next(iter(place)) if place else "tenant"
+    RoleAssignment.objects.create(
+        resident=resident,
+        role=role,
+        scope=scope,
+        starts_on=timezone.localdate() - timedelta(days=30),
+        **place,
+    )
+
+
+@pytest.fixture
+def world(estate):
+    return build_world(estate)
+
+
+def build_world(estate: dict[str, Any]) -> dict[str, Any]:
+    """Mr Xu's estate with a resident for every kind of actor, and one order, parcel,
+    batch, product, partner service, slot and booking of his (plus one booking the
+    partner's member made for themselves)."""
+    from tenants.community.models import Organisation, OrganisationMember
+    from tenants.shop.services import orders, parcels, partners
+
+    building = estate["xu"].household.unit.building
+    secretary = ResidentFactory(display_name="書記", household=HouseholdFactory())
+    _role(secretary, Role.ESTATE_SECRETARY, estate=estate["estate"])
+    building_leader = ResidentFactory(display_name="樓長", household=HouseholdFactory())
+    _role(building_leader, Role.BUILDING_LEADER, building=building)
+    elsewhere = EstateFactory(name="學府小區")
+    other_leader = ResidentFactory(display_name="別區書記", household=HouseholdFactory())
+    _role(other_leader, Role.ESTATE_SECRETARY, estate=elsewhere)
+    other_shop = catalogue.shop_create(
+        estate_id=elsewhere.pk, name="學府小店", zones=["parcels", "daily_goods"]
+    )
+    company = Organisation.objects.create(name="岑溪家政", kind="company")
+    partner = ResidentFactory(display_name="家政員", household=HouseholdFactory())
+    OrganisationMember.objects.create(organisation=company, resident=partner)
+    service = partners.service_create(
+        organisation_id=company.pk,
+        category="housekeeping",
+        title="家居清潔兩小時",
+        price_fen=8000,
+        shop_id=estate["shop"].pk,
+    )
+    start = timezone.now() + timedelta(days=2)
+    slot = partners.service_slot_create(
+        service_id=service.pk, starts_at=start, ends_at=start + timedelta(hours=2), capacity=5
+    )
+    xu = estate["xu"]
+    return {
+        **estate,
+        "people": {
+            "operator": estate["operator"],
+            "secretary": secretary,
+            "building_leader": building_leader,
+            "other_leader": other_leader,
+            "partner": partner,
+            "owner": xu,
+            "household": estate["wife"],
+            "neighbour": estate["neighbour"],
+        },
+        "other_shop": other_shop,
+        "batch": open_batch(estate),
+        "order": orders.order_place(
+            resident_id=xu.pk, shop_id=estate["shop"].pk, lines=[(estate["soy"].pk, 1)]
+        ),
+        "parcel": parcels.parcel_log(
+            shop_id=estate["shop"].pk,
+            carrier="順豐",
+            tracking_number="SF0001",
+            household_id=xu.household_id,
+            shelf="A3",
+        ),
+        "company": company,
+        "service": service,
+        "slot": slot,
+        "booking": partners.booking_create(resident_id=xu.pk, slot_id=slot.pk, pay_with="money"),
+        "partners_own_booking": partners.booking_create(
+            resident_id=partner.pk, slot_id=slot.pk, pay_with="money"
+        ),
+    }

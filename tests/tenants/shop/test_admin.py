@@ -3,6 +3,7 @@ report, and operators who see only their own shops."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.test import Client
@@ -70,3 +71,73 @@ def test_an_operator_sees_only_the_shops_they_run(tenant, estate, batch):
     assert "萬象公館鄰家小店" in body and "別的店" not in body
     assert client.get(f"/admin/shop/shop/{other.pk}/qr.svg").status_code == 404
     assert client.get(f"/admin/shop/preorderbatch/{batch.pk}/packing/").status_code == 200
+
+
+def _staff(tenant, resident=None, username="staffer"):
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(username=username)
+    if resident is not None:
+        resident.user = user
+        resident.save(update_fields=["user"])
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="shop"))
+    client = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_asks_the_same_rules_as_the_api(tenant, estate, batch):
+    """An operator in the admin runs their shop's counter but does not set shops up; a
+    partner's member sees that partner's bookings and never answers for their own."""
+    from tenants.community.models import Organisation, OrganisationMember
+    from tenants.shop.models import Booking, Shop
+    from tenants.shop.services import partners
+
+    order = orders.order_place(
+        resident_id=estate["xu"].pk, shop_id=estate["shop"].pk, lines=[(estate["soy"].pk, 1)]
+    )
+    counter = _staff(tenant, estate["operator"], "counter")
+    # the counter: the shop's orders, and the ready action works on them
+    assert counter.get(f"/admin/shop/order/{order.pk}/change/").status_code == 200
+    counter.post("/admin/shop/order/", {"action": "mark_ready", "_selected_action": [order.pk]})
+    assert Order.objects.get(pk=order.pk).status == "ready"
+    # setting up is the district's: the shop is read-only, suppliers cannot be added
+    shop = estate["shop"]
+    changed = counter.post(f"/admin/shop/shop/{shop.pk}/change/", {"name": "改名", "zones": []})
+    assert changed.status_code == 403 and Shop.objects.get(pk=shop.pk).name == shop.name
+    assert counter.get("/admin/shop/supplier/add/").status_code == 403
+    # a product can only be added to a shop they run
+    other = catalogue.shop_create(estate_id=EstateFactory().pk, name="別的店", zones=["parcels"])
+    form = counter.get("/admin/shop/product/add/").content.decode()
+    shops = re.search(r'<select name="shop".*?</select>', form, re.S)
+    assert shops is not None
+    assert re.findall(r'<option value="(\d+)"', shops.group(0)) == [str(shop.pk)]
+    assert other.name not in form
+
+    # a partner's member: the partner's bookings; their own booking is refused by the rule
+    company = Organisation.objects.create(name="岑溪家政", kind="company")
+    member = ResidentFactory(display_name="家政員")
+    OrganisationMember.objects.create(organisation=company, resident=member)
+    service = partners.service_create(
+        organisation_id=company.pk, category="housekeeping", title="清潔", price_fen=100
+    )
+    start = timezone.now() + timedelta(days=1)
+    slot = partners.service_slot_create(
+        service_id=service.pk, starts_at=start, ends_at=start + timedelta(hours=1), capacity=3
+    )
+    xus = partners.booking_create(resident_id=estate["xu"].pk, slot_id=slot.pk, pay_with="money")
+    own = partners.booking_create(resident_id=member.pk, slot_id=slot.pk, pay_with="money")
+    partner = _staff(tenant, member, "partner")
+    listing = partner.get("/admin/shop/booking/").content.decode()
+    assert f"/admin/shop/booking/{xus.pk}/change/" in listing
+    partner.post(
+        "/admin/shop/booking/", {"action": "confirm", "_selected_action": [xus.pk, own.pk]}
+    )
+    assert Booking.objects.get(pk=xus.pk).status == "confirmed"
+    assert Booking.objects.get(pk=own.pk).status == "requested"
+    # the operator is not the partner: no bookings at all in their admin
+    assert counter.get(f"/admin/shop/booking/{xus.pk}/change/").status_code == 302
+    # nor do they see Mr Xu's booking in the list
+    assert (
+        f"/admin/shop/booking/{xus.pk}/" not in counter.get("/admin/shop/booking/").content.decode()
+    )

@@ -1,5 +1,6 @@
 """Real races over real connections: many orders for the last units end with exact stock;
 a cancel racing an expiry refunds points once; a slot never takes more bookings than fit.
+Every loser gets a state conflict (409) with its code, never a permission refusal.
 
 These tests commit, in a tenant of their own that is dropped afterwards.
 """
@@ -16,6 +17,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from linli.errors import LinliError
 from linli.registry.models import Tenant
 from linli.registry.services import tenant_create, tenant_delete
 from tenants.community.models import Organisation
@@ -25,6 +27,19 @@ from tenants.shop.models import BatchItem, Booking, Order, Product, ServiceSlot
 from tenants.shop.services import catalogue, orders, partners
 from tests.factories import EstateFactory, HouseholdFactory, ResidentFactory, UnitFactory
 from tests.races import race
+
+
+def recorded(refusals: list[tuple[int, str]], attempt: Callable[[], Any]) -> Callable[[], Any]:
+    """The attempt, noting the HTTP status and code of its refusal (if it loses)."""
+
+    def run() -> Any:
+        try:
+            return attempt()
+        except LinliError as exc:
+            refusals.append((exc.status, exc.code))
+            raise
+
+    return run
 
 
 @pytest.fixture
@@ -80,14 +95,16 @@ def test_twelve_households_race_for_seven_units_and_nothing_is_oversold(race_ten
     setting = _setting(race_tenant, 12)
     with tenant_context(race_tenant):
         item = BatchItem.objects.get(batch=setting["batch"])
+    refusals: list[tuple[int, str]] = []
     attempts = [
-        (lambda r=r: orders.order_place(
+        recorded(refusals, lambda r=r: orders.order_place(
             resident_id=r.pk, batch_id=setting["batch"].pk, lines=[(item.pk, 1)], points=5
         ))
         for r in setting["residents"]
     ]  # fmt: skip
     outcome = race(race_tenant, attempts)
     assert outcome == Counter({"ok": 7, "out_of_stock": 5})
+    assert refusals == [(409, "out_of_stock")] * 5
     with tenant_context(race_tenant):
         item.refresh_from_db()
         assert item.ordered == 7
@@ -102,14 +119,16 @@ def test_twelve_households_race_for_seven_units_and_nothing_is_oversold(race_ten
 def test_racing_for_the_last_bottles_on_the_shelf(race_tenant):
     setting = _setting(race_tenant, 8)
     soy = setting["soy"]
+    refusals: list[tuple[int, str]] = []
     attempts = [
-        (lambda r=r: orders.order_place(
+        recorded(refusals, lambda r=r: orders.order_place(
             resident_id=r.pk, shop_id=setting["shop"].pk, lines=[(soy.pk, 2)]
         ))
         for r in setting["residents"]
     ]  # fmt: skip
     outcome = race(race_tenant, attempts)
     assert outcome == Counter({"ok": 2, "out_of_stock": 6})
+    assert refusals == [(409, "out_of_stock")] * 6
     with tenant_context(race_tenant):
         assert Product.objects.get(pk=soy.pk).stock == 1
 
@@ -128,16 +147,21 @@ def test_a_cancel_racing_the_expiry_refunds_points_once(race_tenant):
         for order in placed:
             orders.order_ready(order_id=order.pk)
         after_deadline = max(o.collect_by for o in placed) + timedelta(minutes=1)
+    refusals: list[tuple[int, str]] = []
     attempts: list[Callable[[], Any]] = [
-        partial(orders.order_cancel, order_id=o.pk, reason="shop") for o in placed
+        recorded(refusals, partial(orders.order_cancel, order_id=o.pk, reason="shop"))
+        for o in placed
     ]
 
     def expire() -> int:
         return orders.orders_expire(now=after_deadline)
 
-    attempts += [expire] * 3
+    attempts += [recorded(refusals, expire)] * 3
     outcome = race(race_tenant, attempts)
     assert outcome["ok"] >= 3 and set(outcome) <= {"ok", "transition_not_allowed"}
+    # a cancel that lost to the expiry is told the order is no longer open
+    assert set(refusals) <= {(409, "transition_not_allowed")}
+    assert len(refusals) == outcome["transition_not_allowed"]
     with tenant_context(race_tenant):
         statuses = Counter(Order.objects.values_list("status", flat=True))
         assert sum(statuses.values()) == 6 and set(statuses) <= {"cancelled", "expired"}
@@ -158,12 +182,19 @@ def test_a_slot_for_three_takes_three_bookings(race_tenant):
         slot = partners.service_slot_create(
             service_id=service.pk, starts_at=start, ends_at=start + timedelta(hours=2), capacity=3
         )
+    refusals: list[tuple[int, str]] = []
     attempts = [
-        (lambda r=r: partners.booking_create(resident_id=r.pk, slot_id=slot.pk, pay_with="points"))
+        recorded(
+            refusals,
+            lambda r=r: partners.booking_create(
+                resident_id=r.pk, slot_id=slot.pk, pay_with="points"
+            ),
+        )
         for r in setting["residents"]
     ]
     outcome = race(race_tenant, attempts)
     assert outcome == Counter({"ok": 3, "slot_full": 5})
+    assert refusals == [(409, "slot_full")] * 5
     with tenant_context(race_tenant):
         assert ServiceSlot.objects.get(pk=slot.pk).booked == 3
         assert Booking.objects.count() == 3
