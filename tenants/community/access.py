@@ -13,7 +13,7 @@ The policy:
 - the district's tool sees and changes every resident, unmasked only with
   ``personal_data:read``;
 - a person (a resident acting, or signed in) sees and changes the residents of their
-  own household, unmasked;
+  own household, unmasked (a phone number, which signs its resident in, only their own);
 - a leader also sees and changes the residents of the places they lead, unmasked, and
   registers residents, adds flats and moves people only there; nowhere else;
 - places themselves (areas, estates, buildings, units, flats) hold nobody's personal
@@ -199,14 +199,24 @@ def may_register_resident(actor: Actor, household_id: int | None) -> None:
 
 
 def may_change_resident(actor: Actor, resident: Resident, changes: dict[str, Any]) -> None:
-    """Whoever sees a resident may correct them (a person: their own household). Moving them
-    to another flat, and their tags (leaders' classification, which sets outreach), need
-    a leader of the places involved; linking them to a sign-in, the district."""
+    """Whoever sees a resident may correct them (a person: their own household), except their
+    phone, which signs them in: theirs, or a leader's of their place, to change. Moving
+    them to another flat, and their tags (leaders' classification, which sets outreach),
+    need a leader of the places involved; linking them to a sign-in, the district."""
     if actor.is_district:
         return
     if "user" in changes:
         raise NotAllowed(
             _("Only the district links residents to sign-in accounts."), code="district_only"
+        )
+    if (
+        "phone" in changes
+        and not actor.is_self(resident.pk)
+        and not actor.leads_household(resident.household_id)
+    ):
+        raise NotAllowed(
+            _("A phone number signs its resident in: only they or a leader change it."),
+            code="not_yourself",
         )
     moving = "household_id" in changes and changes["household_id"] != resident.household_id
     if moving or "tag_ids" in changes:

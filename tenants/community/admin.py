@@ -269,7 +269,8 @@ class ResidentAdmin(ScopedAdmin):
     ) -> None:
         """The same rules as the API's, on what this form changes."""
         actor = request_actor(request)
-        changes = dict(fields)
+        changed = {"household_id" if name == "household" else name for name in form.changed_data}
+        changes = {name: value for name, value in fields.items() if name in changed}
         if "tags" in form.changed_data:
             changes["tag_ids"] = [tag.pk for tag in form.cleaned_data.get("tags") or []]
         if "user" in form.changed_data:

@@ -83,6 +83,9 @@ CHANGE = [
     ("owner", "spouse", "needs_assistance", OK),  # their own household
     ("owner", "owner", "needs_assistance", OK),
     ("owner", "neighbour", "needs_assistance", HIDDEN),
+    ("owner", "owner", "phone", OK),
+    ("owner", "spouse", "phone", (403, "not_yourself")),  # a phone signs its resident in
+    ("leader", "spouse", "phone", OK),
     ("owner", "spouse", "tags", NOT_FOR_RESIDENTS),  # tags are leaders' classification
     ("owner", "spouse", "move_to_102", NOT_FOR_RESIDENTS),  # moving people is a leader's
     ("leader", "owner", "needs_assistance", OK),
@@ -103,6 +106,7 @@ def test_who_changes_which_resident(tenant, make_key, caller, whom, change, answ
         tag = ResidentTag.objects.create(name="獨居老人")
     body = {
         "needs_assistance": {"needs_assistance": True},
+        "phone": {"phone": "+8613900009999"},
         "tags": {"tag_ids": [tag.pk]},
         "move_to_102": {"household_id": world.flats["102"].pk},
         "move_to_201": {"household_id": world.flats["201"].pk},
@@ -116,6 +120,7 @@ def test_who_changes_which_resident(tenant, make_key, caller, whom, change, answ
         after = Resident.objects.get(pk=before.pk)
         changed = (
             after.needs_assistance != before.needs_assistance
+            or after.phone != before.phone
             or after.household_id != before.household_id
             or after.tags.exists()
         )
