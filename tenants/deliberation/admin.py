@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext as _
 
-from linli.admin_base import ModelAdmin, TabularInline
+from linli.admin_base import ModelAdmin, TabularInline, read_only
 from linli.errors import NotFound
 from linli.photo_admin import PhotoAdminMixin
 from tenants.community.actor import Actor, request_actor
@@ -30,22 +30,12 @@ from tenants.deliberation.models import (
 )
 
 
-class EventInline(TabularInline):
-    model = TopicEvent
-    extra = 0
-    readonly_fields = ("from_status", "to_status", "actor", "note", "at")
-    can_delete = False
-
-
-class CommentInline(TabularInline):
-    model = Comment
-    extra = 0
-    readonly_fields = ("author", "body", "created_at")
-    fields = ("author", "body", "held_for_review", "created_at")
-
-
 class ScopedAdmin(ModelAdmin):
-    """Rows through ``visible``; changes and deletions only where ``leads`` says so."""
+    """Rows through ``visible``; leaders (and the district) see the screens, change what
+    ``leads`` says, and never what places a row (``district_fields``); only the district
+    adds and deletes by hand, since new rows go through the services' checks."""
+
+    district_fields: tuple[str, ...] = ()
 
     def visible(self, actor: Actor) -> QuerySet[Any]:
         raise NotImplementedError
@@ -56,17 +46,72 @@ class ScopedAdmin(ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request) & self.visible(request_actor(request))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # new rows go through the API's checks; here only the district adds by hand
-        return request_actor(request).is_district and super().has_add_permission(request)
+    def _may(self, request: HttpRequest) -> bool:
+        return request_actor(request).leads_anything
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._may(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not self._may(request):
+            return False
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or self.leads(request_actor(request), obj))
+        if read_only(request) or not self.has_view_permission(request, obj):
+            return False
+        return obj is None or self.leads(request_actor(request), obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return not read_only(request) and request_actor(request).is_district
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and request_actor(request).is_district
+        return not read_only(request) and request_actor(request).is_district
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request_actor(request).is_district:
+            fields += [f for f in self.district_fields if f not in fields]
+        return fields
+
+
+class ScopedInline(TabularInline):
+    """Rows of a scoped screen: seen and changed with their parent; added and deleted by the
+    district only."""
+
+    def _parent(self) -> Any:
+        return self.admin_site._registry[self.parent_model]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(self._parent().has_view_permission(request, obj))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(self._parent().has_change_permission(request, obj))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(self._parent().has_add_permission(request))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(self._parent().has_delete_permission(request, obj))
+
+
+class EventInline(ScopedInline):
+    model = TopicEvent
+    extra = 0
+    readonly_fields = ("from_status", "to_status", "actor", "note", "at")
+    can_delete = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CommentInline(ScopedInline):
+    """A leader of the topic's place releases or holds its comments here."""
+
+    model = Comment
+    extra = 0
+    readonly_fields = ("author", "body", "created_at")
+    fields = ("author", "body", "held_for_review", "created_at")
 
 
 @admin.register(Topic)
@@ -86,6 +131,15 @@ class TopicAdmin(PhotoAdminMixin, ScopedAdmin):
     ]
     readonly_fields = ["status"]
     inlines = [EventInline, CommentInline]
+    district_fields = (
+        "raised_by",
+        "heard_by",
+        "scope",
+        "estate",
+        "building",
+        "unit",
+        "merged_into",
+    )
 
     def visible(self, actor: Actor) -> QuerySet[Any]:
         return access.topics_visible(actor)
@@ -124,14 +178,38 @@ class TopicAdmin(PhotoAdminMixin, ScopedAdmin):
 
 @admin.register(BlockedWord)
 class BlockedWordAdmin(ModelAdmin):
+    """The tenant's blocked words hold posts everywhere: the district's to keep."""
+
     list_display = ["word"]
 
+    def _may(self, request: HttpRequest) -> bool:
+        return not read_only(request) and request_actor(request).is_district
 
-class AgendaInline(TabularInline):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request_actor(request).is_district
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request_actor(request).is_district
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request)
+
+
+class AgendaInline(ScopedInline):
     model = AgendaItem
     extra = 0
     raw_id_fields = ["topic"]
     readonly_fields = ["voting_open", "decided"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # the agenda moves topics on: it is set when the meeting is scheduled (access checked)
+        return bool(self._parent().has_add_permission(request))
 
 
 @admin.register(Meeting)
@@ -141,6 +219,7 @@ class MeetingAdmin(ScopedAdmin):
     raw_id_fields = ["estate", "building", "convener"]
     readonly_fields = ["invited_households"]
     inlines = [AgendaInline]
+    district_fields = ("estate", "building", "convener")
 
     def visible(self, actor: Actor) -> QuerySet[Any]:
         return access.meetings_visible(actor)
@@ -192,6 +271,7 @@ class ActionItemAdmin(ScopedAdmin):
     list_display = ["title", "due_on", "status", "owner_organisation"]
     list_filter = ["status"]
     raw_id_fields = ["item", "owner_organisation", "owner_resident"]
+    district_fields = ("item",)
 
     def visible(self, actor: Actor) -> QuerySet[Any]:
         return access.action_items_visible(actor)
@@ -209,6 +289,7 @@ class ContactAdmin(ScopedAdmin):
     list_filter = ["kind"]
     date_hierarchy = "on"
     raw_id_fields = ["leader", "household", "topic"]
+    district_fields = ("leader", "household")
 
     def visible(self, actor: Actor) -> QuerySet[Any]:
         return access.contacts_visible(actor)
