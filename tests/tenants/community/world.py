@@ -56,9 +56,9 @@ def build_world(tenant: Tenant, make_key: Any) -> World:
     module_set_enabled(slug=tenant.schema_name, module="points", enabled=True)
     with tenant_context(tenant):
         estate = EstateFactory()
-        one = UnitFactory(building__estate=estate)
-        two = UnitFactory(building__estate=estate)
-        flats = {
+        one: Any = UnitFactory(building__estate=estate)
+        two: Any = UnitFactory(building__estate=estate)
+        flats: dict[str, Any] = {
             "101": HouseholdFactory(unit=one, flat_number="101"),
             "102": HouseholdFactory(unit=one, flat_number="102"),
             "103": HouseholdFactory(unit=one, flat_number="103"),
@@ -77,7 +77,7 @@ def build_world(tenant: Tenant, make_key: Any) -> World:
             "other_leader": "203",
             "district_admin": "204",
         }
-        people = {
+        people: dict[str, Any] = {
             who: ResidentFactory(household=flats[flat], display_name=f"{who}名")
             for who, flat in where.items()
         }
@@ -126,9 +126,10 @@ def signed_in(tenant: Tenant, resident: Resident) -> Client:
     from tenants.pages import signin
 
     with tenant_context(tenant):
-        code = signin.code_request(phone=resident.phone)
+        phone = str(resident.phone)
+        code = signin.code_request(phone=phone)
         assert code is not None
-        _resident, token = signin.code_verify(phone=resident.phone, code=code)
+        _resident, token = signin.code_verify(phone=phone, code=code)
     client = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
     client.cookies["linli_r"] = token
     return client

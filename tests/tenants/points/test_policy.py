@@ -6,6 +6,8 @@ The rules live in ``tenants.points.access``; the world is ``tests/tenants/commun
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django_tenants.utils import tenant_context
 
@@ -29,7 +31,7 @@ def world(tenant, make_key) -> World:
     module_settings_update(slug="alpha", module="points", settings={"allow_transfers": True})
     with tenant_context(tenant):
         shop = Account.objects.create(kind=Account.Kind.SHOP, code="shop:1", name="鄰家小店")
-        books = {"shop": shop}
+        books: dict[str, Any] = {"shop": shop}
         for who in ("owner", "district_admin"):
             account = account_for_resident(resident_id=world.id(who))
             points_adjust(
