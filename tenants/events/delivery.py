@@ -1,5 +1,12 @@
 """Delivering webhooks: at least once, in order per object, with backoff for 24 hours.
 
+An endpoint that has failed every attempt for 24 hours (at least 10 attempts) is turned
+off and the tenant's admins are told (by a job deferred in the same transaction).
+Nothing is dropped: its
+deliveries stay pending and new events still get theirs, held until it is turned on again
+(then sent, with a fresh day of retries), or expired once older than the hold window
+(``tenants.events.services.HOLD_FOR``, 7 days).
+
 A run claims due deliveries with ``FOR UPDATE SKIP LOCKED`` and leases them for a
 minute in a short transaction of its own, sends outside any transaction, then
 records the outcome. A worker that dies mid-send leaves the lease to run out and
@@ -21,12 +28,16 @@ from django.utils import timezone
 
 from tenants.events.http import SIGNATURE_HEADER, Outcome, post, sign
 from tenants.events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+from tenants.events.services import RETRY_FOR
 
 logger = logging.getLogger("linli.webhooks")
 
 LEASE = timedelta(seconds=60)
-GIVE_UP_AFTER = timedelta(hours=24)
-DISABLE_AFTER = 20  # consecutive failed attempts
+# Turned off after failing every attempt for a day, and at least as many attempts as one
+# delivery's backoff makes in that day: a burst of failures, or two failures a day apart,
+# is not a receiver that is gone.
+DISABLE_AFTER = timedelta(hours=24)
+DISABLE_MIN_ATTEMPTS = 10
 BACKOFF = [timedelta(seconds=s) for s in (30, 120, 600, 1800, 3600, 7200, 14400)]
 
 
@@ -125,52 +136,77 @@ def _record(delivery_id: int, outcome: Outcome, now: datetime) -> int:
     if outcome.ok:
         delivery.status = Delivery.Status.SUCCEEDED
         delivery.delivered_at = timezone.now()
-        endpoint.consecutive_failures = 0
+        endpoint.consecutive_failures, endpoint.failing_since = 0, None
     else:
         endpoint.consecutive_failures += 1
-        if now - delivery.event.occurred_at >= GIVE_UP_AFTER:
+        endpoint.failing_since = endpoint.failing_since or now
+        until = delivery.retry_until or delivery.event.occurred_at + RETRY_FOR
+        if now >= until:
             delivery.status = Delivery.Status.FAILED
         else:
             delivery.next_attempt_at = now + backoff(delivery.attempts)
-        if endpoint.active and endpoint.consecutive_failures >= DISABLE_AFTER:
-            _disable(endpoint, outcome)
+        if (
+            endpoint.active
+            and now - endpoint.failing_since >= DISABLE_AFTER
+            and endpoint.consecutive_failures >= DISABLE_MIN_ATTEMPTS
+        ):
+            _disable(endpoint, outcome, now)
     delivery.save()
     endpoint.save(
-        update_fields=["consecutive_failures", "active", "disabled_at", "disabled_reason"]
+        update_fields=[
+            "consecutive_failures",
+            "failing_since",
+            "active",
+            "disabled_at",
+            "disabled_reason",
+        ]
     )
     return 1 if outcome.ok else 0
 
 
-def _disable(endpoint: WebhookEndpoint, outcome: Outcome) -> None:
-    from django.contrib.auth import get_user_model
+def _disable(endpoint: WebhookEndpoint, outcome: Outcome, now: datetime) -> None:
+    """Turn the endpoint off, and have the admins told by a job deferred in this same
+    transaction: the endpoint is off and they hear of it, or neither."""
+    from tenants.events.tasks import webhook_disabled_tell
 
     endpoint.active = False
-    endpoint.disabled_at = timezone.now()
+    endpoint.disabled_at = now
     reason = outcome.error or f"HTTP {outcome.status_code}"
-    endpoint.disabled_reason = f"{DISABLE_AFTER} failed attempts in a row; last: {reason}"[:255]
+    endpoint.disabled_reason = (
+        f"every attempt failed for {DISABLE_AFTER.total_seconds() / 3600:.0f} hours "
+        f"({endpoint.consecutive_failures} attempts); last: {reason}"
+    )[:255]
+    logger.warning("webhook endpoint %s disabled: %s", endpoint.url, endpoint.disabled_reason)
+    tenant = getattr(connection, "tenant", None)
+    if tenant is not None:
+        webhook_disabled_tell.defer(tenant=tenant, endpoint_id=endpoint.pk)
+
+
+def disabled_endpoint_tell(*, endpoint_id: int) -> int:
+    """Email the tenant's admins that an endpoint was turned off; how many were told."""
+    from django.contrib.auth import get_user_model
+
+    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, active=False).first()
+    if endpoint is None:  # deleted, or already back on
+        return 0
     admins = list(
         get_user_model()
         .objects.filter(is_superuser=True, is_active=True)
         .exclude(email="")
         .values_list("email", flat=True)
     )
-    tenant = getattr(connection, "tenant", None)
-    name = getattr(tenant, "name", "")
-    url, why = endpoint.url, endpoint.disabled_reason
-
-    def tell() -> None:
-        if admins:
-            send_mail(
-                subject=f"[Linli] {name}: webhook endpoint disabled",
-                message=(
-                    f"The webhook endpoint {url} was disabled: {why}.\n"
-                    "Fix the receiver, then turn the endpoint back on in the admin or the API; "
-                    "failed deliveries can be sent again from the delivery log."
-                ),
-                from_email=None,
-                recipient_list=admins,
-                fail_silently=True,
-            )
-        logger.warning("webhook endpoint %s disabled: %s", url, why)
-
-    transaction.on_commit(tell)
+    if not admins:
+        return 0
+    name = getattr(getattr(connection, "tenant", None), "name", "")
+    send_mail(
+        subject=f"[Linli] {name}: webhook endpoint disabled",
+        message=(
+            f"The webhook endpoint {endpoint.url} was disabled: {endpoint.disabled_reason}.\n"
+            "Its deliveries, and those of events from now on, are held for 7 days: turn the "
+            "endpoint back on in the admin or the API once the receiver is fixed, and they "
+            "are sent. Older ones can be sent again from the delivery log."
+        ),
+        from_email=None,
+        recipient_list=admins,
+    )
+    return len(admins)

@@ -77,6 +77,8 @@ class WebhookEndpoint(models.Model):
     secret = models.CharField(_("signing secret"), max_length=64, default=webhook_secret)
     active = models.BooleanField(_("active"), default=True)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    # The first failed attempt since the last success: failing this long disables it.
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True, editable=False)
     disabled_reason = models.CharField(_("why disabled"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -94,10 +96,16 @@ class WebhookEndpoint(models.Model):
 
 
 class Delivery(models.Model):
+    """One event to one endpoint. Pending while it is to be sent: due at
+    ``next_attempt_at`` and retried until ``retry_until``; held (``retry_until`` empty)
+    while its endpoint is off, then sent when it is turned on again, or expired once the
+    event is older than the hold window."""
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed (gave up)")
+        EXPIRED = "expired", _("Expired (held while the endpoint was off)")
 
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
@@ -110,6 +118,7 @@ class Delivery(models.Model):
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), auto_now_add=True)
+    retry_until = models.DateTimeField(_("retried until"), null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True, editable=False)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=255, blank=True)

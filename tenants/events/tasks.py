@@ -3,6 +3,7 @@ minute that delivers whatever is due (retries, and anything a lost job left behi
 
 from __future__ import annotations
 
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from linli.jobs.decorators import platform_task, tenant_task
@@ -14,6 +15,13 @@ def webhooks_deliver() -> int:
     from tenants.events.delivery import deliveries_run
 
     return deliveries_run()
+
+
+@tenant_task(queue="notices", retry=RetryStrategy(max_attempts=6, exponential_wait=10))
+def webhook_disabled_tell(*, endpoint_id: int) -> int:
+    from tenants.events.delivery import disabled_endpoint_tell
+
+    return disabled_endpoint_tell(endpoint_id=endpoint_id)
 
 
 @app.periodic(cron="* * * * *", periodic_id="webhooks_sweep_everywhere")

@@ -1,5 +1,5 @@
 """Webhooks to a real HTTP receiver on loopback: signed, retried, ordered per object, logged;
-SSRF refused; an endpoint that keeps failing is disabled and the admins are told."""
+SSRF refused. (Disabling an endpoint that keeps failing: test_disabling.)"""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from linli.errors import ValidationFailed
 from tenants.events import services
-from tenants.events.delivery import DISABLE_AFTER, deliveries_run
+from tenants.events.delivery import deliveries_run
 from tenants.events.http import check_url
 from tenants.events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from tenants.events.services import event_record
@@ -251,33 +250,6 @@ def test_an_address_that_turns_private_after_saving_is_refused_at_send(
     assert receiver.received == []
     attempt = DeliveryAttempt.objects.get()
     assert attempt.status_code is None and "public addresses" in attempt.error
-
-
-def test_repeated_failure_disables_the_endpoint_and_tells_the_admins(
-    in_tenant, receiver, django_capture_on_commit_callbacks
-):
-    from django.contrib.auth import get_user_model
-
-    get_user_model().objects.filter(is_superuser=True).update(email="admin@alpha.example")
-    hook = endpoint(receiver.url)
-    receiver.script = [500] * DISABLE_AFTER
-    for n in range(DISABLE_AFTER):
-        erased(100 + n)  # distinct objects: nothing waits on ordering
-    with django_capture_on_commit_callbacks(execute=True):
-        deliveries_run()
-    hook.refresh_from_db()
-    assert hook.active is False
-    assert hook.consecutive_failures == DISABLE_AFTER
-    assert "20 failed attempts" in hook.disabled_reason
-    [message] = mail.outbox
-    assert message.to == ["admin@alpha.example"] and hook.url in message.body
-    # disabled: nothing is sent, and new events are not queued for it
-    later = erased(999)
-    assert not Delivery.objects.filter(event=later).exists()
-    assert deliveries_run(now=timezone.now() + timedelta(hours=1)) == 0
-    # turned on again: what was pending goes out
-    services.endpoint_update(endpoint_id=hook.pk, active=True)
-    assert deliveries_run(now=timezone.now() + timedelta(hours=1)) == DISABLE_AFTER
 
 
 def test_a_committed_event_asks_a_worker_to_deliver_once(
