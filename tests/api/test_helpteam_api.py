@@ -213,3 +213,98 @@ def test_a_building_leader_acting_in_the_app_confirms_for_an_elderly_neighbour(
     assert response.status_code == 200, response.json()
     with tenant_context(tenant):
         assert HelpRequest.objects.get(pk=r.pk).hours == Decimal("1.00")
+
+
+# --- who may do what: the defects the one access model fixed ----------------------------------
+
+
+@pytest.fixture
+def place(tenant, make_key, landing):
+    """The parent's building, its leader (who also volunteers) and two more volunteers of the
+    estate; a request of the parent's, open."""
+    from tenants.community.roles import role_assign
+    from tenants.helpteam.services import request_create
+
+    with tenant_context(tenant):
+        building = landing["parent"].household.unit.building
+        leader = ResidentFactory(household=HouseholdFactory(unit=UnitFactory(building=building)))
+        role_assign(
+            resident_id=leader.pk, role="building_leader", scope="building", place_id=building.pk
+        )
+        Volunteer.objects.create(resident=leader)
+        other = ResidentFactory(
+            household=HouseholdFactory(unit=UnitFactory(building__estate=building.estate))
+        )
+        Volunteer.objects.create(resident=other)
+        start = timezone.now() + timedelta(hours=3)
+        r = request_create(
+            requester_id=landing["parent"].pk,
+            category="plumbing",
+            description="漏水",
+            window_start=start,
+            window_end=start + timedelta(hours=2),
+        )
+    token = make_key("helpteam:write", "points:read", "residents:act")
+
+    def acting(resident):
+        return key_client(tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(resident.pk))
+
+    return {"leader": leader, "other": other, "request": r, "acting": acting}
+
+
+def test_a_volunteer_who_leads_the_place_never_confirms_their_own_service(
+    tenant, make_key, landing, place
+):
+    from tenants.helpteam.models import HelpRequest
+
+    leader = place["acting"](place["leader"])
+    base = f"/api/v1/helpteam/requests/{place['request'].pk}"
+    assert post(leader, base + "/claim").json()["status"] == "claimed"
+    assert post(leader, base + "/done").json()["status"] == "done"
+    # when: the leader who did the work confirms it, or enters its hours
+    own = post(leader, base + "/confirm", {"hours": 1})
+    hours = post(
+        leader,
+        "/api/v1/helpteam/hours",
+        {"entries": [{"request_id": place["request"].pk, "hours": 1}]},
+    )
+    # then: refused, and nothing is confirmed or awarded
+    assert (own.status_code, own.json()["code"]) == (403, "own_service")
+    assert (hours.status_code, hours.json()["code"]) == (403, "own_service")
+    with tenant_context(tenant):
+        unchanged = HelpRequest.objects.get(pk=place["request"].pk)
+    assert (unchanged.status, unchanged.points_transaction_id) == ("done", None)
+    # the requester (or another leader, or the district) confirms
+    confirmed = post(place["acting"](landing["parent"]), base + "/confirm", {"hours": 1})
+    assert (confirmed.status_code, confirmed.json()["status"]) == (200, "confirmed")
+
+
+def test_a_second_volunteer_claiming_gets_409_already_claimed(tenant, landing, place):
+    base = f"/api/v1/helpteam/requests/{place['request'].pk}"
+    assert post(place["acting"](landing["neighbour"]), base + "/claim").status_code == 200
+    for loser in (place["other"], place["leader"]):  # a plain volunteer, one with a role
+        second = post(place["acting"](loser), base + "/claim")
+        assert (second.status_code, second.json()["code"]) == (409, "already_claimed")
+    # still 409 once the work has started
+    assert post(place["acting"](landing["neighbour"]), base + "/start").status_code == 200
+    late = post(place["acting"](place["other"]), base + "/claim")
+    assert (late.status_code, late.json()["code"]) == (409, "already_claimed")
+
+
+def test_permission_refusals_are_403_and_state_conflicts_409(tenant, landing, place):
+    base = f"/api/v1/helpteam/requests/{place['request'].pk}"
+    neighbour = place["acting"](landing["neighbour"])
+    parent = place["acting"](landing["parent"])
+    assert post(neighbour, base + "/claim").status_code == 200
+    for response, code in [
+        (post(neighbour, base + "/cancel"), "not_requester"),  # the volunteer cancels
+        (post(neighbour, base + "/feedback", {"rating": 5}), "not_requester"),
+        (post(place["acting"](place["leader"]), base + "/start"), "not_your_claim"),
+        (post(parent, base + "/dispute", {"reason": "x"}), None),  # allowed: then the state
+    ]:
+        if code is None:
+            assert (response.status_code, response.json()["code"]) == (409, "not_disputable")
+        else:
+            assert (response.status_code, response.json()["code"]) == (403, code)
+    too_early = post(parent, base + "/confirm", {"hours": 1})
+    assert (too_early.status_code, too_early.json()["code"]) == (409, "not_done")

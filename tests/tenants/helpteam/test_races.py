@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from linli.errors import LinliError
 from linli.registry.models import Tenant
 from linli.registry.services import tenant_create, tenant_delete
 from tenants.community.actor import actor_for_resident
@@ -90,3 +92,59 @@ def test_concurrent_confirmations_award_points_once(race_tenant):
     with tenant_context(race_tenant):
         assert Transaction.objects.filter(kind="earn").count() == 1
         assert Account.objects.get(resident=volunteer.resident).balance == 10
+
+
+def test_three_volunteers_race_through_the_api_and_the_losers_get_409(race_tenant):
+    """Three volunteers of the estate, one of them a building leader of another building,
+    claim at once through the API: one wins, both losers get 409 ``already_claimed`` (never
+    404), whoever wins, and so do they when they try again later."""
+    from api.access.services import key_create
+    from tenants.community.roles import role_assign
+    from tests.conftest import key_client
+    from tests.factories import BuildingFactory, HouseholdFactory, UnitFactory
+
+    with tenant_context(race_tenant):
+        home = UnitFactory()
+        estate = home.building.estate
+        requester = ResidentFactory(household=HouseholdFactory(unit=home))
+        volunteers = [
+            ResidentFactory(household=HouseholdFactory(unit=UnitFactory(building__estate=estate)))
+            for _ in range(3)
+        ]
+        for v in volunteers:
+            Volunteer.objects.create(resident=v)
+        other_building = BuildingFactory(estate=estate)
+        role_assign(
+            resident_id=volunteers[2].pk,
+            role="building_leader",
+            scope="building",
+            place_id=other_building.pk,
+        )
+        start = timezone.now() + timedelta(hours=2)
+        r = request_create(
+            requester_id=requester.pk,
+            category="plumbing",
+            description="leaking pipe",
+            window_start=start,
+            window_end=start + timedelta(hours=2),
+        )
+        token = key_create(name="race", scopes=["helpteam:write", "residents:act"]).token
+
+    def claim(volunteer: Any) -> None:
+        client = key_client(race_tenant, token, HTTP_LINLI_ACTING_RESIDENT=str(volunteer.pk))
+        answer = client.post(
+            f"/api/v1/helpteam/requests/{r.pk}/claim", "{}", content_type="application/json"
+        )
+        if answer.status_code != 200:  # counted by the race as "<status> <code>"
+            raise LinliError("refused", code=f"{answer.status_code} {answer.json()['code']}")
+
+    outcomes = race(race_tenant, [(lambda v=v: claim(v)) for v in volunteers])
+    assert outcomes == {"ok": 1, "409 already_claimed": 2}
+    with tenant_context(race_tenant):
+        won = HelpRequest.objects.select_related("claimed_by").get(pk=r.pk)
+    assert won.status == "claimed"
+    assert won.claimed_by.resident_id in {v.pk for v in volunteers}
+    # a loser who tries again after the winner's claim is in is told the same, not 404
+    losers = [v for v in volunteers if v.pk != won.claimed_by.resident_id]
+    again = race(race_tenant, [(lambda v=v: claim(v)) for v in losers])
+    assert again == {"409 already_claimed": 2}
