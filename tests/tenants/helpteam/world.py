@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.test import Client
 from django.utils import timezone
@@ -35,7 +35,7 @@ from django_tenants.utils import tenant_context
 from linli.registry.models import Tenant
 from linli.registry.services import module_set_enabled
 from tenants.community.actor import actor_for_resident
-from tenants.community.models import Resident
+from tenants.community.models import Building, Resident, Unit
 from tenants.community.roles import role_assign
 from tenants.helpteam.access import the_district
 from tenants.helpteam.models import Activity, HelpRequest, Volunteer
@@ -87,10 +87,11 @@ class World:
     def page(self, caller: str) -> Client:
         """The resident pages, signed in as ``caller``."""
         resident = self.people[caller]
+        phone = str(resident.phone)
         with tenant_context(self.tenant):
-            code = code_request(phone=resident.phone)
+            code = code_request(phone=phone)
             assert code is not None
-            _resident, token = code_verify(phone=resident.phone, code=code)
+            _resident, token = code_verify(phone=phone, code=code)
         client = Client(HTTP_HOST=host_of(self.tenant), HTTP_ACCEPT_LANGUAGE="en")
         client.cookies["linli_r"] = token
         return client
@@ -105,13 +106,13 @@ def build_world(tenant: Tenant, make_key: Any, state: str = "open") -> World:
     volunteer has signed up for (run inside the tenant)."""
     for module in ("helpteam", "points"):
         module_set_enabled(slug=tenant.schema_name, module=module, enabled=True)
-    b1 = BuildingFactory()
+    b1 = cast(Building, BuildingFactory())
     e = b1.estate
-    u1, u1b = UnitFactory(building=b1), UnitFactory(building=b1)
-    b2 = BuildingFactory(estate=e)
-    u2 = UnitFactory(building=b2)
-    b3 = BuildingFactory()
-    u3 = UnitFactory(building=b3)
+    u1, u1b = _unit(b1), _unit(b1)
+    b2 = cast(Building, BuildingFactory(estate=e))
+    u2 = _unit(b2)
+    b3 = cast(Building, BuildingFactory())
+    u3 = _unit(b3)
     homes = {
         "secretary": u2,
         "leader": u1b,
@@ -125,7 +126,8 @@ def build_world(tenant: Tenant, make_key: Any, state: str = "open") -> World:
         "outsider": u3,
     }
     people = {
-        name: ResidentFactory(household=HouseholdFactory(unit=u)) for name, u in homes.items()
+        name: cast(Resident, ResidentFactory(household=HouseholdFactory(unit=home)))
+        for name, home in homes.items()
     }
     for name in ("volunteer_leader", "claimer", "volunteer", "outsider"):
         Volunteer.objects.create(resident=people[name])
@@ -169,6 +171,10 @@ def build_world(tenant: Tenant, make_key: Any, state: str = "open") -> World:
         "end": (start + timedelta(days=2, hours=1)).isoformat(),
     }
     return world
+
+
+def _unit(building: Building) -> Unit:
+    return cast(Unit, UnitFactory(building=building))
 
 
 def _bring(request: HelpRequest, state: str, people: dict[str, Resident]) -> None:
