@@ -145,7 +145,19 @@ class BatchIn(In):
     slots: list[SlotIn] = Field([], max_length=24)
 
 
-class ItemOut(Schema):
+class _OfAProduct(Schema):
+    """An item or line: named by its product."""
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return str(obj.product.name)
+
+    @staticmethod
+    def resolve_unit(obj: Any) -> str:
+        return str(obj.product.unit)
+
+
+class ItemOut(_OfAProduct):
     id: int
     product_id: int
     name: str
@@ -156,14 +168,6 @@ class ItemOut(Schema):
     limit_per_household: int | None
     ordered: int
     left: int | None
-
-    @staticmethod
-    def resolve_name(obj: Any) -> str:
-        return str(obj.product.name)
-
-    @staticmethod
-    def resolve_unit(obj: Any) -> str:
-        return str(obj.product.unit)
 
     @staticmethod
     def resolve_left(obj: Any) -> int | None:
@@ -226,7 +230,7 @@ class OrderIn(In):
     points: int = Field(0, ge=0, le=1_000_000, description="Points to pay with (within the share).")
 
 
-class LineOut(Schema):
+class LineOut(_OfAProduct):
     product_id: int
     item_id: int | None
     name: str
@@ -239,14 +243,6 @@ class LineOut(Schema):
     @staticmethod
     def resolve_item_id(obj: Any) -> int | None:
         return obj.batch_item_id
-
-    @staticmethod
-    def resolve_name(obj: Any) -> str:
-        return str(obj.product.name)
-
-    @staticmethod
-    def resolve_unit(obj: Any) -> str:
-        return str(obj.product.unit)
 
 
 class OrderOut(Schema):

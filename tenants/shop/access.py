@@ -6,7 +6,7 @@ nothing else in the shop decides who may see or do what:
 - list filters (``orders_visible(actor)``, ...) give the rows an actor sees;
 - lookups (``access_order(actor=..., order_id=...)``) answer 404 with the module's
   not-found code, the same for a row that is missing and one the actor may not see;
-- action checks (``may_run_counter(actor, shop)``, ...) return nothing or raise
+- action checks (``may_run_shop(actor, shop)``, ...) return nothing or raise
   ``NotAllowed`` (403) with a code saying why. State conflicts (409) are the services'.
 
 The rules:
@@ -27,11 +27,14 @@ The rules:
 - Bookings: a resident sees the bookings they made; a member of a partner organisation
   sees that partner's. The partner's members (and the district's tool) answer for a
   booking, but never for one they made themselves; only the resident who booked (or
-  the district's tool) cancels one.
+  the district) cancels one.
 - Setting up shops, suppliers and partner services, and the district-wide reports, are
   the district's.
 - An order or booking is placed for a person: a person names only themselves, the
-  district's tool names anyone (``named_resident``).
+  district's tool names anyone (``named_resident``). The resident a parcel's handover
+  records as collecting it is a record the counter makes, not a person acting.
+- Checks come in this order: not visible (404), not allowed (403), then the state the
+  service finds (409), so a refusal never depends on the state of what one may not touch.
 """
 
 from __future__ import annotations

@@ -162,6 +162,15 @@ def test_mr_xu_scans_the_code_orders_with_points_and_collects(tenant, make_key, 
     assert placed.status_code == 201, placed.json()
     order = placed.json()
     assert (order["total_fen"], order["points_used"], order["money_due_fen"]) == (3100, 8, 2300)
+    assert [(ln["item_id"], ln["name"], ln["unit"], ln["quantity"]) for ln in order["lines"]] == [
+        (item_greens, "青菜", "斤", 2),
+        (item_eggs, "土雞蛋", "盒", 1),
+    ]
+    assert scanned.json()["supplier"] == "大業村合作社"
+    assert [(i["name"], i["left"]) for i in scanned.json()["items"]] == [
+        ("青菜", 30),
+        ("土雞蛋", 10),
+    ]
     assert xu.get(f"/api/v1/points/residents/{town['xu'].pk}/account").json()["balance"] == 32
     left = {
         i["id"]: i["left"] for i in xu.get(f"/api/v1/shop/batches/{batch['id']}").json()["items"]
