@@ -291,14 +291,28 @@ def cmd_tenants_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_close(args: argparse.Namespace) -> int:
+    from linli.billing.client import billing_enabled
     from linli.registry.services import tenant_close
 
-    tenant = tenant_close(slug=args.slug, actor="cli", retention_days=args.retention_days)
+    cancel = args.cancel.replace("-", "_")
+    tenant = tenant_close(
+        slug=args.slug, actor="cli", retention_days=args.retention_days, billing_cancel=cancel
+    )
     assert tenant.purge_after is not None
     _print(
         _("Closed %(slug)s: its data is deleted after %(when)s unless it is resumed.")
         % {"slug": tenant.slug, "when": tenant.purge_after.strftime("%Y-%m-%d %H:%M UTC")}
     )
+    if billing_enabled():
+        if cancel == "now":
+            _print(_("Its subscription is cancelled now (a job tells Stripe)."))
+        else:
+            _print(
+                _(
+                    "Its subscription ends with the current period (a job tells Stripe); "
+                    "nothing more is charged."
+                )
+            )
     return 0
 
 
@@ -434,6 +448,12 @@ def cmd_tenants_delete(args: argparse.Namespace) -> int:
             return 1
     tenant_delete(slug=args.slug)
     _print(_("Deleted tenant %(slug)s and its schema.") % {"slug": args.slug})
+    from linli.billing.client import billing_enabled
+
+    if billing_enabled():
+        _print(
+            _("Its subscription is cancelled now (a job tells Stripe); its billing record is kept.")
+        )
     return 0
 
 
@@ -726,6 +746,12 @@ def build_parser() -> argparse.ArgumentParser:
     close = tsub.add_parser("close", help="close a tenant; its data is deleted after retention")
     close.add_argument("slug")
     close.add_argument("--retention-days", type=int, help="days to keep the data (default: 90)")
+    close.add_argument(
+        "--cancel",
+        choices=["period-end", "now"],
+        default="period-end",
+        help="when its subscription stops: at the end of the paid period (default) or now",
+    )
     close.set_defaults(func=cmd_tenants_close)
     tsub.add_parser("purge", help="delete closed tenants whose retention has passed").set_defaults(
         func=cmd_tenants_purge

@@ -19,6 +19,8 @@ from django.test import TestCase
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from linli.billing import plans
+from linli.billing.models import BillingAccount
+from linli.registry.models import Tenant
 from tests.billing.standin import StandInServer
 from tests.billing.stripe_events import SECRET, Webhooks
 
@@ -126,6 +128,15 @@ class StandIn:
             customer, params={"invoice_settings": {"default_payment_method": pm.id}}
         )
         return str(pm.id)
+
+
+def connect(tenant: Tenant) -> BillingAccount:
+    """Run the tenant's connect job's body: its customer and subscription in Stripe."""
+    from linli.billing.services import account_connect
+
+    account = account_connect(tenant_id=tenant.pk)
+    assert account is not None
+    return account
 
 
 @pytest.fixture

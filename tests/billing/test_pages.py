@@ -13,11 +13,10 @@ from django_tenants.utils import tenant_context
 
 from linli.billing.client import stripe_client
 from linli.billing.models import BillingAccount
-from linli.billing.services import account_connect
 from linli.billing.sync import catalogue_sync
 from linli.registry.models import Tenant
 from linli.registry.services import module_set_enabled
-from tests.billing.conftest import StandIn
+from tests.billing.conftest import StandIn, connect
 from tests.conftest import ADMIN_PASSWORD, host_of
 from tests.factories import UserFactory
 
@@ -61,7 +60,7 @@ def test_district_admin_sees_plan_status_and_invoices_from_stripe(
         trial_end=timezone.now() - timedelta(days=1),
         status="pending",
     )
-    account = account_connect(tenant_id=tenant.pk)
+    account = connect(tenant)
     BillingAccount.objects.create(tenant=other_tenant, status="pending")
 
     page = _admin(tenant).get("/admin/billing/")

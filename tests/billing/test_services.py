@@ -17,7 +17,6 @@ from linli.billing import plans
 from linli.billing.client import stripe_client
 from linli.billing.models import BillingAccount
 from linli.billing.services import (
-    account_connect,
     checkout_url,
     items_sync,
     portal_url,
@@ -26,7 +25,7 @@ from linli.billing.sync import catalogue_sync
 from linli.errors import Conflict
 from linli.registry.models import Tenant
 from linli.registry.services import module_set_enabled, tenant_create
-from tests.billing.conftest import StandIn
+from tests.billing.conftest import StandIn, connect
 
 
 def _jobs(task: str) -> list[dict[str, Any]]:
@@ -92,7 +91,7 @@ def test_a_new_tenant_starts_a_trial_and_reaches_stripe_in_a_job(
     assert account.monthly_amount == 19900  # the base only: no modules yet
     assert _jobs("billing_account_connect") == [{"tenant_id": tenant.pk}]
 
-    connected = account_connect(tenant_id=tenant.pk)
+    connected = connect(tenant)
     customer = stripe_client().v1.customers.retrieve(connected.customer_id)
     assert customer.metadata is not None and customer.metadata["tenant"] == "nuodong"
     assert customer.name == "糯垌鎮"
@@ -105,7 +104,7 @@ def test_a_new_tenant_starts_a_trial_and_reaches_stripe_in_a_job(
     assert connected.status == subscription.status
 
     # A retried job creates nothing twice.
-    again = account_connect(tenant_id=tenant.pk)
+    again = connect(tenant)
     assert (again.customer_id, again.subscription_id) == (
         connected.customer_id,
         connected.subscription_id,
@@ -147,7 +146,7 @@ def _paying(standin: StandIn, tenant: Tenant) -> BillingAccount:
         trial_end=timezone.now() - timedelta(days=1),
         has_payment_method=True,
     )
-    return account_connect(tenant_id=tenant.pk)
+    return connect(tenant)
 
 
 def _plans(subscription: dict[str, Any]) -> list[str]:

@@ -42,8 +42,10 @@ The tenant follows the account (explicit calls to the registry services, actor
   proves the failures began later: the grace period restarts from the newest failure,
   never earlier than the truth, and a tenant suspended too early serves again.
 - ``canceled``/``incomplete_expired`` → tenant closed (its retention period applies).
-- A closed tenant is never touched (whoever closed it, it stays closed); a purged one has
-  no billing account left, so its events are processed with a note.
+- A closed tenant is never touched (whoever closed it, it stays closed).
+- A deleted (or purged) tenant's account is kept, detached: its events are still matched
+  and applied to the account, and logged with a note; if one says the subscription still
+  runs, its cancellation is queued again.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ NOTE_ENDED = "note: the subscription has ended"
 NOTE_OTHER_SUBSCRIPTION = "note: about another subscription than the account's"
 NOTE_NOT_SUBSCRIPTION = "note: not a subscription invoice"
 NOTE_TRIAL_OPENING = "note: the invoice opening a trial"
+NOTE_TENANT_GONE = "note: the tenant was deleted; its kept billing record was updated"
 ERROR_MAX = 2000
 
 
@@ -247,7 +250,7 @@ def _invoice_period_end(invoice: dict[str, Any]) -> datetime | None:
 def _account_for(*, subscription_id: str, customer_id: str, metadata: dict[str, Any]) -> Any:
     """The account by subscription id, else customer id, else the ``tenant`` slug in the
     metadata (only if it names no other customer). Locked for the rest of the event."""
-    accounts = BillingAccount.objects.select_for_update().select_related("tenant")
+    accounts = BillingAccount.objects.select_for_update(of=("self",)).select_related("tenant")
     if subscription_id:
         found = accounts.filter(subscription_id=subscription_id).first()
         if found is not None:
@@ -299,6 +302,8 @@ def _subscription(event: StripeEvent, sub: dict[str, Any], *, now: datetime) -> 
     )
     if account is None:
         return _Outcome(NOTE_NO_ACCOUNT)
+    if account.tenant_id is None and account.status in TERMINAL:
+        return _gone_and_ended(account)
     deleted = event.type == "customer.subscription.deleted"
     status = Status.CANCELED if deleted else str(sub.get("status") or "")
     if status not in Status.values:
@@ -343,6 +348,7 @@ def _subscription(event: StripeEvent, sub: dict[str, Any], *, now: datetime) -> 
     if (
         event.type == "customer.subscription.trial_will_end"
         and account.status == Status.TRIALING
+        and account.tenant is not None
         and account.tenant.status != Tenant.Status.CLOSED
     ):
         outcome.mails.append(
@@ -366,6 +372,8 @@ def _invoice(event: StripeEvent, invoice: dict[str, Any], *, now: datetime) -> _
     )
     if account is None:
         return _Outcome(NOTE_NO_ACCOUNT)
+    if account.tenant_id is None and account.status in TERMINAL:
+        return _gone_and_ended(account)
     paid = event.type == "invoice.paid"
     if (
         paid
@@ -403,7 +411,7 @@ def _invoice(event: StripeEvent, invoice: dict[str, Any], *, now: datetime) -> _
     account.save()
     outcome = _Outcome()
     _tenant_follow(account, now=now, outcome=outcome)
-    if not paid and account.tenant.status != Tenant.Status.CLOSED:
+    if not paid and account.tenant is not None and account.tenant.status != Tenant.Status.CLOSED:
         outcome.mails.append((emails.PAYMENT_FAILED, {"grace_until": account.grace_until}))
     _send(account, outcome)
     return outcome
@@ -433,7 +441,7 @@ def _late_good(account: BillingAccount, *, at: datetime, now: datetime) -> None:
         return
     account.grace_until = account.state_at + grace
     account.save(update_fields=["grace_until", "updated_at"])
-    if account.suspended_for_billing and account.grace_until > now:
+    if account.suspended_for_billing and account.grace_until > now and account.tenant_id:
         tenant = Tenant.objects.select_for_update().get(pk=account.tenant_id)
         if tenant.status == Tenant.Status.SUSPENDED:
             account.tenant = tenant_set_status(
@@ -443,6 +451,9 @@ def _late_good(account: BillingAccount, *, at: datetime, now: datetime) -> None:
 
 
 def _tenant_follow(account: BillingAccount, *, now: datetime, outcome: _Outcome) -> None:
+    if account.tenant_id is None:
+        _tenant_gone(account, outcome=outcome)
+        return
     tenant = Tenant.objects.select_for_update().get(pk=account.tenant_id)
     account.tenant = tenant
     if tenant.status == Tenant.Status.CLOSED:
@@ -468,11 +479,33 @@ def _tenant_follow(account: BillingAccount, *, now: datetime, outcome: _Outcome)
         _suspend_if_due(account, now=now, outcome=outcome)
 
 
+def _gone_and_ended(account: BillingAccount) -> _Outcome:
+    logger.warning(
+        "Stripe event for %s, a deleted tenant whose subscription has ended", account.tenant_slug
+    )
+    return _Outcome(NOTE_TENANT_GONE)
+
+
+def _tenant_gone(account: BillingAccount, *, outcome: _Outcome) -> None:
+    """An event about a deleted tenant's account: recorded, never ignored."""
+    outcome.note = NOTE_TENANT_GONE
+    logger.warning(
+        "Stripe event for %s, a deleted tenant: billing status %s",
+        account.tenant_slug,
+        account.status,
+    )
+    if account.subscription_id and account.status not in TERMINAL:
+        from linli.billing.tasks import billing_subscription_cancel
+
+        billing_subscription_cancel.defer(account_id=account.pk, at_period_end=False)
+
+
 def _suspend_if_due(account: BillingAccount, *, now: datetime, outcome: _Outcome) -> bool:
     """Suspend (for billing) a serving tenant whose grace has passed. A tenant ops resumed
     from a billing suspension keeps serving until its billing state changes."""
     if (
-        account.status not in BAD
+        account.tenant is None
+        or account.status not in BAD
         or account.grace_until is None
         or account.grace_until > now
         or account.suspended_for_billing
@@ -492,6 +525,8 @@ def _flag(account: BillingAccount, *, suspended: bool) -> None:
 
 
 def _send(account: BillingAccount, outcome: _Outcome) -> None:
+    if account.tenant is None:
+        return
     for kind, context in outcome.mails:
         emails.billing_email_send(tenant=account.tenant, kind=kind, context=context)
 

@@ -22,12 +22,19 @@ class BillingAccount(models.Model):
         PAUSED = "paused", _("Paused")
         CANCELED = "canceled", _("Cancelled")
 
+    # The record outlives the tenant: deleting (or purging) a tenant detaches its account
+    # (``tenant`` empty, ``tenant_slug`` and ``tenant_gone_at`` kept), so Stripe's late events
+    # about its customer and subscription are still matched, applied and logged.
     tenant = models.OneToOneField(
         "registry.Tenant",
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="billing",
         verbose_name=_("tenant"),
     )
+    tenant_slug = models.CharField(_("tenant slug"), max_length=40, blank=True, db_index=True)
+    tenant_gone_at = models.DateTimeField(_("tenant deleted at"), null=True, blank=True)
     customer_id = models.CharField(_("Stripe customer"), max_length=64, blank=True, db_index=True)
     subscription_id = models.CharField(
         _("Stripe subscription"), max_length=64, blank=True, db_index=True
@@ -57,10 +64,10 @@ class BillingAccount(models.Model):
     class Meta:
         verbose_name = _("billing account")
         verbose_name_plural = _("billing accounts")
-        ordering = ["tenant__schema_name"]
+        ordering = ["tenant_slug", "id"]
 
     def __str__(self) -> str:
-        return f"{self.tenant_id} {self.status}"
+        return f"{self.tenant_slug or self.tenant_id} {self.status}"
 
 
 class StripeEvent(models.Model):
@@ -88,7 +95,10 @@ class StripeEvent(models.Model):
 class UsageReport(models.Model):
     """Active residents reported to Stripe for one tenant and period: at most once."""
 
-    tenant = models.ForeignKey("registry.Tenant", on_delete=models.CASCADE, related_name="+")
+    # Kept (without its tenant) when the tenant is deleted: what was billed stays known.
+    tenant = models.ForeignKey(
+        "registry.Tenant", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     period = models.DateField(_("period (first day of the month)"))
     quantity = models.PositiveIntegerField(_("active residents"))
     identifier = models.CharField(max_length=100, unique=True)

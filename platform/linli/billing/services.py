@@ -57,6 +57,7 @@ def account_open(*, tenant: Tenant) -> BillingAccount | None:
     prices = catalogue()
     account = BillingAccount.objects.create(
         tenant=tenant,
+        tenant_slug=tenant.schema_name,
         status=BillingAccount.Status.PENDING,
         trial_end=timezone.now() + timedelta(days=settings.LINLI_BILLING_TRIAL_DAYS),
         monthly_amount=prices.monthly_amount(tenant.enabled_modules),
@@ -68,15 +69,22 @@ def account_open(*, tenant: Tenant) -> BillingAccount | None:
     return account
 
 
-def account_connect(*, tenant_id: int) -> BillingAccount:
-    """Create the tenant's Stripe customer and its trial subscription (no card needed)."""
+def account_connect(*, tenant_id: int) -> BillingAccount | None:
+    """Create the tenant's Stripe customer and its trial subscription (no card needed).
+
+    Nothing is created for a tenant closed (or deleted) before the job ran."""
     with transaction.atomic():
         account = (
-            BillingAccount.objects.select_for_update()
+            BillingAccount.objects.select_for_update(of=("self",))
             .select_related("tenant")
-            .get(tenant_id=tenant_id)
+            .filter(tenant_id=tenant_id)
+            .first()
         )
+        if account is None or account.tenant is None:
+            return account
         tenant = account.tenant
+        if tenant.status == Tenant.Status.CLOSED:
+            return account
         client = stripe_client()
         if not account.customer_id:
             customer = client.v1.customers.create(
@@ -125,7 +133,7 @@ def items_sync(*, tenant_id: int) -> BillingAccount | None:
 
     with transaction.atomic():
         account = (
-            BillingAccount.objects.select_for_update()
+            BillingAccount.objects.select_for_update(of=("self",))
             .select_related("tenant")
             .filter(tenant_id=tenant_id)
             .first()
@@ -135,6 +143,8 @@ def items_sync(*, tenant_id: int) -> BillingAccount | None:
         if account.status == BillingAccount.Status.CANCELED:
             return account
         tenant = Tenant.objects.get(pk=tenant_id)  # fresh enabled modules
+        if tenant.status == Tenant.Status.CLOSED:
+            return account  # its subscription is being stopped
         prices = catalogue()
         wanted = prices.priced(tenant.enabled_modules)
         items = dict(account.items)

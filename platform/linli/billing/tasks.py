@@ -15,7 +15,8 @@ def billing_account_connect(*, tenant_id: int) -> str:
     """Create the new tenant's Stripe customer and trial subscription."""
     from linli.billing.services import account_connect
 
-    return account_connect(tenant_id=tenant_id).subscription_id
+    account = account_connect(tenant_id=tenant_id)
+    return account.subscription_id if account is not None else ""
 
 
 @platform_task(queue="platform", retry=RetryStrategy(max_attempts=8, exponential_wait=5))
@@ -25,6 +26,15 @@ def billing_items_sync(*, tenant_id: int) -> int:
 
     account = items_sync(tenant_id=tenant_id)
     return len(account.items) if account is not None else 0
+
+
+@platform_task(queue="platform", retry=RetryStrategy(max_attempts=12, exponential_wait=5))
+def billing_subscription_cancel(*, account_id: int, at_period_end: bool) -> str:
+    """Stop a closed or deleted tenant's subscription in Stripe (re-checked when it runs)."""
+    from linli.billing.lifecycle import subscription_cancel
+
+    account = subscription_cancel(account_id=account_id, at_period_end=at_period_end)
+    return account.status if account is not None else ""
 
 
 @app.periodic(cron="20 0 1 * *", periodic_id="billing_usage_report")

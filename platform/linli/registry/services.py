@@ -97,9 +97,9 @@ def tenant_create(
                 ModuleSetting(tenant=tenant, module=module, enabled=True)
                 for module in sorted(set(modules) | ALWAYS_ON)
             )
-            from linli.billing.services import account_open
+            from linli.billing import hooks as billing
 
-            account_open(tenant=tenant)  # the trial starts now (billing on only)
+            billing.tenant_opened(tenant=tenant)  # the trial starts now (billing on only)
             if admin_username:
                 with tenant_context(tenant):
                     get_user_model().objects.create(
@@ -160,11 +160,20 @@ def tenant_resume(*, slug: str, actor: str = "") -> Tenant:
 
 
 @transaction.atomic
-def tenant_close(*, slug: str, actor: str = "", retention_days: int | None = None) -> Tenant:
+def tenant_close(
+    *,
+    slug: str,
+    actor: str = "",
+    retention_days: int | None = None,
+    billing_cancel: str = "period_end",
+) -> Tenant:
     """Stop serving and schedule the data's deletion after the retention period.
 
-    Until then the tenant can be resumed with everything intact.
+    Until then the tenant can be resumed with everything intact. Its subscription stops
+    billing at the end of the period (``billing_cancel="period_end"``) or now (``"now"``).
     """
+    from linli.billing import hooks as billing
+
     days = settings.LINLI_TENANT_RETENTION_DAYS if retention_days is None else retention_days
     if days < 0:
         raise ValidationFailed(
@@ -175,6 +184,7 @@ def tenant_close(*, slug: str, actor: str = "", retention_days: int | None = Non
     tenant.purge_after = timezone.now() + timedelta(days=days)
     tenant.save(update_fields=["purge_after", "updated_at"])
     ops_record(slug=slug, action="close", actor=actor, purge_after=tenant.purge_after.isoformat())
+    billing.tenant_closed(tenant=tenant, cancel=billing_cancel)
     return tenant
 
 
@@ -182,8 +192,11 @@ def tenants_purge_due(*, now: datetime | None = None) -> list[str]:
     """Delete every closed tenant whose retention period has passed; returns their slugs.
 
     Each tenant goes in its own transaction, re-checked under a row lock, so a
-    tenant resumed a moment ago is never deleted.
+    tenant resumed a moment ago is never deleted. Whatever of its subscription still runs
+    is cancelled; its billing record is kept.
     """
+    from linli.billing import hooks as billing
+
     now = now or timezone.now()
     due = list(
         Tenant.objects.filter(status=Tenant.Status.CLOSED, purge_after__lte=now)
@@ -198,6 +211,7 @@ def tenants_purge_due(*, now: datetime | None = None) -> list[str]:
                 continue
             if tenant.purge_after is None or tenant.purge_after > now:
                 continue
+            billing.tenant_deleting(tenant=tenant)
             _delete(tenant)
             ops_record(slug=slug, action="purge", actor="retention")
         media_drop(slug)
@@ -222,8 +236,12 @@ def _delete(tenant: Tenant) -> None:
 
 @transaction.atomic
 def tenant_delete(*, slug: str) -> None:
-    """Drop the tenant's schema and registry rows together; all or nothing."""
+    """Drop the tenant's schema and registry rows together; all or nothing. Its
+    subscription is cancelled now; its billing record is kept."""
+    from linli.billing import hooks as billing
+
     tenant = _tenant_for_update(slug)
+    billing.tenant_deleting(tenant=tenant)
     _delete(tenant)
     transaction.on_commit(lambda: media_drop(slug))
 
@@ -266,9 +284,9 @@ def module_set_enabled(
     _version(setting, changed_by=changed_by, note="enabled" if enabled else "disabled")
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)
-    from linli.billing.services import modules_changed
+    from linli.billing import hooks as billing
 
-    modules_changed(tenant=tenant)  # the subscription follows, prorated (billing on only)
+    billing.modules_changed(tenant=tenant)  # the subscription follows (billing on only)
     return setting
 
 
