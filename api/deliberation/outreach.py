@@ -26,14 +26,9 @@ router = Router()
 )
 def contacts_create(request: HttpRequest, body: ContactIn) -> Status[Contact]:
     leader = access.named(actor(request), body.leader_id, field="leader_id")
-    access.may_log_contact(leader, household_id=body.household_id)
+    access.may_log_contact(leader, body.household_id)
     contact = outreach.contact_log(
-        leader_id=access.person_id(leader),
-        household_id=body.household_id,
-        kind=body.kind,
-        on=body.on,
-        notes=body.notes,
-        concerns=body.concerns,
+        **body.dict(exclude={"leader_id"}), leader_id=access.person_id(leader)
     )
     return Status(201, contact)
 

@@ -353,7 +353,7 @@ def action_items_visible(actor: Actor) -> QuerySet[ActionItem]:
 # --- outreach -------------------------------------------------------------------------------
 
 
-def may_log_contact(person: Actor, *, household_id: int) -> None:
+def may_log_contact(person: Actor, household_id: int) -> None:
     """A contact is logged by a leader of the household's place."""
     if not Household.objects.filter(pk=household_id).exists():
         raise ValidationFailed(

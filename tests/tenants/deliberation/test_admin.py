@@ -5,6 +5,8 @@ nothing has no deliberation screens."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -19,7 +21,7 @@ def staff(world: World, who: str) -> Client:
     with tenant_context(world.tenant):
         resident = world.people[who]
         resident.refresh_from_db()
-        user = resident.user or UserFactory(username=f"staff-{who}")
+        user: Any = resident.user or UserFactory(username=f"staff-{who}")
         resident.user = user
         resident.save(update_fields=["user"])
         client = Client(HTTP_HOST=host_of(world.tenant), HTTP_ACCEPT_LANGUAGE="en")

@@ -34,7 +34,7 @@ from django_tenants.utils import tenant_context
 
 from linli.registry.models import Tenant
 from linli.registry.services import module_set_enabled
-from tenants.community.models import Household, Organisation, Resident
+from tenants.community.models import Organisation, Resident
 from tenants.community.roles import role_assign
 from tenants.deliberation.council import meeting_check_in, meeting_schedule, voting_open
 from tenants.deliberation.models import AgendaItem, BlockedWord, Meeting, Topic
@@ -84,10 +84,10 @@ class World:
     def page(self, who: str) -> Client:
         """A browser signed in on the resident pages as ``who``."""
         with tenant_context(self.tenant):
-            resident = self.people[who]
-            code = signin.code_request(phone=resident.phone)
+            phone = str(self.people[who].phone)
+            code = signin.code_request(phone=phone)
             assert code is not None
-            _resident, token = signin.code_verify(phone=resident.phone, code=code)
+            _resident, token = signin.code_verify(phone=phone, code=code)
         client = Client(HTTP_HOST=host_of(self.tenant), HTTP_ACCEPT_LANGUAGE="en")
         client.cookies["linli_r"] = token
         return client
@@ -114,13 +114,15 @@ def _topic(author: Resident, building_id: int, title: str, status: str = "raised
 def build_world(tenant: Tenant, make_key: Any) -> World:
     module_set_enabled(slug=tenant.schema_name, module="deliberation", enabled=True)
     with tenant_context(tenant):
-        e, f = EstateFactory(), EstateFactory()
-        b1 = UnitFactory(building__estate=e)
-        b2 = UnitFactory(building__estate=e)
-        b3 = UnitFactory(building__estate=f)
+        # factories are typed as themselves; what they make is a model
+        e: Any = EstateFactory()
+        f: Any = EstateFactory()
+        b1: Any = UnitFactory(building__estate=e)
+        b2: Any = UnitFactory(building__estate=e)
+        b3: Any = UnitFactory(building__estate=f)
         units = {"1": b1, "2": b2, "3": b3}
-        flats: dict[str, Household] = {}
-        people: dict[str, Resident] = {}
+        flats: dict[str, Any] = {}
+        people: dict[str, Any] = {}
         for who, flat in WHERE.items():
             flats[flat] = HouseholdFactory(unit=units[flat[0]], flat_number=flat)
             people[who] = ResidentFactory(household=flats[flat])
