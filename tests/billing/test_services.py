@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import stripe
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -17,6 +18,7 @@ from linli.billing import plans
 from linli.billing.client import stripe_client
 from linli.billing.models import BillingAccount
 from linli.billing.services import (
+    account_connect,
     checkout_url,
     items_sync,
     portal_url,
@@ -240,3 +242,65 @@ def test_stripe_down_is_a_clear_error_not_a_500(standin: StandIn, tenant: Tenant
     with pytest.raises(BillingUnavailable) as down:
         checkout_url(tenant=tenant, success_url="https://a/ok", cancel_url="https://a/no")
     assert (down.value.status, down.value.code) == (503, "billing_unavailable")
+
+
+# --- A connect that fails halfway -------------------------------------------------------------
+
+DAY = 86400
+
+
+def test_a_failed_connect_keeps_its_customer_and_a_retry_a_day_later_reuses_it(
+    standin: StandIn, tenant: Tenant
+) -> None:
+    # given the subscription call fails (Stripe's own retries too) after the customer exists
+    catalogue_sync()
+    BillingAccount.objects.create(
+        tenant=tenant, trial_end=timezone.now() + timedelta(days=30), status="pending"
+    )
+    standin.fail("POST", "/v1/subscriptions", status=500, times=3)
+    with pytest.raises(stripe.APIError):
+        account_connect(tenant_id=tenant.pk)
+    account = BillingAccount.objects.get(tenant=tenant)
+    [customer] = standin.customers()
+    assert account.customer_id == customer["id"]  # stored as soon as Stripe returned it
+
+    # when the job is retried after Stripe's 24-hour idempotency window
+    standin.advance(25 * 3600)
+    retried = connect(tenant)
+
+    # then the same customer is used: still exactly one, with one subscription
+    assert [c["id"] for c in standin.customers()] == [customer["id"]]
+    assert len(standin.requests("/v1/customers", "POST")) == 1
+    [subscription] = standin.subscriptions(customer["id"])
+    assert retried.subscription_id == subscription["id"]
+
+
+def test_a_subscription_stripe_made_but_linli_did_not_record_is_adopted(
+    standin: StandIn, tenant: Tenant
+) -> None:
+    # given a subscription created for alpha's customer by an attempt whose answer was lost
+    catalogue_sync()
+    customer = standin.client.customers.create(params={"name": tenant.name})
+    BillingAccount.objects.create(
+        tenant=tenant,
+        customer_id=customer.id,
+        trial_end=timezone.now() + timedelta(days=30),
+        status="pending",
+    )
+    lost = standin.client.subscriptions.create(
+        params={
+            "customer": customer.id,
+            "items": [{"plan": "linli_base_19900_cny_month", "metadata": {"module": "base"}}],
+            "trial_end": int((timezone.now() + timedelta(days=30)).timestamp()),
+            "metadata": {"tenant": "alpha", "linli_tenant_id": str(tenant.pk)},
+        }
+    )
+    standin.advance(25 * 3600)  # the idempotency key is forgotten
+
+    # when the connect job runs again
+    account = connect(tenant)
+
+    # then it is adopted, and brought in step with the modules, not created twice
+    assert account.subscription_id == lost.id
+    assert len(standin.subscriptions(customer.id)) == 1
+    assert account.status == "trialing"

@@ -10,6 +10,8 @@ from what it creates, so a retried job never creates twice.
 from __future__ import annotations
 
 import calendar
+import hashlib
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -40,8 +42,15 @@ def _from_ts(value: Any) -> datetime | None:
 
 
 def _metadata(obj: Any) -> dict[str, Any]:
-    metadata = getattr(obj, "metadata", None)
-    return metadata.to_dict() if metadata is not None else {}
+    metadata = obj.get("metadata") if isinstance(obj, dict) else getattr(obj, "metadata", None)
+    if metadata is None:
+        return {}
+    return dict(metadata) if isinstance(metadata, dict) else metadata.to_dict()
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A Stripe object as plain dictionaries, all the way down."""
+    return obj if isinstance(obj, dict) else obj.to_dict()
 
 
 # --- Opening an account ------------------------------------------------------------
@@ -69,59 +78,157 @@ def account_open(*, tenant: Tenant) -> BillingAccount | None:
     return account
 
 
+def _account_locked(tenant_id: int) -> BillingAccount | None:
+    """The tenant's account, locked, if there is something to do in Stripe for it: not for
+    a tenant closed (or deleted) before the job ran."""
+    account = (
+        BillingAccount.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .filter(tenant_id=tenant_id)
+        .first()
+    )
+    if account is None or account.tenant is None:
+        return None
+    if account.tenant.status == Tenant.Status.CLOSED:
+        return None
+    return account
+
+
+def _digest(params: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def account_connect(*, tenant_id: int) -> BillingAccount | None:
     """Create the tenant's Stripe customer and its trial subscription (no card needed).
 
-    Nothing is created for a tenant closed (or deleted) before the job ran."""
-    with transaction.atomic():
-        account = (
-            BillingAccount.objects.select_for_update(of=("self",))
-            .select_related("tenant")
-            .filter(tenant_id=tenant_id)
-            .first()
-        )
-        if account is None or account.tenant is None:
-            return account
-        tenant = account.tenant
-        if tenant.status == Tenant.Status.CLOSED:
-            return account
-        client = stripe_client()
-        if not account.customer_id:
-            customer = client.v1.customers.create(
-                params={"name": tenant.name, "metadata": {"tenant": tenant.slug}},
-                options={"idempotency_key": f"linli-customer-{tenant.pk}"},
-            )
-            account.customer_id = customer.id
-            account.save(update_fields=["customer_id", "updated_at"])
-        if not account.subscription_id:
-            prices = catalogue()
-            trial_end = account.trial_end
-            if trial_end is not None and trial_end <= timezone.now() + timedelta(minutes=5):
-                trial_end = None  # the trial is over: bill from now
-            params: dict[str, Any] = {
-                "customer": account.customer_id,
-                "items": [
-                    {"plan": price.plan_id(prices), "metadata": {"module": key}}
-                    for key, price in prices.priced(tenant.enabled_modules).items()
-                ],
-                "metadata": {"tenant": tenant.slug},
-            }
-            if trial_end is not None:
-                params["trial_end"] = _ts(trial_end)
-            subscription = client.v1.subscriptions.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": f"linli-subscription-{tenant.pk}"},
-            )
-            account.subscription_id = subscription.id
-            account.items = {
-                _metadata(item).get("module", "base"): item.id
-                for item in subscription["items"]["data"]
-            }
-            account.status = subscription.status
-            account.monthly_amount = prices.monthly_amount(tenant.enabled_modules)
-            account.state_at = _from_ts(subscription.created)
-            account.save()
+    Two steps, each committed on its own. The customer id is stored as soon as Stripe
+    returns it, so a retry reuses it however late it comes (Stripe forgets idempotency
+    keys after 24 hours). Before a subscription is created, the customer's subscriptions
+    are listed and a live one made for this tenant is adopted: one whose answer was lost
+    is never created twice. Returns None when there is nothing to connect.
+    """
+    if _customer_ensure(tenant_id=tenant_id) is None:
+        return BillingAccount.objects.filter(tenant_id=tenant_id).first()
+    account, adopted = _subscription_ensure(tenant_id=tenant_id)
+    if adopted:
+        return items_sync(tenant_id=tenant_id)  # it may predate a module change
     return account
+
+
+@transaction.atomic
+def _customer_ensure(*, tenant_id: int) -> BillingAccount | None:
+    account = _account_locked(tenant_id)
+    if account is None or account.customer_id:
+        return account
+    tenant = account.tenant
+    assert tenant is not None
+    customer = stripe_client().v1.customers.create(
+        params={"name": tenant.name, "metadata": _tenant_metadata(tenant)},
+        options={"idempotency_key": f"linli-customer-{tenant.pk}"},
+    )
+    account.customer_id = customer.id
+    account.save(update_fields=["customer_id", "updated_at"])
+    return account
+
+
+def _tenant_metadata(tenant: Tenant) -> dict[str, str]:
+    return {"tenant": tenant.slug, "linli_tenant_id": str(tenant.pk)}
+
+
+def _made_for(subscription: Any, tenant: Tenant) -> bool:
+    metadata = _metadata(subscription)
+    if "linli_tenant_id" in metadata:
+        return bool(metadata["linli_tenant_id"] == str(tenant.pk))
+    return bool(metadata.get("tenant") == tenant.slug)
+
+
+def _live_subscription(client: Any, account: BillingAccount, tenant: Tenant) -> Any:
+    """The newest subscription of the account's customer made for this tenant that has
+    not ended, if Stripe has one."""
+    found = client.v1.subscriptions.list(
+        params={"customer": account.customer_id, "status": "all", "limit": 20}
+    )
+    live = [
+        sub
+        for sub in (_plain(sub) for sub in found.data)
+        if sub["status"] not in ("canceled", "incomplete_expired") and _made_for(sub, tenant)
+    ]
+    return max(live, key=lambda sub: sub["created"]) if live else None
+
+
+@transaction.atomic
+def _subscription_ensure(*, tenant_id: int) -> tuple[BillingAccount | None, bool]:
+    account = _account_locked(tenant_id)
+    if account is None or not account.customer_id or account.subscription_id:
+        return account, False
+    tenant = account.tenant
+    assert tenant is not None
+    client = stripe_client()
+    subscription = _live_subscription(client, account, tenant)
+    adopted = subscription is not None
+    if subscription is None:
+        trial_end = account.trial_end
+        if trial_end is not None and trial_end <= timezone.now() + timedelta(minutes=5):
+            trial_end = None  # the trial is over: bill from now
+        subscription = _subscription_create(
+            client, account, tenant, trial_end=trial_end, key="linli-subscription"
+        )
+    _mirror(account, subscription)
+    account.save()
+    return account, adopted
+
+
+def _subscription_create(
+    client: Any,
+    account: BillingAccount,
+    tenant: Tenant,
+    *,
+    trial_end: datetime | None,
+    key: str,
+    **extra: Any,
+) -> Any:
+    """A subscription of the tenant's items; the idempotency key carries a digest of the
+    parameters, so a retry with other modules or another trial is a new request."""
+    prices = catalogue()
+    params: dict[str, Any] = {
+        "customer": account.customer_id,
+        "items": [
+            {"plan": price.plan_id(prices), "metadata": {"module": module}}
+            for module, price in prices.priced(tenant.enabled_modules).items()
+        ],
+        "metadata": _tenant_metadata(tenant),
+        **extra,
+    }
+    if trial_end is not None:
+        params["trial_end"] = _ts(trial_end)
+    return client.v1.subscriptions.create(
+        params=params, options={"idempotency_key": f"{key}-{tenant.pk}-{_digest(params)}"}
+    )
+
+
+def _mirror(account: BillingAccount, subscription: Any) -> None:
+    """Take a subscription's state as Stripe returned it (not saved)."""
+    sub = _plain(subscription)
+    items = sub["items"]["data"]
+    account.subscription_id = sub["id"]
+    account.items = {_metadata(item).get("module", "base"): item["id"] for item in items}
+    account.status = sub["status"]
+    account.trial_end = _from_ts(sub.get("trial_end"))
+    ends = [item.get("current_period_end") for item in items if item.get("current_period_end")]
+    account.current_period_end = _from_ts(max(ends)) if ends else None
+    account.cancel_at_period_end = bool(sub.get("cancel_at_period_end"))
+    account.monthly_amount = _items_amount(items)
+    account.state_at = _from_ts(sub["created"])
+
+
+def _items_amount(items: list[dict[str, Any]]) -> int:
+    """What the subscription's licensed items cost a month (a metered item adds usage)."""
+    total = 0
+    for item in items:
+        plan = item.get("plan") or {}
+        if plan.get("usage_type") != "metered":
+            total += int(plan.get("amount") or 0) * int(item.get("quantity") or 1)
+    return total
 
 
 # --- Modules and subscription items --------------------------------------------------
