@@ -123,12 +123,13 @@ def home(request: HttpRequest) -> HttpResponse:
     if "points" in modules:
         context["balance"] = _balance(resident)
     if "helpteam" in modules:
-        from tenants.helpteam.models import HelpRequest
+        from tenants.helpteam.access import help_requests_asked
 
+        asked = help_requests_asked(request.actor)  # type: ignore[attr-defined]
         context["requests"] = list(
-            HelpRequest.objects.filter(
-                requester=resident, status__in=["open", "claimed", "in_progress", "done"]
-            ).order_by("window_start")[:5]
+            asked.filter(status__in=["open", "claimed", "in_progress", "done"]).order_by(
+                "window_start"
+            )[:5]
         )
     if "shop" in modules:
         from tenants.shop import access as shop_access
