@@ -19,7 +19,10 @@ The policy:
 - **The district's tool** (a key acting for nobody; a district admin in the admin) sees
   every request and activity and does every leader action. It is nobody, so it never does
   the work nor gives feedback; for a volunteer's step it names the volunteer, who is then
-  judged as if they acted themself.
+  judged by the same action checks as if they acted themself (a volunteer, not their own
+  request; the claimer for the later steps). What the step is done to is the caller's to
+  find: the district may send any volunteer to any request of the tenant (matching suggests
+  volunteers of other estates too) and sign anyone up for any activity.
 - **A person** sees the requests they asked for, raised for someone or claimed, the open
   requests of their own estate, and every request in the places they lead; the activities
   of their own estate, of the estates they lead in, and those they signed up for.

@@ -35,7 +35,6 @@ from tenants.helpteam.settings import HelpteamSettings
 Status = HelpRequest.Status
 ALREADY_CLAIMED = gettext_noop("This request has already been claimed.")
 NOT_OPEN = gettext_noop("This request is no longer open.")
-NOT_YOURS = access.MESSAGES[access.NOT_YOUR_CLAIM]
 MAX_WINDOW = timedelta(days=14)
 # A request someone holds (or held): claiming it again is "already claimed".
 TAKEN = {Status.CLAIMED, Status.IN_PROGRESS, Status.DONE, Status.CONFIRMED}
