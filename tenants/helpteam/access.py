@@ -84,7 +84,7 @@ OWN_SERVICE = "own_service"
 OWN_DISPUTE = "own_dispute"
 
 MESSAGES = {
-    NOT_FOR_RESIDENTS: gettext_noop("Only leaders and the district can do this."),
+    NOT_FOR_RESIDENTS: gettext_noop("Residents cannot do this."),
     OUT_OF_SCOPE: gettext_noop("That is outside the places you lead."),
     NOT_YOURSELF: gettext_noop("A resident can only act for themselves."),
     NOT_REQUESTER: gettext_noop("Only the requester or a leader of the place can do this."),
@@ -142,11 +142,10 @@ def named_resident_id(actor: Actor, resident_id: int | None, *, field: str) -> i
     district's tool must name someone, who is then judged by the same rules as if they acted
     themself."""
     if actor.is_person or actor.kind != Kind.DISTRICT:
-        if resident_id is None and actor.resident_id is not None:
-            return actor.resident_id
-        if actor.is_self(resident_id):
-            return int(resident_id or 0)
-        raise refusal(NOT_YOURSELF)
+        me = actor.resident_id
+        if me is None or (resident_id is not None and resident_id != me):
+            raise refusal(NOT_YOURSELF)
+        return me
     if resident_id is None:
         raise ValidationFailed(_("Name the resident."), code="resident_required", field=field)
     if actor.as_named(resident_id) is None:
@@ -292,24 +291,21 @@ def may_confirm(actor: Actor, help_request: HelpRequest) -> None:
     """The requester, a leader of the request's place, or the district's tool; never the
     volunteer who did the work."""
     _not_own_service(actor, help_request)
-    if (
-        _is_the_tool(actor)
-        or actor.is_self(help_request.requester_id)
-        or actor.leads_household(help_request.household_id)
-    ):
-        return
-    raise refusal(NOT_REQUESTER)
+    _requester_or_leader(actor, help_request)
 
 
 def may_cancel(actor: Actor, help_request: HelpRequest) -> None:
     """The requester, a leader of the request's place, or the district's tool."""
-    if (
+    _requester_or_leader(actor, help_request)
+
+
+def _requester_or_leader(actor: Actor, help_request: HelpRequest) -> None:
+    if not (
         _is_the_tool(actor)
         or actor.is_self(help_request.requester_id)
         or actor.leads_household(help_request.household_id)
     ):
-        return
-    raise refusal(NOT_REQUESTER)
+        raise refusal(NOT_REQUESTER)
 
 
 def may_give_feedback(actor: Actor, help_request: HelpRequest) -> None:

@@ -339,3 +339,110 @@ def test_lists_show_what_the_caller_sees(world_in, caller):
     activities = [a["id"] for a in client.get(API + "/activities").json()["items"]]
     assert requests == ([world.request.pk] if TABLE["get.claimed"][caller] == 200 else [])
     assert activities == ([world.activity.pk] if TABLE["activity.signup"][caller] == 201 else [])
+
+
+# --- the rules behind single cells, each with the case the table's world has no room for ----
+
+
+def _as(world: World, caller: str) -> Any:
+    return world.api(caller)
+
+
+def test_a_volunteer_never_claims_their_own_request(tenant, world_in):
+    from tenants.helpteam.services import request_create
+
+    world = world_in("open")
+    with tenant_context(tenant):
+        own = request_create(
+            requester_id=world.ids["volunteer"],
+            category="plumbing",
+            description="d",
+            window_start=world.request.window_start,
+            window_end=world.request.window_end,
+        )
+    answer = post(_as(world, "volunteer"), f"{API}/requests/{own.pk}/claim")
+    assert _answer(answer) == (403, "own_request")
+    named = post(_as(world, "district"), f"{API}/requests/{own.pk}/claim", {
+        "volunteer_resident_id": world.ids["volunteer"]
+    })  # fmt: skip
+    assert _answer(named) == (403, "own_request")  # whoever names them
+
+
+def test_naming_someone_else_is_for_the_districts_tool_only(world_in):
+    world = world_in("open")
+    claim = f"{API}/requests/{world.request.pk}/claim"
+    other = {"volunteer_resident_id": world.ids["claimer"]}
+    assert _answer(post(_as(world, "volunteer"), claim, other)) == NYS
+    assert _answer(post(_as(world, "secretary"), claim, other)) == NYS  # leading is not naming
+    tool = _as(world, "district")
+    assert _answer(post(tool, claim)) == (422, "resident_required")
+    missing = {"volunteer_resident_id": 10**12}
+    assert _answer(post(tool, claim, missing)) == (422, "resident_not_found")
+    not_a_volunteer = {"volunteer_resident_id": world.ids["neighbour"]}
+    assert _answer(post(tool, claim, not_a_volunteer)) == NAV
+    # the district may send a volunteer of another estate (matching suggests them too)
+    far = {"volunteer_resident_id": world.ids["outsider"]}
+    assert _answer(post(tool, claim, far)) == 200
+
+
+def test_a_cancelled_request_is_not_open_to_the_estates_volunteers(world_in):
+    world = world_in("open")
+    assert (
+        _answer(post(_as(world, "requester"), f"{API}/requests/{world.request.pk}/cancel")) == 200
+    )
+    late = post(_as(world, "volunteer"), f"{API}/requests/{world.request.pk}/claim")
+    assert _answer(late) == (409, "not_open")
+    assert _answer(_as(world, "volunteer").get(f"{API}/requests/{world.request.pk}")) == RNF
+
+
+def test_a_leader_who_disputed_does_not_resolve_their_own_dispute(tenant, world_in):
+    from tenants.community.roles import role_assign
+
+    world = world_in("disputed")
+    with tenant_context(tenant):  # the requester also leads their own unit
+        unit_id = world.people["requester"].household.unit_id
+        role_assign(
+            resident_id=world.ids["requester"], role="unit_leader", scope="unit", place_id=unit_id
+        )
+    resolve = f"{API}/requests/{world.request.pk}/dispute/resolve"
+    assert _answer(post(_as(world, "requester"), resolve, {"upheld": True})) == (
+        403,
+        "own_dispute",
+    )
+    assert _answer(post(_as(world, "leader"), resolve, {"upheld": True})) == 200
+
+
+def test_a_leader_does_not_take_their_own_attendance(world_in):
+    world = world_in("open")
+    secretary = _as(world, "secretary")
+    activity = f"{API}/activities/{world.activity.pk}"
+    assert _answer(post(secretary, activity + "/signups")) == 201
+    own = {"resident_ids": [world.ids["secretary"], world.ids["volunteer"]]}
+    assert _answer(post(secretary, activity + "/attendance", own)) == OWN
+    assert _answer(post(_as(world, "district"), activity + "/attendance", own)) == 200
+
+
+def test_a_central_household_asks_for_the_neighbours_of_its_unit(tenant, world_in):
+    from tenants.community.roles import role_assign
+
+    world = world_in("open")
+    with tenant_context(tenant):
+        unit_id = world.people["neighbour"].household.unit_id
+        role_assign(
+            resident_id=world.ids["neighbour"],
+            role="central_household",
+            scope="unit",
+            place_id=unit_id,
+        )
+    body = _fill(ACTIONS["ask.for_requester"].body, world)
+    asked = post(_as(world, "neighbour"), f"{API}/requests", body)
+    assert _answer(asked) == 201
+    assert (asked.json()["requester_id"], asked.json()["raised_by_id"]) == (
+        world.ids["requester"],
+        world.ids["neighbour"],
+    )
+    # but not at someone else's home, which is for the leaders of that home
+    elsewhere = {**body, "household_id": world.people["outsider"].household_id}
+    assert _answer(post(_as(world, "neighbour"), f"{API}/requests", elsewhere)) == NFR
+    mine = {**body, "requester_id": None, "household_id": world.people["volunteer"].household_id}
+    assert _answer(post(_as(world, "secretary"), f"{API}/requests", mine)) == 201
