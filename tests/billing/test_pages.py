@@ -177,3 +177,55 @@ def test_billing_records_are_read_only_for_platform_staff(ops: Client, tenant: T
         == 403
     )
     assert StripeEvent.objects.filter(pk=event.pk).exists()
+
+
+# --- Stripe hangs ---------------------------------------------------------------------------
+
+
+def test_the_stripe_client_gives_up_in_seconds(standin: StandIn) -> None:
+    from linli.billing.client import stripe_client
+
+    page = stripe_client(interactive=True)._requestor
+    job = stripe_client()._requestor
+    assert page._client._timeout == (3.0, 5.0)  # type: ignore[union-attr]
+    assert job._client._timeout == (3.0, 30.0)  # type: ignore[union-attr]
+    assert (page._options.max_network_retries, job._options.max_network_retries) == (0, 2)
+
+
+def test_the_billing_page_says_stripe_is_not_answering_within_seconds(
+    standin: StandIn, tenant: Tenant, settings: Any
+) -> None:
+    import time
+
+    # given alpha in Stripe, then Stripe hangs on every read (for longer than a page waits)
+    catalogue_sync()
+    BillingAccount.objects.create(
+        tenant=tenant, trial_end=timezone.now() + timedelta(days=30), status="pending"
+    )
+    connect(tenant)
+    settings.LINLI_STRIPE_PAGE_TIMEOUT = 1.0  # the default is 5 s; the test waits less
+    for method, path in [
+        ("GET", "/v1/subscriptions/"),
+        ("POST", "/v1/invoices/create_preview"),
+        ("GET", "/v1/invoices"),
+    ]:
+        standin.hang(method, path, seconds=12, times=3)
+    admin = _admin(tenant)
+
+    # when
+    started = time.monotonic()
+    page = admin.get("/admin/billing/")
+    took = time.monotonic() - started
+
+    # then the page answers at once with the situation, having waited for Stripe once
+    assert page.status_code == 200
+    assert "Stripe is not answering; try again in a minute." in page.content.decode()
+    assert took < 3, f"the page took {took:.1f} s"
+
+    # and the payment buttons say the same, as fast
+    started = time.monotonic()
+    standin.hang("POST", "/v1/checkout/sessions", seconds=12)
+    checkout = admin.post("/admin/billing/", {"action": "checkout"})
+    assert time.monotonic() - started < 3
+    assert checkout.status_code == 503
+    assert "Stripe is not answering; try again in a minute." in checkout.content.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,15 +39,37 @@ def _when(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
-def invoices(account: BillingAccount, *, limit: int = 12) -> list[dict[str, Any]] | None:
+class StripeReads:
+    """The Stripe reads of one page, each bounded by the page timeout. The first that
+    fails stops the rest, so a page waits for a hanging Stripe once, not once per read;
+    ``down`` then tells the page to say so."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self._client: stripe.StripeClient | None = None
+
+    def __call__(self, read: Callable[[Any], Any]) -> Any | None:
+        if self.down:
+            return None
+        if self._client is None:
+            self._client = stripe_client(interactive=True)
+        try:
+            return read(self._client.v1)
+        except stripe.StripeError:
+            self.down = True
+            return None
+
+
+def invoices(
+    account: BillingAccount, reads: StripeReads, *, limit: int = 12
+) -> list[dict[str, Any]] | None:
     """The customer's latest invoices from Stripe; None when Stripe cannot be reached."""
     if not account.customer_id:
         return []
-    try:
-        found = stripe_client().v1.invoices.list(
-            params={"customer": account.customer_id, "limit": limit}
-        )
-    except stripe.StripeError:
+    found = reads(
+        lambda v1: v1.invoices.list(params={"customer": account.customer_id, "limit": limit})
+    )
+    if found is None:
         return None
     return [
         {
@@ -61,20 +84,20 @@ def invoices(account: BillingAccount, *, limit: int = 12) -> list[dict[str, Any]
     ]
 
 
-def next_invoice(account: BillingAccount) -> dict[str, Any] | None:
+def next_invoice(account: BillingAccount, reads: StripeReads) -> dict[str, Any] | None:
     """Stripe's estimate of the next invoice (prorations included); None if unavailable."""
     if not account.customer_id or not account.subscription_id:
         return None
-    try:
-        preview = (
-            stripe_client()
-            .v1.invoices.create_preview(
-                params={"customer": account.customer_id, "subscription": account.subscription_id}
-            )
-            .to_dict()
+    if account.status in ("canceled", "incomplete_expired") or account.cancel_at_period_end:
+        return None  # nothing comes next
+    found = reads(
+        lambda v1: v1.invoices.create_preview(
+            params={"customer": account.customer_id, "subscription": account.subscription_id}
         )
-    except stripe.StripeError:
+    )
+    if found is None:
         return None
+    preview = found.to_dict()
     return {
         "amount_due": int(preview.get("amount_due") or 0),
         "currency": preview.get("currency") or account.currency,

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.billing.client import billing_enabled, stripe_client
+from linli.billing.client import STRIPE_DOWN, billing_enabled, stripe_client
 from linli.billing.models import BillingAccount, UsageReport
 from linli.billing.plans import catalogue
 from linli.errors import Conflict, LinliError
@@ -314,7 +314,7 @@ def checkout_url(*, tenant: Tenant, success_url: str, cancel_url: str) -> str:
     """A Stripe Checkout page (setup mode) where the admin adds a payment method."""
     account = _connected(tenant)
     try:
-        session = stripe_client().v1.checkout.sessions.create(
+        session = stripe_client(interactive=True).v1.checkout.sessions.create(
             params={
                 "mode": "setup",
                 "customer": account.customer_id,
@@ -326,9 +326,9 @@ def checkout_url(*, tenant: Tenant, success_url: str, cancel_url: str) -> str:
             }
         )
     except stripe.StripeError as exc:
-        raise BillingUnavailable(_("Stripe could not be reached; try again shortly.")) from exc
+        raise BillingUnavailable(str(STRIPE_DOWN)) from exc
     if not session.url:
-        raise BillingUnavailable(_("Stripe could not be reached; try again shortly."))
+        raise BillingUnavailable(str(STRIPE_DOWN))
     return str(session.url)
 
 
@@ -336,11 +336,11 @@ def portal_url(*, tenant: Tenant, return_url: str) -> str:
     """A Stripe Billing Portal session: payment methods, invoices, cancellation."""
     account = _connected(tenant)
     try:
-        session = stripe_client().v1.billing_portal.sessions.create(
+        session = stripe_client(interactive=True).v1.billing_portal.sessions.create(
             params={"customer": account.customer_id, "return_url": return_url}
         )
     except stripe.StripeError as exc:
-        raise BillingUnavailable(_("Stripe could not be reached; try again shortly.")) from exc
+        raise BillingUnavailable(str(STRIPE_DOWN)) from exc
     return str(session.url)
 
 

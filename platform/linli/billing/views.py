@@ -37,7 +37,8 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     tenant = request.tenant  # type: ignore[attr-defined]
     account = BillingAccount.objects.filter(tenant=tenant).first()
-    error = ""
+    error, error_status = "", 400
+    reads = selectors.StripeReads()
     if request.method == "POST":
         here = absolute_url(request, request.path)
         try:
@@ -50,12 +51,15 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
             if request.POST.get("action") == "portal":
                 return HttpResponseRedirect(services.portal_url(tenant=tenant, return_url=here))
             error = _("Choose what to do.")
+        except services.BillingUnavailable as exc:
+            error, error_status = exc.message, exc.status
+            reads.down = True  # Stripe was just waited for: do not wait again
         except LinliError as exc:
-            error = exc.message
+            error, error_status = exc.message, exc.status
     currency = account.currency if account else "cny"
     lines = selectors.plan_lines(tenant)
-    upcoming = selectors.next_invoice(account) if account else None
-    invoices = selectors.invoices(account) if account else []
+    upcoming = selectors.next_invoice(account, reads) if account else None
+    invoices = selectors.invoices(account, reads) if account else []
     context = {
         **site.each_context(request),
         "title": _("Billing"),
@@ -69,8 +73,9 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
         else [{**i, "amount": money(i["amount_due"], i["currency"])} for i in invoices],
         "added": request.GET.get("added") == "1",
         "error": error,
+        "stripe_down": reads.down,
     }
-    status = 400 if error else 200
+    status = error_status if error else 200
     return TemplateResponse(request, "admin/billing/tenant.html", context, status=status)
 
 
