@@ -7,32 +7,52 @@ deliveries stay pending and new events still get theirs, held until it is turned
 (then sent, with a fresh day of retries), or expired once older than the hold window
 (``tenants.events.services.HOLD_FOR``, 7 days).
 
-A run claims due deliveries with ``FOR UPDATE SKIP LOCKED`` and leases them for a
-minute in a short transaction of its own, sends outside any transaction, then
-records the outcome. A worker that dies mid-send leaves the lease to run out and
-the next run sends again (receivers de-duplicate by the event id). A delivery
-waits while an earlier one for the same object to the same endpoint is pending,
-so each receiver sees an object's events in the order they happened.
+A run claims due deliveries with ``FOR UPDATE SKIP LOCKED`` and leases them in a short
+transaction of its own, sends outside any transaction, then records the outcomes. It is
+bounded: it starts no send after ``RUN_BUDGET``, each send ends within the HTTP deadline
+(``tenants.events.http.DEADLINE_SECONDS``), and what it claimed but had no time for is
+released at once, so the lease (``LEASE``) outlasts any claim and no other run sends the
+same delivery meanwhile. Sends run in parallel (``SENDS_AT_ONCE``), at most
+``PER_ENDPOINT`` at a time to one endpoint, and a round claims at most
+``PER_ENDPOINT_CLAIM`` deliveries of one endpoint, so one slow receiver shares the run
+with the tenant's others. One run per tenant at a time (the job's lock), in worker slots
+of their own, so one tenant's slow receiver never holds up the others or the notices.
+
+A worker that dies mid-send leaves the lease to run out and the next run sends again
+(receivers de-duplicate by the event id). A delivery waits while an earlier one for the
+same object to the same endpoint is pending, so each receiver sees an object's events in
+the order they happened.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from tenants.events.http import SIGNATURE_HEADER, Outcome, post, sign
+from tenants.events.http import DEADLINE_SECONDS, SIGNATURE_HEADER, Outcome, post, sign
 from tenants.events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from tenants.events.services import RETRY_FOR
 
 logger = logging.getLogger("linli.webhooks")
 
-LEASE = timedelta(seconds=60)
+# A run starts no send after this; each send ends within the HTTP deadline; the lease is
+# longer than both together, with room to spare.
+RUN_BUDGET = timedelta(seconds=20)
+LEASE = 2 * (RUN_BUDGET + timedelta(seconds=DEADLINE_SECONDS))
+SENDS_AT_ONCE = 4
+PER_ENDPOINT = 2
+PER_ENDPOINT_CLAIM = 10
 # Turned off after failing every attempt for a day, and at least as many attempts as one
 # delivery's backoff makes in that day: a burst of failures, or two failures a day apart,
 # is not a receiver that is gone.
@@ -60,24 +80,41 @@ def event_body(event: Event, *, personal: bool) -> dict[str, Any]:
 
 
 _CLAIM = """
+    WITH due AS (
+      SELECT d.id, row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.event_id) AS nth
+      FROM events_delivery d
+      JOIN events_webhookendpoint e ON e.id = d.endpoint_id AND e.active
+      WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
+        AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
+        AND NOT d.endpoint_id = ANY(%(busy)s)
+        AND NOT EXISTS (
+          SELECT 1 FROM events_delivery p
+          WHERE p.endpoint_id = d.endpoint_id AND p.object_key = d.object_key
+            AND p.status = 'pending' AND p.event_id < d.event_id)
+    )
     SELECT d.id FROM events_delivery d
-    JOIN events_webhookendpoint e ON e.id = d.endpoint_id AND e.active
-    WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
-      AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
-      AND NOT EXISTS (
-        SELECT 1 FROM events_delivery p
-        WHERE p.endpoint_id = d.endpoint_id AND p.object_key = d.object_key
-          AND p.status = 'pending' AND p.event_id < d.event_id)
+    WHERE d.id IN (SELECT id FROM due WHERE nth <= %(per_endpoint)s)
+      AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < %(now)s)
     ORDER BY d.event_id
     LIMIT %(limit)s
     FOR UPDATE OF d SKIP LOCKED
 """
 
 
-def _claim(now: datetime, limit: int) -> list[Delivery]:
+def _claim(now: datetime, limit: int, busy: Iterable[int] = ()) -> list[Delivery]:
+    """Lease up to ``limit`` due deliveries, at most ``PER_ENDPOINT_CLAIM`` per endpoint,
+    none of the ``busy`` endpoints' (this run still holds some of theirs)."""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_CLAIM, {"now": now, "limit": limit})
+            cursor.execute(
+                _CLAIM,
+                {
+                    "now": now,
+                    "limit": limit,
+                    "per_endpoint": PER_ENDPOINT_CLAIM,
+                    "busy": list(busy),
+                },
+            )
             ids = [row[0] for row in cursor.fetchall()]
         Delivery.objects.filter(pk__in=ids).update(locked_until=now + LEASE)
     return list(
@@ -85,18 +122,80 @@ def _claim(now: datetime, limit: int) -> list[Delivery]:
     )
 
 
-def deliveries_run(*, now: datetime | None = None, limit: int = 50, rounds: int = 20) -> int:
-    """Send what is due; returns how many were delivered."""
-    delivered = 0
-    for _round in range(rounds):
-        at = now or timezone.now()
-        claimed = _claim(at, limit)
-        if not claimed:
-            break
-        for delivery in claimed:
-            outcome = _send(delivery)
-            delivered += _record(delivery.pk, outcome, at)
-    return delivered
+@dataclass
+class Run:
+    """What one run did: how many it delivered, and whether it stopped with work left."""
+
+    delivered: int = 0
+    more_due: bool = False
+
+
+def deliveries_run(
+    *, now: datetime | None = None, limit: int = 50, budget: timedelta = RUN_BUDGET
+) -> int:
+    """Send what is due for at most ``budget``; returns how many were delivered."""
+    return deliveries_run_bounded(now=now, limit=limit, budget=budget).delivered
+
+
+def deliveries_run_bounded(
+    *, now: datetime | None = None, limit: int = 50, budget: timedelta = RUN_BUDGET
+) -> Run:
+    """Send what is due, ``SENDS_AT_ONCE`` in parallel and at most ``PER_ENDPOINT`` to one
+    endpoint, each outcome recorded as it comes (here: the threads only speak HTTP), and
+    more claimed for the endpoints that have run out, until nothing is due or the budget
+    ends; then what was claimed and not sent is freed at once."""
+    run = Run()
+    ends = time.monotonic() + budget.total_seconds()
+    language = translation.get_language()
+    queues: dict[int, deque[Delivery]] = defaultdict(deque)
+    flying: dict[Future[Outcome], tuple[Delivery, datetime]] = {}
+    per_endpoint: Counter[int] = Counter()
+    nothing_due = False
+
+    def send(delivery: Delivery) -> Outcome:
+        with translation.override(language):  # errors are logged in the run's language
+            return _send(delivery)
+
+    with ThreadPoolExecutor(SENDS_AT_ONCE, thread_name_prefix="webhook") as pool:
+        while True:
+            in_time = time.monotonic() < ends
+            # claim more when what is queued cannot fill the free threads (its endpoints
+            # are at their cap): for the other endpoints
+            ready = sum(
+                min(len(queue), PER_ENDPOINT - per_endpoint[endpoint])
+                for endpoint, queue in queues.items()
+            )
+            if in_time and not nothing_due and ready + len(flying) < SENDS_AT_ONCE:
+                at = now or timezone.now()
+                busy = [endpoint for endpoint, queue in queues.items() if queue]
+                claimed = _claim(at, limit, busy)
+                nothing_due = not claimed and not flying
+                for delivery in claimed:
+                    queues[delivery.endpoint_id].append(delivery)
+                    delivery.claimed_at = at  # type: ignore[attr-defined]
+            if in_time:
+                for endpoint, queue in queues.items():
+                    while queue and per_endpoint[endpoint] < PER_ENDPOINT:
+                        if len(flying) >= SENDS_AT_ONCE:
+                            break
+                        delivery = queue.popleft()
+                        per_endpoint[endpoint] += 1
+                        flying[pool.submit(send, delivery)] = (delivery, delivery.claimed_at)  # type: ignore[attr-defined]
+            if not flying:
+                break
+            done, _pending = wait(flying, return_when=FIRST_COMPLETED)
+            for future in done:
+                delivery, at = flying.pop(future)
+                per_endpoint[delivery.endpoint_id] -= 1
+                run.delivered += _record(delivery.pk, future.result(), at, delivery.locked_until)
+            nothing_due = False if done else nothing_due
+    unsent = [delivery.pk for queue in queues.values() for delivery in queue]
+    if unsent:  # the budget ran out: free them for the next run now
+        Delivery.objects.filter(pk__in=unsent, status=Delivery.Status.PENDING).update(
+            locked_until=None
+        )
+    run.more_due = bool(unsent) or not nothing_due
+    return run
 
 
 def _send(delivery: Delivery) -> Outcome:
@@ -120,7 +219,7 @@ def _send(delivery: Delivery) -> Outcome:
 
 
 @transaction.atomic
-def _record(delivery_id: int, outcome: Outcome, now: datetime) -> int:
+def _record(delivery_id: int, outcome: Outcome, now: datetime, lease: datetime | None) -> int:
     delivery = Delivery.objects.select_for_update().select_related("event").get(pk=delivery_id)
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     DeliveryAttempt.objects.create(
@@ -129,6 +228,10 @@ def _record(delivery_id: int, outcome: Outcome, now: datetime) -> int:
         duration_ms=outcome.duration_ms,
         error=outcome.error,
     )
+    if delivery.status != Delivery.Status.PENDING or delivery.locked_until != lease:
+        # no longer ours (redelivered, or claimed again): the attempt is logged, the state
+        # belongs to whoever holds it now
+        return 1 if outcome.ok else 0
     delivery.attempts += 1
     delivery.last_status_code = outcome.status_code
     delivery.last_error = outcome.error

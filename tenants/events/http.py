@@ -14,12 +14,14 @@ the request cannot redirect it, and redirects are never followed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -29,7 +31,8 @@ from django.utils.translation import gettext as _
 
 from linli.errors import ValidationFailed
 
-TIMEOUT_SECONDS = 5.0
+TIMEOUT_SECONDS = 5.0  # to connect, and for each read
+DEADLINE_SECONDS = 10.0  # for the whole exchange, however slowly the receiver trickles
 MAX_RESPONSE_BYTES = 64 * 1024
 SIGNATURE_HEADER = "Linli-Signature"
 
@@ -200,9 +203,20 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """The deadline passed: shut the socket, which ends a read blocked in another thread."""
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
     """POST ``body``; a 2xx answer is success. Redirects are not followed (a 3xx is a
-    failure), the answer is read up to 64 KB, everything within a 5-second timeout."""
+    failure), the answer is read up to 64 KB; 5 seconds to connect and for each read, and
+    10 seconds for everything, so a receiver that answers a byte at a time cannot hold a
+    delivery run."""
     started = time.perf_counter()
 
     def took() -> int:
@@ -219,6 +233,10 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
         connection = http.client.HTTPConnection(
             target.address, target.port, timeout=TIMEOUT_SECONDS
         )
+    cut = threading.Event()
+    deadline = threading.Timer(DEADLINE_SECONDS, _cut, args=(connection, cut))
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request(
             "POST",
@@ -233,8 +251,14 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
         )
         response = connection.getresponse()
         response.read(MAX_RESPONSE_BYTES)
+        if cut.is_set():
+            raise TimeoutError(f"no complete answer within {DEADLINE_SECONDS:.0f} s")
         return Outcome(response.status, took())
     except (OSError, http.client.HTTPException) as exc:
-        return Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:255])
+        failure: Exception = exc
+        if cut.is_set():
+            failure = TimeoutError(f"no complete answer within {DEADLINE_SECONDS:.0f} s")
+        return Outcome(None, took(), f"{type(failure).__name__}: {failure}"[:255])
     finally:
+        deadline.cancel()
         connection.close()

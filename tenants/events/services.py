@@ -81,18 +81,9 @@ def event_record(
 
 def _kick_delivery() -> None:
     """Ask a worker to deliver now; the minutely sweep delivers anyway if this is lost."""
-    from tenants.events.tasks import webhooks_deliver
+    from tenants.events.tasks import webhooks_deliver_soon
 
-    tenant = getattr(connection, "tenant", None)
-    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
-        return
-    try:
-        with transaction.atomic():  # a refused defer must not spoil a surrounding transaction
-            webhooks_deliver.configure(
-                tenant=tenant, queueing_lock=f"webhooks:{tenant.schema_name}"
-            ).defer()
-    except Exception:  # already queued (the queueing lock), or no queue: the sweep covers it
-        return
+    webhooks_deliver_soon()
 
 
 # --- endpoints -------------------------------------------------------------------------------

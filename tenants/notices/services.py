@@ -140,19 +140,23 @@ def messages_keep(*, notices: Sequence[Notice]) -> list[Message]:
     return messages
 
 
-def kick_sending() -> None:
+def kick_sending() -> bool:
+    """Queue a sending job for the current tenant unless one already waits (one runs at a
+    time per tenant); False when none could be queued: the minutely sweep asks again."""
     from tenants.notices.tasks import messages_send
 
     tenant = getattr(connection, "tenant", None)
     if tenant is None or getattr(tenant, "schema_name", "public") == "public":
-        return
+        return False
+    schema = tenant.schema_name
     try:
         with transaction.atomic():  # a refused defer must not spoil a surrounding transaction
             messages_send.configure(
-                tenant=tenant, queueing_lock=f"notices:{tenant.schema_name}"
+                tenant=tenant, queueing_lock=f"notices:{schema}", lock=f"notices:{schema}"
             ).defer()
     except Exception:  # already queued, or no queue: the sweep sends it
-        return
+        return False
+    return True
 
 
 # --- sending ---------------------------------------------------------------------------------
