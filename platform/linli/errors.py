@@ -25,6 +25,14 @@ class ValidationFailed(LinliError):
     status = 422
 
 
+class NotAllowed(LinliError):
+    """The caller sees the thing but may not do this to it: 403 with a specific code
+    (each module's access rules raise it; not visible is ``NotFound``)."""
+
+    code = "not_allowed"
+    status = 403
+
+
 class NotFound(LinliError):
     code = "not_found"
     status = 404

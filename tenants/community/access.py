@@ -27,17 +27,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from linli.errors import LinliError, NotFound
+from linli.errors import NotAllowed, NotFound
 from tenants.community.actor import Actor
 from tenants.community.models import Household, Resident, Unit
-
-
-class NotAllowed(LinliError):
-    """The caller sees the thing but may not do this: 403 with a specific code."""
-
-    code = "not_allowed"
-    status = 403
-
 
 # The places a resident's household lies in, loaded with them so that masking a page of
 # residents costs no query per resident.

@@ -32,7 +32,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from linli.errors import LinliError, NotFound, ValidationFailed
+from linli.errors import NotAllowed, NotFound, ValidationFailed
 from tenants.community.actor import Actor, Kind
 from tenants.community.models import Household
 from tenants.deliberation.models import (
@@ -62,13 +62,6 @@ NOT_INVITED = gettext_noop("This resident is not invited to this meeting.")
 NOT_PRESENT = gettext_noop("Only those present vote.")
 NO_HOME = gettext_noop("Only residents of an estate can raise a topic here.")
 LEADERS_KINDS = frozenset({"before", "after"})  # photos of the fix: the leaders' to add
-
-
-class NotAllowed(LinliError):
-    """The caller sees the thing but may not do this: 403 with a specific code."""
-
-    code = "not_allowed"
-    status = 403
 
 
 # --- naming someone ------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from linli.errors import LinliError, NotFound, ValidationFailed
+from linli.errors import NotAllowed, NotFound, ValidationFailed
 from tenants.community.actor import EVERYTHING, Actor, Kind
 from tenants.community.models import Building, Resident, Role, Unit
 from tenants.community.roles import active_roles
@@ -61,14 +61,6 @@ from tenants.helpteam.models import (
     Squad,
     Volunteer,
 )
-
-
-class NotAllowed(LinliError):
-    """The caller sees the thing but may not do this to it: 403 with a specific code."""
-
-    code = "not_allowed"
-    status = 403
-
 
 Status = HelpRequest.Status
 

@@ -45,7 +45,7 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from linli.errors import LinliError, NotFound, ValidationFailed
+from linli.errors import NotAllowed, NotFound, ValidationFailed
 from tenants.community.actor import Actor
 from tenants.community.models import OrganisationMember, Role
 from tenants.community.roles import active_roles
@@ -59,14 +59,6 @@ from tenants.shop.models import (
     Shop,
     Supplier,
 )
-
-
-class NotAllowed(LinliError):
-    """The actor sees the thing but may not do this to it."""
-
-    code = "forbidden"
-    status = 403
-
 
 # The codes of the refusals (stable: integrators and tests match on them).
 NOT_DISTRICT = "not_for_residents"
