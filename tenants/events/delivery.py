@@ -40,7 +40,14 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
-from tenants.events.http import DEADLINE_SECONDS, SIGNATURE_HEADER, Outcome, post, sign
+from tenants.events.http import (
+    DEADLINE_SECONDS,
+    SIGNATURE_HEADER,
+    Outcome,
+    post,
+    sign,
+    standard_headers,
+)
 from tenants.events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from tenants.events.services import RETRY_FOR
 
@@ -152,9 +159,11 @@ def deliveries_run_bounded(
     per_endpoint: Counter[int] = Counter()
     nothing_due = False
 
+    schema = str(getattr(connection, "schema_name", "public"))  # the threads name no tenant
+
     def send(delivery: Delivery) -> Outcome:
         with translation.override(language):  # errors are logged in the run's language
-            return _send(delivery)
+            return _send(delivery, schema)
 
     with ThreadPoolExecutor(SENDS_AT_ONCE, thread_name_prefix="webhook") as pool:
         while True:
@@ -198,7 +207,13 @@ def deliveries_run_bounded(
     return run
 
 
-def _send(delivery: Delivery) -> Outcome:
+def message_id(schema: str, event_id: int) -> str:
+    """The Standard Webhooks ``webhook-id``: the same for every attempt and redelivery of an
+    event, and unique across tenants (event ids are per tenant)."""
+    return f"evt_{schema}_{event_id}"
+
+
+def _send(delivery: Delivery, schema: str) -> Outcome:
     endpoint, event = delivery.endpoint, delivery.event
     body = json.dumps(
         event_body(event, personal=endpoint.personal_data),
@@ -210,6 +225,12 @@ def _send(delivery: Delivery) -> Outcome:
         endpoint.url,
         body=body,
         headers={
+            **standard_headers(
+                secret=endpoint.secret,
+                message_id=message_id(schema, event.pk),
+                timestamp=timestamp,
+                body=body,
+            ),
             SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
             "Linli-Event-Id": str(event.pk),
             "Linli-Event-Type": event.type,

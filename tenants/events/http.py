@@ -14,6 +14,8 @@ the request cannot redirect it, and redirects are never followed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import hashlib
 import hmac
@@ -34,13 +36,41 @@ from linli.errors import ValidationFailed
 TIMEOUT_SECONDS = 5.0  # to connect, and for each read
 DEADLINE_SECONDS = 10.0  # for the whole exchange, however slowly the receiver trickles
 MAX_RESPONSE_BYTES = 64 * 1024
-SIGNATURE_HEADER = "Linli-Signature"
+SIGNATURE_HEADER = "Linli-Signature"  # deprecated: the Standard Webhooks headers replace it
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``, like Stripe's header."""
+    """``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``, like Stripe's header, keyed
+    by the whole secret string (``Linli-Signature``, kept while integrators move)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def standard_key(secret: str) -> bytes:
+    """The signing key of the Standard Webhooks scheme: the secret after ``whsec_``, base64
+    decoded as the scheme's libraries decode it. Secrets made before Linli signed this way
+    are URL-safe base64; one that those libraries cannot read is decoded as such (roll
+    the secret to verify with a library)."""
+    encoded = secret.removeprefix("whsec_")
+    try:
+        return base64.b64decode(encoded + "==")
+    except binascii.Error:
+        return base64.urlsafe_b64decode(encoded + "==")
+
+
+def standard_headers(
+    *, secret: str, message_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` (``v1,<base64
+    HMAC-SHA256 of "<id>.<timestamp>.<body>">``), as https://www.standardwebhooks.com/
+    specifies, so receivers verify with any of its libraries."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    mac = hmac.new(standard_key(secret), signed, hashlib.sha256).digest()
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{base64.b64encode(mac).decode()}",
+    }
 
 
 def _allowed(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -10,6 +10,7 @@ commits late.
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from django.contrib.postgres.fields import ArrayField
@@ -54,7 +55,8 @@ class Event(models.Model):
 
 
 def webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(24)
+    """``whsec_`` and 24 random bytes in base64, as the Standard Webhooks scheme expects."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 class WebhookEndpoint(models.Model):
