@@ -144,9 +144,10 @@ class Actor:
     # --- naming someone else ------------------------------------------------------------
 
     def as_named(self, resident_id: int) -> Actor | None:
-        """The actor a body's ``leader_id`` / ``convener_id`` / ``volunteer_id`` names, judged
-        by the same rules as if they acted themselves: only the district's tool may name
-        someone else; a person may only name themselves. None when no such resident."""
+        """The actor a body's ``leader_id`` / ``convener_id`` / ``volunteer_id`` names, to be
+        judged by the same rules as if they acted themselves. None when no such resident.
+        Whether this caller may name someone else at all (only the district's tool may; a
+        person names only themself, 403 ``not_yourself``) is the module's access rule."""
         if self.is_self(resident_id):
             return self
         resident = (
