@@ -206,6 +206,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
+    from linli.jobs.supervise import Supervised
     from linli.registry.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_tenant_ensure
     from linli.registry.validators import slug_to_host_label
 
@@ -213,18 +214,30 @@ def cmd_up(args: argparse.Namespace) -> int:
     tenant, created = demo_tenant_ensure()
     base, port = settings.LINLI_BASE_DOMAIN, args.port
     host = f"{slug_to_host_label(tenant.slug)}.{base}"
-    _print("")
-    _print(_("Linli is running (demo tenant created):") if created else _("Linli is running:"))
-    platform_label = _("platform")
-    admin_label = _("%(slug)s admin") % {"slug": tenant.slug}
-    login_label = _("login")
-    docs_label = _("%(slug)s API docs") % {"slug": tenant.slug}
-    _print(f"  {platform_label:<20}http://{base}:{port}/")
-    _print(f"  {admin_label:<20}http://{host}:{port}/admin/")
-    _print(f"  {'':<20}{login_label} {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
-    _print(f"  {docs_label:<20}http://{host}:{port}/api/v1/docs")
-    _print(_("Stop with Ctrl+C."))
-    call_command("runserver", f"{args.bind}:{port}", use_reloader=False, skip_checks=False)
+    # Jobs (notices, webhooks, the periodic sweeps) need a worker: one runs beside the
+    # server as a child process, started again if it exits, stopped with `linli up`.
+    worker = Supervised([sys.executable, "-m", "linli", "worker"], name=_("job worker"))
+    worker.start()
+    try:
+        _print("")
+        _print(_("Linli is running (demo tenant created):") if created else _("Linli is running:"))
+        platform_label = _("platform")
+        admin_label = _("%(slug)s admin") % {"slug": tenant.slug}
+        login_label = _("login")
+        docs_label = _("%(slug)s API docs") % {"slug": tenant.slug}
+        worker_label = _("job worker")
+        _print(f"  {platform_label:<20}http://{base}:{port}/")
+        _print(f"  {admin_label:<20}http://{host}:{port}/admin/")
+        _print(f"  {'':<20}{login_label} {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
+        _print(f"  {docs_label:<20}http://{host}:{port}/api/v1/docs")
+        _print(
+            f"  {worker_label:<20}"
+            + _("running (process %(pid)s), restarted if it stops") % {"pid": worker.pid}
+        )
+        _print(_("Stop with Ctrl+C (stops the server and the job worker)."))
+        call_command("runserver", f"{args.bind}:{port}", use_reloader=False, skip_checks=False)
+    finally:
+        worker.stop()
     return 0
 
 
@@ -705,7 +718,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="migrate, ensure the demo tenant, and serve on localhost")
+    up = sub.add_parser(
+        "up",
+        help="migrate, ensure the demo tenant, serve on localhost, and run a job worker",
+    )
     up.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     up.add_argument("--bind", default="127.0.0.1")
     up.set_defaults(func=cmd_up)
