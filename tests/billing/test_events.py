@@ -237,7 +237,7 @@ def test_trial_will_end_mails_the_admins_in_the_tenants_language(
     assert message.to == [ADMIN_EMAIL]
     assert message.subject == subject
     assert date_text in message.body
-    assert "https://alpha.localhost/admin/" in message.body
+    assert "https://alpha.localhost/admin/billing/" in message.body
     assert reloaded(trialing).status == Status.TRIALING
 
 

@@ -58,9 +58,9 @@ def billing_email_render(*, tenant: Tenant, kind: str, context: dict[str, Any]) 
     template, language = _template(kind, tenant.locale)
     domain = tenant.domains.filter(is_primary=True).values_list("domain", flat=True).first()
     scheme = "http" if settings.DEBUG else "https"
-    admin_url = f"{scheme}://{domain}/admin/" if domain else ""
+    billing_url = f"{scheme}://{domain}/admin/billing/" if domain else ""
     with timezone.override(tenant_zone(tenant)), translation.override(language):
-        text = template.render({**context, "tenant": tenant, "admin_url": admin_url})
+        text = template.render({**context, "tenant": tenant, "billing_url": billing_url})
     subject, _sep, body = text.strip().partition("\n")
     return subject.strip(), body.strip() + "\n"
 

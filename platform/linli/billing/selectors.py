@@ -35,6 +35,54 @@ def plan_lines(tenant: Tenant) -> list[Line]:
     ]
 
 
+@dataclass(frozen=True)
+class Situation:
+    """Where a district stands with billing, as its billing page tells it: ``key`` names
+    the situation, ``may_pay`` whether Checkout and the Portal are offered, ``pay_first``
+    whether adding a payment method is the action that matters."""
+
+    key: str
+    may_pay: bool
+    pay_first: bool
+    until: datetime | None = None
+
+
+SETTING_UP = "setting_up"
+SUSPENDED_FOR_BILLING = "suspended_for_billing"
+SUSPENDED_BY_OPS = "suspended_by_ops"
+PAST_DUE = "past_due"
+ENDING = "ending"
+ENDED = "ended"
+TRIAL = "trial"
+TRIAL_WITH_CARD = "trial_with_card"
+ACTIVE = "active"
+
+
+def billing_situation(*, tenant: Tenant, account: BillingAccount | None) -> Situation:
+    """One situation, the most pressing first: a suspension, then a failed payment, then
+    the end of the subscription, the trial, and the ordinary case."""
+    Status = BillingAccount.Status
+    if tenant.status == Tenant.Status.SUSPENDED:
+        if account is not None and account.suspended_for_billing and account.customer_id:
+            return Situation(SUSPENDED_FOR_BILLING, may_pay=True, pay_first=True)
+        return Situation(SUSPENDED_BY_OPS, may_pay=False, pay_first=False)
+    if account is None or not account.customer_id:
+        return Situation(SETTING_UP, may_pay=False, pay_first=False)
+    if account.status in (Status.CANCELED, Status.INCOMPLETE_EXPIRED):
+        return Situation(ENDED, may_pay=False, pay_first=False)
+    if account.status in (Status.PAST_DUE, Status.UNPAID, Status.PAUSED, Status.INCOMPLETE):
+        return Situation(PAST_DUE, may_pay=True, pay_first=True, until=account.grace_until)
+    if account.cancel_at_period_end:
+        return Situation(ENDING, may_pay=True, pay_first=False, until=account.current_period_end)
+    if account.status in (Status.TRIALING, Status.PENDING):
+        if account.has_payment_method:
+            return Situation(
+                TRIAL_WITH_CARD, may_pay=True, pay_first=False, until=account.trial_end
+            )
+        return Situation(TRIAL, may_pay=True, pay_first=True, until=account.trial_end)
+    return Situation(ACTIVE, may_pay=True, pay_first=False)
+
+
 def _when(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -30,6 +31,63 @@ def _may_manage_billing(request: HttpRequest) -> bool:
     return bool(request.user.is_active and is_district_admin(request.user))
 
 
+# The payment buttons are GET forms carrying a signed token bound to the tenant, the admin
+# and the action, valid for an hour: they work while the tenant is suspended, when its
+# admin accepts no POST at all (only reads), and no other site can make an admin press them.
+PAY_ACTIONS = ("checkout", "portal")
+PAY_SALT = "linli.billing.pay"
+PAY_BUTTON_SECONDS = 3600
+
+
+def _pay_token(request: HttpRequest, action: str) -> str:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    return signing.dumps([tenant.pk, request.user.pk, action], salt=PAY_SALT)
+
+
+def _pay_token_valid(request: HttpRequest, action: str, token: str) -> bool:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    try:
+        value = signing.loads(token, salt=PAY_SALT, max_age=PAY_BUTTON_SECONDS)
+    except signing.BadSignature:
+        return False
+    return bool(value == [tenant.pk, request.user.pk, action])
+
+
+def _buttons(request: HttpRequest, situation: selectors.Situation) -> list[dict[str, Any]]:
+    if not situation.may_pay:
+        return []
+    if situation.pay_first:
+        labels = [
+            ("checkout", _("Add a payment method"), "credit_card", "primary"),
+            ("portal", _("Pay or manage billing in Stripe"), "open_in_new", "default"),
+        ]
+    else:
+        labels = [
+            ("portal", _("Manage billing in Stripe"), "open_in_new", "primary"),
+            ("checkout", _("Use another payment method"), "credit_card", "default"),
+        ]
+    return [
+        {
+            "action": action,
+            "label": label,
+            "icon": icon,
+            "variant": variant,
+            "token": _pay_token(request, action),
+        }
+        for action, label, icon, variant in labels
+    ]
+
+
+def _pay(request: HttpRequest, tenant: Any, action: str) -> HttpResponse:
+    """Send the admin to Stripe: Checkout (to add a payment method) or the Portal."""
+    here = absolute_url(request, request.path)
+    if action == "checkout":
+        return HttpResponseRedirect(
+            services.checkout_url(tenant=tenant, success_url=f"{here}?added=1", cancel_url=here)
+        )
+    return HttpResponseRedirect(services.portal_url(tenant=tenant, return_url=here))
+
+
 def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
     if not billing_enabled():
         raise Http404("Billing is off.")
@@ -37,25 +95,30 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     tenant = request.tenant  # type: ignore[attr-defined]
     account = BillingAccount.objects.filter(tenant=tenant).first()
-    error, error_status = "", 400
+    situation = selectors.billing_situation(tenant=tenant, account=account)
     reads = selectors.StripeReads()
+    error, error_status = "", 400
     if request.method == "POST":
-        here = absolute_url(request, request.path)
-        try:
-            if request.POST.get("action") == "checkout":
-                return HttpResponseRedirect(
-                    services.checkout_url(
-                        tenant=tenant, success_url=f"{here}?added=1", cancel_url=here
-                    )
-                )
-            if request.POST.get("action") == "portal":
-                return HttpResponseRedirect(services.portal_url(tenant=tenant, return_url=here))
+        action: str | None = request.POST.get("action", "")
+    else:
+        action = request.GET.get("pay")
+    if action is not None:
+        if not situation.may_pay:
+            raise PermissionDenied
+        if action not in PAY_ACTIONS:
             error = _("Choose what to do.")
-        except services.BillingUnavailable as exc:
-            error, error_status = exc.message, exc.status
-            reads.down = True  # Stripe was just waited for: do not wait again
-        except LinliError as exc:
-            error, error_status = exc.message, exc.status
+        elif request.method != "POST" and not _pay_token_valid(
+            request, action, request.GET.get("token", "")
+        ):
+            error = _("This button has expired; use the button on this page again.")
+        else:
+            try:
+                return _pay(request, tenant, action)
+            except services.BillingUnavailable as exc:
+                error, error_status = exc.message, exc.status
+                reads.down = True  # Stripe was just waited for: do not wait again
+            except LinliError as exc:
+                error, error_status = exc.message, exc.status
     currency = account.currency if account else "cny"
     lines = selectors.plan_lines(tenant)
     upcoming = selectors.next_invoice(account, reads) if account else None
@@ -64,6 +127,8 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
         **site.each_context(request),
         "title": _("Billing"),
         "account": account,
+        "situation": situation,
+        "buttons": _buttons(request, situation),
         "lines": [(line.name, money(line.amount, currency)) for line in lines],
         "total": money(sum(line.amount for line in lines), currency),
         "upcoming": upcoming
