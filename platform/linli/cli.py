@@ -296,7 +296,7 @@ def cmd_tenants_suspend(args: argparse.Namespace) -> int:
 def cmd_tenants_resume(args: argparse.Namespace) -> int:
     from linli.registry.services import tenant_resume
 
-    tenant = tenant_resume(slug=args.slug)
+    tenant = tenant_resume(slug=args.slug, actor="cli", trial_days=args.trial_days)
     _print(
         _("Resumed %(slug)s: status %(status)s.") % {"slug": tenant.slug, "status": tenant.status}
     )
@@ -752,13 +752,17 @@ def build_parser() -> argparse.ArgumentParser:
     listing = tsub.add_parser("list", help="list tenants")
     listing.add_argument("--status", choices=["trial", "active", "past_due", "suspended", "closed"])
     listing.set_defaults(func=cmd_tenants_list)
-    for name, func, text in [
-        ("suspend", cmd_tenants_suspend, "suspend a tenant (API 403, admin read-only)"),
-        ("resume", cmd_tenants_resume, "make a suspended or closed tenant active again"),
-    ]:
-        p = tsub.add_parser(name, help=text)
-        p.add_argument("slug")
-        p.set_defaults(func=func)
+    suspend = tsub.add_parser("suspend", help="suspend a tenant (API 403, admin read-only)")
+    suspend.add_argument("slug")
+    suspend.set_defaults(func=cmd_tenants_suspend)
+    resume = tsub.add_parser("resume", help="make a suspended or closed tenant active again")
+    resume.add_argument("slug")
+    resume.add_argument(
+        "--trial-days",
+        type=int,
+        help="if its subscription has ended: start the new one with a trial of this many days",
+    )
+    resume.set_defaults(func=cmd_tenants_resume)
     close = tsub.add_parser("close", help="close a tenant; its data is deleted after retention")
     close.add_argument("slug")
     close.add_argument("--retention-days", type=int, help="days to keep the data (default: 90)")

@@ -506,7 +506,8 @@ def test_an_ops_resume_of_a_billing_suspension_holds_until_billing_changes(hooks
     tenant_resume(slug="alpha", actor="ops@linli")
     hooks.now += timedelta(days=2)
     assert hooks.grace_job() == []
-    assert tenant_status(active.tenant) == Tenant.Status.ACTIVE
+    # serving again, as past due: the tenant follows its (still unpaid) subscription
+    assert tenant_status(active.tenant) == Tenant.Status.PAST_DUE
 
 
 def test_a_tenant_closed_by_ops_stays_closed(hooks, active):

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from linli import cli
@@ -161,3 +162,142 @@ def test_a_closure_queued_before_the_account_reached_stripe_opens_nothing(
     worker.run()
     # then nothing runs in Stripe for a closed tenant
     assert [s for s in standin.subscriptions() if s["status"] != "canceled"] == []
+
+
+# --- Closure is told; a resumed tenant is billed again --------------------------------------
+
+ADMIN_EMAIL = "admin@alpha.example"
+
+
+@pytest.fixture
+def admin_mail(tenant: Tenant) -> str:
+    from django.contrib.auth import get_user_model
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(tenant):
+        get_user_model().objects.filter(username="admin-alpha").update(email=ADMIN_EMAIL)
+    return ADMIN_EMAIL
+
+
+def test_a_subscription_cancelled_in_stripe_closes_the_tenant_and_tells_its_admins(
+    standin: StandIn, worker: Worker, connected: BillingAccount, admin_mail: str
+) -> None:
+    from django.core import mail
+
+    # when the district cancels in the Billing Portal (Stripe cancels the subscription)
+    standin.client.subscriptions.cancel(connected.subscription_id)
+    worker.run()
+
+    # then the tenant is closed and its admins are told, in its language (zh-hans)
+    tenant = Tenant.objects.get(schema_name="alpha")
+    assert tenant.status == "closed" and tenant.purge_after is not None
+    [message] = mail.outbox
+    assert message.to == [admin_mail]
+    assert message.subject == "Alpha District 的邻里站点已关闭"
+    assert "订阅已结束" in message.body
+    assert f"{tenant.purge_after:%Y}年" in message.body
+
+
+def test_an_ops_closure_tells_the_admins_when_billing_stops(
+    standin: StandIn,
+    worker: Worker,
+    connected: BillingAccount,
+    admin_mail: str,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.core import mail
+
+    Tenant.objects.filter(schema_name="alpha").update(locale="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_close(slug="alpha", actor="ops")
+    worker.run()
+    [message] = mail.outbox
+    assert message.subject == "Alpha District is closed"
+    assert "nothing more is charged" in message.body
+
+
+def _closed_by_billing(standin: StandIn, worker: Worker, account: BillingAccount) -> None:
+    standin.client.subscriptions.cancel(account.subscription_id)
+    worker.run()
+    assert Tenant.objects.get(schema_name="alpha").status == "closed"
+
+
+def test_resuming_a_billing_closed_tenant_subscribes_it_again_with_its_card(
+    standin: StandIn, worker: Worker, connected: BillingAccount, admin_mail: str
+) -> None:
+    from django.core import mail
+
+    from linli.registry.services import tenant_resume
+
+    # given alpha closed because its subscription was cancelled, with a card on file
+    standin.card(connected.customer_id)
+    _closed_by_billing(standin, worker, connected)
+    mail.outbox.clear()
+
+    # when ops resume it
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        tenant = tenant_resume(slug="alpha", actor="ops")
+    worker.run()
+
+    # then it is billed again, from now, on a new subscription with its modules
+    account = BillingAccount.objects.get(pk=connected.pk)
+    assert account.subscription_id != connected.subscription_id
+    live = [s for s in standin.subscriptions(connected.customer_id) if s["status"] != "canceled"]
+    assert [s["id"] for s in live] == [account.subscription_id]
+    assert live[0]["status"] == "active" and account.status == "active"
+    assert sorted(account.items) == sorted(connected.items)
+    assert tenant.status == "active"
+    assert Tenant.objects.get(schema_name="alpha").status == "active"
+    [message] = mail.outbox
+    assert message.subject == "Alpha District 已重新开通"
+
+
+def test_resuming_without_a_payment_method_is_refused_with_a_clear_message(
+    standin: StandIn, worker: Worker, connected: BillingAccount, capsys: Any
+) -> None:
+    # given alpha closed by billing, and no card on file
+    _closed_by_billing(standin, worker, connected)
+
+    # when ops resume it without saying how it will be paid
+    assert cli.main(["tenants", "resume", "alpha"]) == 1
+
+    # then it is refused and stays closed: resuming would run it free
+    err = capsys.readouterr().err
+    assert "no payment method is on file" in err and "--trial-days" in err
+    assert Tenant.objects.get(schema_name="alpha").status == "closed"
+    assert [s for s in standin.subscriptions() if s["status"] != "canceled"] == []
+
+    # with a trial it resumes, on a trialing subscription
+    assert cli.main(["tenants", "resume", "alpha", "--trial-days", "14"]) == 0
+    tenant = Tenant.objects.get(schema_name="alpha")
+    account = BillingAccount.objects.get(pk=connected.pk)
+    assert (tenant.status, account.status) == ("trial", "trialing")
+    assert account.trial_end is not None
+    assert timedelta(days=13) < account.trial_end - timezone.now() <= timedelta(days=14)
+
+
+def test_resuming_before_the_period_ends_keeps_the_subscription(
+    standin: StandIn, worker: Worker, connected: BillingAccount
+) -> None:
+    from linli.registry.services import tenant_resume
+
+    tenant_close(slug="alpha", actor="ops")
+    worker.run()
+    assert standin.subscription(connected.subscription_id)["cancel_at_period_end"] is True
+    tenant_resume(slug="alpha", actor="ops")
+    subscription = standin.subscription(connected.subscription_id)
+    assert (subscription["status"], subscription["cancel_at_period_end"]) == ("trialing", False)
+    assert not BillingAccount.objects.get(pk=connected.pk).cancel_at_period_end
+    assert Tenant.objects.get(schema_name="alpha").status == "trial"
+
+
+def test_resuming_before_the_cancellation_job_ran_keeps_the_subscription(
+    standin: StandIn, worker: Worker, connected: BillingAccount
+) -> None:
+    from linli.registry.services import tenant_resume
+
+    tenant_close(slug="alpha", actor="ops", billing_cancel="now")
+    tenant_resume(slug="alpha", actor="ops")
+    worker.run()
+    assert standin.requests(f"/v1/subscriptions/{connected.subscription_id}", "DELETE") == []
+    assert standin.subscription(connected.subscription_id)["status"] == "trialing"

@@ -30,7 +30,9 @@ TRIAL_ENDING = "trial_ending"
 PAYMENT_FAILED = "payment_failed"
 SUSPENDED = "suspended"
 REACTIVATED = "reactivated"
-KINDS = (TRIAL_ENDING, PAYMENT_FAILED, SUSPENDED, REACTIVATED)
+CLOSED = "closed"
+REOPENED = "reopened"
+KINDS = (TRIAL_ENDING, PAYMENT_FAILED, SUSPENDED, REACTIVATED, CLOSED, REOPENED)
 
 
 def tenant_admin_emails(tenant: Tenant) -> list[str]:

@@ -50,3 +50,15 @@ def tenant_deleting(*, tenant: Tenant) -> None:
     from linli.billing.lifecycle import account_detach
 
     account_detach(tenant=tenant)
+
+
+def tenant_resuming(*, tenant: Tenant, trial_days: int | None = None) -> str | None:
+    """The tenant is about to serve again: its billing resumes too (a cancellation still
+    pending is withdrawn; an ended subscription is replaced, billed from now or after a
+    trial of ``trial_days``), or the resume is refused (``Conflict``) when it would run
+    free. Returns the status the tenant should take, None for the registry's default."""
+    if not billing_enabled():
+        return None
+    from linli.billing.lifecycle import account_reopen
+
+    return account_reopen(tenant=tenant, trial_days=trial_days)

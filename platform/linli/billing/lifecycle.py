@@ -1,24 +1,32 @@
 """Billing's side of a tenant's life: closing, deleting and purging stop its
-subscription; the billing record outlives the tenant.
+subscription; resuming bills it again (or is refused); the billing record outlives the
+tenant.
 
 Writes (services), called through ``linli.billing.hooks`` from the registry's own
 transactions. Stripe is not called there: the cancellation is a job deferred in that
 transaction (procrastinate defers through Django's connection), so it exists exactly when
 the closure or deletion commits, and is retried until Stripe has it. The job re-checks the
 tenant under its lock, so a tenant resumed meanwhile keeps its subscription.
+
+Resuming is the exception: it calls Stripe at once, inside the registry's transaction (an
+operator's command, bounded by the client's timeouts), because a resume that would run a
+tenant free must be refused there and then, with the reason.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import stripe
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from linli.billing import emails
 from linli.billing.client import billing_enabled, stripe_client
 from linli.billing.models import BillingAccount
-from linli.errors import ValidationFailed
+from linli.errors import Conflict, ValidationFailed
 from linli.registry.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -49,8 +57,24 @@ def account_close(*, tenant: Tenant, cancel: str) -> BillingAccount | None:
             field="billing_cancel",
         )
     account = BillingAccount.objects.filter(tenant=tenant).first()
-    if account is not None and _live(account):
-        _cancel_later(account, at_period_end=cancel != CANCEL_NOW)
+    if account is None:
+        return None
+    at_period_end = cancel != CANCEL_NOW
+    ends_at = None
+    if _live(account):
+        _cancel_later(account, at_period_end=at_period_end)
+        if at_period_end:
+            ends_at = account.trial_end if account.status == Status.TRIALING else None
+            ends_at = ends_at or account.current_period_end
+    emails.billing_email_send(
+        tenant=tenant,
+        kind=emails.CLOSED,
+        context={
+            "ended": account.status in ENDED,
+            "ends_at": ends_at,
+            "purge_after": tenant.purge_after,
+        },
+    )
     return account
 
 
@@ -110,3 +134,97 @@ def subscription_cancel(*, account_id: int, at_period_end: bool) -> BillingAccou
             "cancels at the period's end" if account.cancel_at_period_end else account.status,
         )
         return account
+
+
+# --- Resuming -------------------------------------------------------------------------------
+
+NO_PAYMENT_METHOD = gettext_noop(
+    "The subscription of %(slug)s has ended and no payment method is on file, so resuming "
+    "it would run it free. Resume it with a trial (linli tenants resume %(slug)s "
+    "--trial-days N), or once the district has a payment method on file."
+)
+PAYMENT_DECLINED = gettext_noop(
+    "The subscription of %(slug)s could not start again: Stripe declined its payment "
+    "method (%(reason)s). Nothing was resumed."
+)
+
+# The tenant status that follows each billing status (as the events apply it).
+TENANT_STATUS: dict[str, str] = {
+    Status.TRIALING: Tenant.Status.TRIAL,
+    Status.ACTIVE: Tenant.Status.ACTIVE,
+    Status.PAST_DUE: Tenant.Status.PAST_DUE,
+    Status.UNPAID: Tenant.Status.PAST_DUE,
+    Status.PAUSED: Tenant.Status.PAST_DUE,
+}
+
+
+def account_reopen(*, tenant: Tenant, trial_days: int | None = None) -> str | None:
+    """The tenant is about to serve again: make sure it is billed. Returns the status the
+    tenant takes (None: the registry's default), or refuses with a ``Conflict``.
+
+    - A subscription still running (a closure at the period's end) keeps running: its
+      cancellation is withdrawn.
+    - An ended one is replaced by a new subscription of the tenant's modules, billed from
+      now with the payment method on file, or with a trial of ``trial_days``; without
+      either the resume is refused. A declined payment refuses it too.
+    - An account not yet in Stripe is left to its connect job.
+    """
+    account = BillingAccount.objects.select_for_update(of=("self",)).filter(tenant=tenant).first()
+    if account is None:
+        from linli.billing.services import account_open
+
+        account_open(tenant=tenant)
+        return Tenant.Status.TRIAL
+    if not account.customer_id or not account.subscription_id:
+        return None
+    if _live(account):
+        if account.cancel_at_period_end:
+            subscription = stripe_client().v1.subscriptions.update(
+                account.subscription_id, params={"cancel_at_period_end": False}
+            )
+            account.cancel_at_period_end = bool(subscription.cancel_at_period_end)
+            account.save(update_fields=["cancel_at_period_end", "updated_at"])
+        return TENANT_STATUS.get(account.status)
+    _subscribe_again(account, tenant, trial_days=trial_days)
+    emails.billing_email_send(
+        tenant=tenant,
+        kind=emails.REOPENED,
+        context={"trial_end": account.trial_end if account.status == Status.TRIALING else None},
+    )
+    return TENANT_STATUS.get(account.status)
+
+
+def _subscribe_again(account: BillingAccount, tenant: Tenant, *, trial_days: int | None) -> None:
+    from linli.billing.services import live_subscription, subscription_create, subscription_mirror
+
+    client = stripe_client()
+    customer = client.v1.customers.retrieve(account.customer_id).to_dict()
+    settings = customer.get("invoice_settings") or {}
+    has_payment_method = bool(settings.get("default_payment_method"))
+    subscription = live_subscription(client, account, tenant)  # a lost answer, adopted
+    if subscription is None:
+        if not trial_days and not has_payment_method:
+            raise Conflict(
+                _(NO_PAYMENT_METHOD) % {"slug": tenant.slug}, code="billing_payment_method_missing"
+            )
+        trial_end = timezone.now() + timedelta(days=trial_days) if trial_days else None
+        try:
+            subscription = subscription_create(
+                client,
+                account,
+                tenant,
+                trial_end=trial_end,
+                key=f"linli-resubscribe-{account.subscription_id}",
+                payment_behavior="error_if_incomplete",
+            )
+        except stripe.CardError as exc:
+            raise Conflict(
+                _(PAYMENT_DECLINED) % {"slug": tenant.slug, "reason": exc.user_message or ""},
+                code="billing_payment_declined",
+            ) from exc
+    subscription_mirror(account, subscription)
+    account.has_payment_method = has_payment_method
+    account.grace_until = None
+    account.suspended_for_billing = False
+    account.save()
+    logger.info("Subscription %s of %s started again", account.subscription_id, tenant.slug)

@@ -123,7 +123,7 @@ def _customer_ensure(*, tenant_id: int) -> BillingAccount | None:
     tenant = account.tenant
     assert tenant is not None
     customer = stripe_client().v1.customers.create(
-        params={"name": tenant.name, "metadata": _tenant_metadata(tenant)},
+        params={"name": tenant.name, "metadata": tenant_metadata(tenant)},
         options={"idempotency_key": f"linli-customer-{tenant.pk}"},
     )
     account.customer_id = customer.id
@@ -131,7 +131,7 @@ def _customer_ensure(*, tenant_id: int) -> BillingAccount | None:
     return account
 
 
-def _tenant_metadata(tenant: Tenant) -> dict[str, str]:
+def tenant_metadata(tenant: Tenant) -> dict[str, str]:
     return {"tenant": tenant.slug, "linli_tenant_id": str(tenant.pk)}
 
 
@@ -142,7 +142,7 @@ def _made_for(subscription: Any, tenant: Tenant) -> bool:
     return bool(metadata.get("tenant") == tenant.slug)
 
 
-def _live_subscription(client: Any, account: BillingAccount, tenant: Tenant) -> Any:
+def live_subscription(client: Any, account: BillingAccount, tenant: Tenant) -> Any:
     """The newest subscription of the account's customer made for this tenant that has
     not ended, if Stripe has one."""
     found = client.v1.subscriptions.list(
@@ -164,21 +164,21 @@ def _subscription_ensure(*, tenant_id: int) -> tuple[BillingAccount | None, bool
     tenant = account.tenant
     assert tenant is not None
     client = stripe_client()
-    subscription = _live_subscription(client, account, tenant)
+    subscription = live_subscription(client, account, tenant)
     adopted = subscription is not None
     if subscription is None:
         trial_end = account.trial_end
         if trial_end is not None and trial_end <= timezone.now() + timedelta(minutes=5):
             trial_end = None  # the trial is over: bill from now
-        subscription = _subscription_create(
+        subscription = subscription_create(
             client, account, tenant, trial_end=trial_end, key="linli-subscription"
         )
-    _mirror(account, subscription)
+    subscription_mirror(account, subscription)
     account.save()
     return account, adopted
 
 
-def _subscription_create(
+def subscription_create(
     client: Any,
     account: BillingAccount,
     tenant: Tenant,
@@ -196,7 +196,7 @@ def _subscription_create(
             {"plan": price.plan_id(prices), "metadata": {"module": module}}
             for module, price in prices.priced(tenant.enabled_modules).items()
         ],
-        "metadata": _tenant_metadata(tenant),
+        "metadata": tenant_metadata(tenant),
         **extra,
     }
     if trial_end is not None:
@@ -206,7 +206,7 @@ def _subscription_create(
     )
 
 
-def _mirror(account: BillingAccount, subscription: Any) -> None:
+def subscription_mirror(account: BillingAccount, subscription: Any) -> None:
     """Take a subscription's state as Stripe returned it (not saved)."""
     sub = _plain(subscription)
     items = sub["items"]["data"]

@@ -154,9 +154,21 @@ def tenant_suspend(*, slug: str, actor: str = "") -> Tenant:
     return tenant_set_status(slug=slug, status=Tenant.Status.SUSPENDED, actor=actor)
 
 
-def tenant_resume(*, slug: str, actor: str = "") -> Tenant:
-    """Serve again: a suspended tenant, or a closed one whose data is not yet deleted."""
-    return tenant_set_status(slug=slug, status=Tenant.Status.ACTIVE, actor=actor)
+@transaction.atomic
+def tenant_resume(*, slug: str, actor: str = "", trial_days: int | None = None) -> Tenant:
+    """Serve again: a suspended tenant, or a closed one whose data is not yet deleted.
+
+    Billing resumes first (its account is locked before the tenant row): a subscription
+    that ended is replaced, billed from now or after a trial of ``trial_days``, and a
+    resume that would run the tenant free is refused with the reason.
+    """
+    from linli.billing import hooks as billing
+
+    tenant = Tenant.objects.filter(schema_name=slug).first()
+    if tenant is None:
+        raise NotFound(_("No tenant “%(slug)s”.") % {"slug": slug}, code="tenant_not_found")
+    status = billing.tenant_resuming(tenant=tenant, trial_days=trial_days)
+    return tenant_set_status(slug=slug, status=status or Tenant.Status.ACTIVE, actor=actor)
 
 
 @transaction.atomic
