@@ -27,7 +27,7 @@ from linli.billing.sync import catalogue_sync
 from linli.errors import Conflict
 from linli.registry.models import Tenant
 from linli.registry.services import module_set_enabled, tenant_create
-from tests.billing.conftest import StandIn, connect
+from tests.billing.conftest import StandIn, Worker, connect
 
 
 def _jobs(task: str) -> list[dict[str, Any]]:
@@ -304,3 +304,54 @@ def test_a_subscription_stripe_made_but_linli_did_not_record_is_adopted(
     assert account.subscription_id == lost.id
     assert len(standin.subscriptions(customer.id)) == 1
     assert account.status == "trialing"
+
+
+# --- Every path that changes modules reprices --------------------------------------------
+
+
+def test_going_back_to_an_earlier_module_version_reprices(
+    standin: StandIn, tenant: Tenant, worker: Worker, django_capture_on_commit_callbacks: Any
+) -> None:
+    from linli.registry.models import ModuleSettingVersion
+    from linli.registry.services import module_settings_rollback
+
+    # given alpha paying, the shop turned on and then off again (two versions)
+    module_set_enabled(slug="alpha", module="shop", enabled=True)
+    module_set_enabled(slug="alpha", module="shop", enabled=False)
+    account = _paying(standin, tenant)
+    assert "linli_shop_9900_cny_month" not in _plans(standin.subscription(account.subscription_id))
+    turned_on = ModuleSettingVersion.objects.filter(
+        tenant=tenant, module="shop", enabled=True
+    ).latest("id")
+
+    # when the admin goes back to the version with the shop on ("Go back to this")
+    with django_capture_on_commit_callbacks(execute=True):
+        module_settings_rollback(slug="alpha", version_id=turned_on.pk, changed_by="admin")
+    assert _jobs("billing_items_sync")[-1] == {"tenant_id": tenant.pk}
+    worker.run()
+
+    # then the subscription has the shop again
+    assert "linli_shop_9900_cny_month" in _plans(standin.subscription(account.subscription_id))
+    assert worker.failures == []
+
+
+def test_item_sync_follows_stripe_not_linlis_copy(standin: StandIn, tenant: Tenant) -> None:
+    # given the shop's item removed in Stripe (say, from the Dashboard) behind Linli's back
+    module_set_enabled(slug="alpha", module="shop", enabled=True)
+    account = _paying(standin, tenant)
+    standin.client.subscription_items.delete(
+        account.items["shop"], params={"proration_behavior": "none"}
+    )
+
+    # when the items are synced
+    synced = items_sync(tenant_id=tenant.pk)
+
+    # then Stripe's subscription has what the modules promise again
+    assert synced is not None
+    subscription = standin.subscription(account.subscription_id)
+    assert "linli_shop_9900_cny_month" in _plans(subscription)
+    enabled = Tenant.objects.get(pk=tenant.pk).enabled_modules
+    assert synced.monthly_amount == plans.catalogue().monthly_amount(enabled)
+    assert synced.items == {
+        item["metadata"]["module"]: item["id"] for item in subscription["items"]["data"]
+    }

@@ -211,7 +211,7 @@ def subscription_mirror(account: BillingAccount, subscription: Any) -> None:
     sub = _plain(subscription)
     items = sub["items"]["data"]
     account.subscription_id = sub["id"]
-    account.items = {_metadata(item).get("module", "base"): item["id"] for item in items}
+    account.items = {item_module(item): item["id"] for item in items}
     account.status = sub["status"]
     account.trial_end = _from_ts(sub.get("trial_end"))
     ends = [item.get("current_period_end") for item in items if item.get("current_period_end")]
@@ -234,36 +234,54 @@ def _items_amount(items: list[dict[str, Any]]) -> int:
 # --- Modules and subscription items --------------------------------------------------
 
 
+def item_module(item: dict[str, Any]) -> str:
+    """Which of Linli's prices a subscription item is: its ``module`` metadata, else the
+    catalogue key in its product's id (``linli_<key>``)."""
+    module = _metadata(item).get("module")
+    if module:
+        return str(module)
+    product = str((item.get("plan") or item.get("price") or {}).get("product") or "")
+    return product.removeprefix("linli_") if product.startswith("linli_") else product
+
+
+def wanted_prices(tenant: Tenant) -> dict[str, Any]:
+    """The prices the tenant's subscription should carry, by module key (base first)."""
+    return dict(catalogue().priced(tenant.enabled_modules))
+
+
 def items_sync(*, tenant_id: int) -> BillingAccount | None:
-    """Make the subscription's items match the tenant's modules, prorating the change."""
+    """Make the subscription's items match the tenant's modules, prorating the change.
+
+    Stripe's subscription is the truth, not Linli's copy: it is read first, the missing
+    items are added and the extra module items removed, and the copy is rewritten from
+    what Stripe then holds. An item keeps its plan when a price changed (old
+    subscriptions keep theirs)."""
     from linli.registry.models import ModuleSettingVersion
 
     with transaction.atomic():
-        account = (
-            BillingAccount.objects.select_for_update(of=("self",))
-            .select_related("tenant")
-            .filter(tenant_id=tenant_id)
-            .first()
-        )
+        account = _account_locked(tenant_id)
         if account is None or not account.subscription_id:
-            return account  # not in Stripe yet: account_connect will price the modules
-        if account.status == BillingAccount.Status.CANCELED:
+            # not in Stripe yet (account_connect will price the modules), or closed
+            return BillingAccount.objects.filter(tenant_id=tenant_id).first()
+        if account.status in (BillingAccount.Status.CANCELED, "incomplete_expired"):
             return account
         tenant = Tenant.objects.get(pk=tenant_id)  # fresh enabled modules
-        if tenant.status == Tenant.Status.CLOSED:
-            return account  # its subscription is being stopped
         prices = catalogue()
-        wanted = prices.priced(tenant.enabled_modules)
-        items = dict(account.items)
+        wanted = wanted_prices(tenant)
         client = stripe_client()
-        for module in sorted(set(wanted) - set(items)):
+        subscription = _plain(client.v1.subscriptions.retrieve(account.subscription_id))
+        if subscription["status"] in ("canceled", "incomplete_expired"):
+            return account  # the deletion event will say so
+        present = {item_module(item): item for item in subscription["items"]["data"]}
+        changed = False
+        for module in sorted(set(wanted) - set(present)):
             version = (
                 ModuleSettingVersion.objects.filter(tenant_id=tenant_id, module=module)
                 .order_by("-id")
                 .values_list("id", flat=True)
                 .first()
             )
-            item = client.v1.subscription_items.create(
+            client.v1.subscription_items.create(
                 params={
                     "subscription": account.subscription_id,
                     "plan": wanted[module].plan_id(prices),
@@ -272,18 +290,23 @@ def items_sync(*, tenant_id: int) -> BillingAccount | None:
                 },
                 options={"idempotency_key": f"linli-item-{tenant_id}-{module}-{version or 0}"},
             )
-            items[module] = item.id
-        for module in sorted(set(items) - set(wanted) - {"base", "residents"}):
+            changed = True
+        for module in sorted(set(present) - set(wanted)):
+            if module not in prices.modules:
+                continue  # the base and the metered price are not a module's to remove
             try:
                 client.v1.subscription_items.delete(
-                    items[module], params={"proration_behavior": "create_prorations"}
+                    present[module]["id"], params={"proration_behavior": "create_prorations"}
                 )
             except stripe.InvalidRequestError as exc:
                 if getattr(exc, "code", None) != "resource_missing":
                     raise
-            del items[module]
-        account.items = items
-        account.monthly_amount = prices.monthly_amount(tenant.enabled_modules)
+            changed = True
+        if changed:
+            subscription = _plain(client.v1.subscriptions.retrieve(account.subscription_id))
+        items = subscription["items"]["data"]
+        account.items = {item_module(item): item["id"] for item in items}
+        account.monthly_amount = _items_amount(items)
         account.save(update_fields=["items", "monthly_amount", "updated_at"])
     return account
 

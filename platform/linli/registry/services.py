@@ -369,4 +369,7 @@ def module_settings_rollback(*, slug: str, version_id: int, changed_by: str = ""
     _version(setting, changed_by=changed_by, note=f"rolled back to {version.pk}")
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)
+    from linli.billing import hooks as billing
+
+    billing.modules_changed(tenant=tenant)  # the version may turn the module on or off
     return setting
