@@ -94,6 +94,10 @@ class StandIn:
     def advance(self, seconds: int) -> int:
         return int(self.call("POST", "/_test/clock", {"advance": seconds})["now"])
 
+    def travel_to(self, moment: int) -> int:
+        """Set Stripe's clock to ``moment`` (a Unix time)."""
+        return self.advance(moment - self.advance(0))
+
     def period_end(self, subscription_id: str) -> dict[str, Any]:
         """The subscription's period (or trial) ends: it renews and charges, or ends."""
         return dict(self.call("POST", f"/_test/subscriptions/{subscription_id}/period_end"))

@@ -40,8 +40,11 @@ class Catalogue(BaseModel):
         "shop": Price(key="shop", name="Linli shop", amount=9900),
         "points": Price(key="points", name="Linli points", amount=2900),
     }
-    # Per active resident per month; None leaves the metered price off.
+    # Per active resident per month; None leaves the metered price off. Billed from the
+    # events of a Stripe Billing Meter (``meter_event`` names them; ``linli billing sync``
+    # creates the meter), one per tenant and month, summed over the billing period.
     per_resident: Price | None = None
+    meter_event: str = Field(default="linli_active_residents", pattern=r"^[a-z][a-z0-9_]{1,99}$")
 
     @field_validator("currency")
     @classmethod

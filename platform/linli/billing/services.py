@@ -9,7 +9,6 @@ from what it creates, so a retried job never creates twice.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -194,7 +193,7 @@ def subscription_create(
         "customer": account.customer_id,
         "items": [
             {"plan": price.plan_id(prices), "metadata": {"module": module}}
-            for module, price in prices.priced(tenant.enabled_modules).items()
+            for module, price in wanted_prices(tenant).items()
         ],
         "metadata": tenant_metadata(tenant),
         **extra,
@@ -234,6 +233,9 @@ def _items_amount(items: list[dict[str, Any]]) -> int:
 # --- Modules and subscription items --------------------------------------------------
 
 
+RESIDENTS = "residents"  # the metered item's key
+
+
 def item_module(item: dict[str, Any]) -> str:
     """Which of Linli's prices a subscription item is: its ``module`` metadata, else the
     catalogue key in its product's id (``linli_<key>``)."""
@@ -245,8 +247,13 @@ def item_module(item: dict[str, Any]) -> str:
 
 
 def wanted_prices(tenant: Tenant) -> dict[str, Any]:
-    """The prices the tenant's subscription should carry, by module key (base first)."""
-    return dict(catalogue().priced(tenant.enabled_modules))
+    """The prices the tenant's subscription should carry, by key: the base, each enabled
+    module's, and the metered price per active resident when the catalogue has one."""
+    prices = catalogue()
+    wanted = dict(prices.priced(tenant.enabled_modules))
+    if prices.per_resident is not None:
+        wanted[RESIDENTS] = prices.per_resident
+    return wanted
 
 
 def items_sync(*, tenant_id: int) -> BillingAccount | None:
@@ -389,23 +396,51 @@ def active_residents(tenant: Tenant) -> int:
         ).count()
 
 
-METER_EVENT = "linli_active_residents"
+SERVING = (Tenant.Status.TRIAL, Tenant.Status.ACTIVE, Tenant.Status.PAST_DUE)
 
 
-def usage_report(*, tenant_id: int, period: date) -> UsageReport | None:
+def usage_period(tenant: Tenant, period: date) -> tuple[datetime, datetime]:
+    """A month as the tenant lives it: from the first midnight to the next, in its zone."""
+    from linli.registry.context import tenant_zone
+
+    zone = tenant_zone(tenant)
+    start = month_start(period)
+    following = (start + timedelta(days=32)).replace(day=1)
+    return (
+        datetime(start.year, start.month, 1, tzinfo=zone),
+        datetime(following.year, following.month, 1, tzinfo=zone),
+    )
+
+
+def usage_report(
+    *, tenant_id: int, period: date, now: datetime | None = None
+) -> UsageReport | None:
     """Report the tenant's active residents for ``period`` (a month) to Stripe, once.
 
-    The count is fixed in a row unique per tenant and period before Stripe is
-    called; the meter event carries that row's identifier, which Stripe
-    de-duplicates, so a retry after a crash between the two reports nothing twice.
+    Only for a tenant that serves, with a subscription that has not ended, for a month
+    that is over and that it existed in. The count is fixed in a row unique per tenant
+    and period before Stripe is called; the meter event carries that row's identifier,
+    which Stripe de-duplicates, so a retry after a crash between the two reports nothing
+    twice. The event is stamped inside the month and inside the tenant's life, so Stripe
+    bills it in the subscription period that holds it.
     """
-    if catalogue().per_resident is None:
+    prices = catalogue()
+    if prices.per_resident is None:
         return None
+    now = now or timezone.now()
     period = month_start(period)
-    tenant = Tenant.objects.get(pk=tenant_id)
-    account = BillingAccount.objects.filter(tenant=tenant).first()
-    if account is None or not account.customer_id:
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    account = BillingAccount.objects.filter(tenant_id=tenant_id).first()
+    if tenant is None or account is None or not account.customer_id:
         return None
+    if tenant.status not in SERVING or not account.subscription_id:
+        return None
+    if account.status in (BillingAccount.Status.CANCELED, "incomplete_expired"):
+        return None
+    starts, ends = usage_period(tenant, period)
+    began = max(tenant.created_at, account.created_at)
+    if began >= ends or ends > now:
+        return None  # it did not exist then, or the month is not over
     report, _created = UsageReport.objects.get_or_create(
         tenant=tenant,
         period=period,
@@ -416,13 +451,12 @@ def usage_report(*, tenant_id: int, period: date) -> UsageReport | None:
     )
     if report.reported_at is not None:
         return report
-    last_day = calendar.monthrange(period.year, period.month)[1]
-    moment = datetime(period.year, period.month, last_day, 23, 59, tzinfo=UTC)
+    moment = max(min(ends - timedelta(seconds=1), now), starts, began)
     stripe_client().v1.billing.meter_events.create(
         params={
-            "event_name": METER_EVENT,
+            "event_name": prices.meter_event,
             "identifier": report.identifier,
-            "timestamp": min(int(moment.timestamp()), int(timezone.now().timestamp())),
+            "timestamp": int(moment.timestamp()),
             "payload": {"stripe_customer_id": account.customer_id, "value": str(report.quantity)},
         }
     )
@@ -431,3 +465,29 @@ def usage_report(*, tenant_id: int, period: date) -> UsageReport | None:
     )
     report.refresh_from_db()
     return report
+
+
+def usage_report_due(*, now: datetime | None = None) -> int:
+    """Report last month's active residents of every tenant that serves and is billed
+    (each tenant's last month, in its own zone); returns how many were reported."""
+    from linli.registry.context import tenant_zone
+
+    if not billing_enabled() or catalogue().per_resident is None:
+        return 0
+    now = now or timezone.now()
+    reported = 0
+    accounts = (
+        BillingAccount.objects.filter(tenant__status__in=SERVING)
+        .exclude(customer_id="")
+        .exclude(subscription_id="")
+        .exclude(status__in=[BillingAccount.Status.CANCELED, "incomplete_expired"])
+        .select_related("tenant")
+        .order_by("pk")
+    )
+    for account in accounts:
+        tenant = account.tenant
+        assert tenant is not None
+        period = previous_month(now.astimezone(tenant_zone(tenant)).date())
+        if usage_report(tenant_id=tenant.pk, period=period, now=now) is not None:
+            reported += 1
+    return reported

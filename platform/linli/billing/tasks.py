@@ -41,23 +41,9 @@ def billing_subscription_cancel(*, account_id: int, at_period_end: bool) -> str:
 @platform_task(queue="platform", retry=RetryStrategy(max_attempts=8, exponential_wait=60))
 def billing_usage_report_everywhere(*, timestamp: int | None = None) -> int:
     """Monthly: report last month's active residents of every billed tenant, once each."""
-    from django.utils import timezone
+    from linli.billing.services import usage_report_due
 
-    from linli.billing.client import billing_enabled
-    from linli.billing.models import BillingAccount
-    from linli.billing.plans import catalogue
-    from linli.billing.services import previous_month, usage_report
-
-    if not billing_enabled() or catalogue().per_resident is None:
-        return 0
-    period = previous_month(timezone.now().date())
-    reported = 0
-    for tenant_id in BillingAccount.objects.exclude(customer_id="").values_list(
-        "tenant_id", flat=True
-    ):
-        if usage_report(tenant_id=tenant_id, period=period) is not None:
-            reported += 1
-    return reported
+    return usage_report_due()
 
 
 # --- Stripe's events and the grace period ---
