@@ -290,6 +290,12 @@ def _checkout_completed(session: dict[str, Any]) -> _Outcome:
         account.subscription_id = subscription_id
         changed.append("subscription_id")
     account.save(update_fields=[*changed, "updated_at"])
+    setup_intent = _id(session.get("setup_intent"))
+    if setup_intent:
+        from linli.billing.tasks import billing_payment_method_adopt
+
+        # Checkout in setup mode only attaches the card: a job makes it the default
+        billing_payment_method_adopt.defer(account_id=account.pk, setup_intent_id=setup_intent)
     return _Outcome()
 
 

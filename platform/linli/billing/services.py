@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,8 @@ from linli.billing.models import BillingAccount, UsageReport
 from linli.billing.plans import catalogue
 from linli.errors import Conflict, LinliError
 from linli.registry.models import Tenant
+
+logger = logging.getLogger(__name__)
 
 
 class BillingUnavailable(LinliError):
@@ -325,6 +328,68 @@ def modules_changed(*, tenant: Tenant) -> None:
     from linli.billing.tasks import billing_items_sync
 
     transaction.on_commit(lambda: billing_items_sync.defer(tenant_id=tenant.pk))
+
+
+# --- A payment method added in Checkout -------------------------------------------------
+
+
+def payment_method_adopt(*, account_id: int, setup_intent_id: str) -> BillingAccount | None:
+    """Make the card an admin added in Checkout the customer's default payment method (and
+    the subscription's), since Checkout in setup mode leaves it merely attached; then, if
+    the account is behind, pay its open invoices with it, so a district suspended for
+    non-payment serves again as soon as Stripe says the invoice is paid."""
+    with transaction.atomic():
+        account = BillingAccount.objects.select_for_update().filter(pk=account_id).first()
+        if account is None or not account.customer_id:
+            return account
+        client = stripe_client()
+        intent = _plain(client.v1.setup_intents.retrieve(setup_intent_id))
+        method = intent.get("payment_method")
+        method = method.get("id") if isinstance(method, dict) else method
+        if intent.get("status") != "succeeded" or not method:
+            return account
+        if intent.get("customer") not in (None, account.customer_id):
+            logger.warning("Setup intent %s is not %s's", setup_intent_id, account.customer_id)
+            return account
+        client.v1.customers.update(
+            account.customer_id, params={"invoice_settings": {"default_payment_method": method}}
+        )
+        live = account.subscription_id and account.status not in (
+            BillingAccount.Status.CANCELED,
+            "incomplete_expired",
+        )
+        if live:
+            client.v1.subscriptions.update(
+                account.subscription_id, params={"default_payment_method": method}
+            )
+        account.has_payment_method = True
+        account.save(update_fields=["has_payment_method", "updated_at"])
+        behind = account.status in ("past_due", "unpaid", "incomplete", "paused")
+    if live and behind:
+        _open_invoices_pay(client, account)
+    return account
+
+
+def _open_invoices_pay(client: Any, account: BillingAccount) -> None:
+    """Pay the subscription's open invoices, oldest first; a decline is left to the page
+    and the events (the account stays past due)."""
+    found = client.v1.invoices.list(
+        params={
+            "customer": account.customer_id,
+            "subscription": account.subscription_id,
+            "status": "open",
+            "limit": 20,
+        }
+    )
+    for invoice in sorted(found.data, key=lambda invoice: invoice.created):
+        try:
+            client.v1.invoices.pay(invoice.id)
+        except stripe.CardError as exc:
+            logger.info("Invoice %s declined again: %s", invoice.id, exc.user_message)
+            return
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "invoice_already_paid":
+                raise
 
 
 # --- Links for the district admin ---------------------------------------------------------

@@ -37,6 +37,15 @@ def billing_subscription_cancel(*, account_id: int, at_period_end: bool) -> str:
     return account.status if account is not None else ""
 
 
+@platform_task(queue="platform", retry=RetryStrategy(max_attempts=8, exponential_wait=5))
+def billing_payment_method_adopt(*, account_id: int, setup_intent_id: str) -> bool:
+    """Make a card added in Checkout the default, and pay what is overdue with it."""
+    from linli.billing.services import payment_method_adopt
+
+    account = payment_method_adopt(account_id=account_id, setup_intent_id=setup_intent_id)
+    return bool(account and account.has_payment_method)
+
+
 @app.periodic(cron="20 0 1 * *", periodic_id="billing_usage_report")
 @platform_task(queue="platform", retry=RetryStrategy(max_attempts=8, exponential_wait=60))
 def billing_usage_report_everywhere(*, timestamp: int | None = None) -> int:
