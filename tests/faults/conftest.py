@@ -83,7 +83,8 @@ class Postgres:
 
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         with self.connect() as conn:
-            return list(conn.execute(sql, params).fetchall())
+            cursor = conn.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
 
     def url(self, database: str | None = None) -> str:
         where = quote(self.socket_dir, safe="")

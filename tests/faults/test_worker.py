@@ -84,9 +84,11 @@ DELIVER = """
 from django.db import transaction
 from linli.registry.context import within
 from linli.registry.models import Tenant
+from tenants.events.models import WebhookEndpoint
 from tenants.events.services import endpoint_create, event_record
 
 with within(Tenant.objects.get(schema_name="faults")):
+    WebhookEndpoint.objects.all().delete()  # other tests' receivers are gone
     with transaction.atomic():
         endpoint_create(url=%r, event_types=["resident.erased"], modules=["community"],
                         personal_data=False)
