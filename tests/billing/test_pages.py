@@ -7,16 +7,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import stripe
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from linli.billing.client import stripe_client
 from linli.billing.models import BillingAccount
+from linli.billing.services import items_sync
 from linli.billing.sync import catalogue_sync
 from linli.registry.models import Tenant
 from linli.registry.services import module_set_enabled
-from tests.billing.conftest import StandIn, connect
+from tests.billing.conftest import StandIn, Worker, connect
 from tests.conftest import ADMIN_PASSWORD, host_of
 from tests.factories import UserFactory
 
@@ -229,3 +231,64 @@ def test_the_billing_page_says_stripe_is_not_answering_within_seconds(
     assert time.monotonic() - started < 3
     assert checkout.status_code == 503
     assert "Stripe is not answering; try again in a minute." in checkout.content.decode()
+
+
+# --- The plan beside the subscription --------------------------------------------------
+
+
+def _paying_without_the_shop(standin: StandIn, tenant: Tenant) -> BillingAccount:
+    catalogue_sync()
+    module_set_enabled(slug="alpha", module="shop", enabled=False)
+    customer = standin.client.customers.create(params={"name": tenant.name})
+    standin.card(customer.id)
+    BillingAccount.objects.create(
+        tenant=tenant, customer_id=customer.id, trial_end=timezone.now() - timedelta(days=1)
+    )
+    return connect(tenant)
+
+
+def test_a_failed_item_sync_shows_as_a_plan_that_differs_from_the_subscription(
+    standin: StandIn, tenant: Tenant, worker: Worker, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given alpha paying without the shop, then the shop turned on while Stripe fails
+    _paying_without_the_shop(standin, tenant)
+    standin.fail("POST", "/v1/subscription_items", status=500, times=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        module_set_enabled(slug="alpha", module="shop", enabled=True)
+    worker.run()
+    assert [name for name, _exc in worker.failures] == ["linli.billing.tasks.billing_items_sync"]
+
+    # when the admin looks at the billing page
+    html = _admin(tenant).get("/admin/billing/").content.decode()
+
+    # then the plan (with the shop) stands beside what the subscription really holds, and
+    # the difference is told
+    plan = html.split('id="billing-plan"')[1].split("</section>")[0]
+    held = html.split('id="billing-subscription"')[1].split("</section>")[0]
+    assert "Linli shop" in plan and "Linli shop" not in held
+    assert "data-differs" in html
+    assert "Your subscription in Stripe does not match your modules yet" in html
+    assert BillingAccount.objects.get(tenant=tenant).sync_error != ""
+
+
+def test_ops_see_a_failed_item_sync_and_run_it_again(
+    standin: StandIn, tenant: Tenant, worker: Worker, ops: Client
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(username="ops").update(is_superuser=True)
+    account = _paying_without_the_shop(standin, tenant)
+    standin.fail("POST", "/v1/subscription_items", status=500, times=3)
+    module_set_enabled(slug="alpha", module="shop", enabled=True)
+    with pytest.raises(stripe.APIError):
+        items_sync(tenant_id=tenant.pk)
+
+    page = ops.get("/admin/ops/tenants/alpha/")
+    html = page.content.decode()
+    assert "data-billing-sync-error" in html and "data-billing-differs" in html
+    resync = ops.post("/admin/ops/tenants/alpha/billing-sync/")
+    assert resync.status_code == 302
+    items = standin.subscription(account.subscription_id)["items"]["data"]
+    assert "linli_shop_9900_cny_month" in [item["plan"]["id"] for item in items]
+    assert BillingAccount.objects.get(pk=account.pk).sync_error == ""
+    assert "data-billing-differs" not in ops.get("/admin/ops/tenants/alpha/").content.decode()

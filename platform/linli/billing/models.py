@@ -53,7 +53,12 @@ class BillingAccount(models.Model):
     has_payment_method = models.BooleanField(_("payment method on file"), default=False)
     # module -> Stripe subscription item id ("base" and "residents" included)
     items = models.JSONField(default=dict, blank=True)
-    # Monthly amount in the smallest currency unit (fen/cents), as last priced.
+    # The last item sync's failure (empty once one succeeds): the plan and the subscription
+    # may differ until then, and the pages say so.
+    sync_error = models.TextField(_("last item sync error"), blank=True)
+    sync_failed_at = models.DateTimeField(_("item sync failed at"), null=True, blank=True)
+    # Monthly amount in the smallest currency unit (fen/cents) of the subscription's
+    # licensed items, as Stripe last returned them.
     monthly_amount = models.BigIntegerField(_("monthly amount"), default=0)
     currency = models.CharField(_("currency"), max_length=3, default="cny")
     # Stripe's timestamp of the newest subscription state applied; older ones are ignored.

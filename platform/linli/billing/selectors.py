@@ -14,6 +14,7 @@ from django.utils import timezone
 from linli.billing.client import stripe_client
 from linli.billing.models import BillingAccount
 from linli.billing.plans import catalogue
+from linli.billing.services import RESIDENTS, item_module, wanted_prices
 from linli.registry.models import Tenant
 
 SERVING_PAID = [BillingAccount.Status.ACTIVE, BillingAccount.Status.PAST_DUE]
@@ -23,16 +24,67 @@ SERVING_PAID = [BillingAccount.Status.ACTIVE, BillingAccount.Status.PAST_DUE]
 class Line:
     key: str
     name: str
-    amount: int
+    amount: int  # per month, or per active resident for the metered line
+    metered: bool = False
+
+
+def _order(key: str) -> tuple[int, str]:
+    return (0 if key == "base" else 2 if key == RESIDENTS else 1, key)
+
+
+def _name(key: str, fallback: str = "") -> str:
+    prices = catalogue()
+    price = {"base": prices.base, RESIDENTS: prices.per_resident, **prices.modules}.get(key)
+    return price.name if price is not None else fallback or key
 
 
 def plan_lines(tenant: Tenant) -> list[Line]:
-    """The monthly prices the tenant's modules add up to (base first)."""
-    prices = catalogue()
+    """What the tenant's modules promise: the base, each module's monthly price, and the
+    price per active resident when there is one (base first, metered last)."""
     return [
-        Line(key, price.name, price.amount)
-        for key, price in prices.priced(tenant.enabled_modules).items()
+        Line(key, _name(key), price.amount, metered=key == RESIDENTS)
+        for key, price in sorted(wanted_prices(tenant).items(), key=lambda kv: _order(kv[0]))
     ]
+
+
+def plan_total(lines: list[Line]) -> int:
+    return sum(line.amount for line in lines if not line.metered)
+
+
+def subscription_lines(account: BillingAccount, reads: StripeReads) -> list[Line] | None:
+    """What Stripe's subscription really holds, item by item; None if Stripe cannot be
+    read, [] when there is no live subscription."""
+    if not account.subscription_id or account.status in ("canceled", "incomplete_expired"):
+        return []
+    found = reads(lambda v1: v1.subscriptions.retrieve(account.subscription_id))
+    if found is None:
+        return None
+    lines = []
+    for item in found.to_dict()["items"]["data"]:
+        plan = item.get("plan") or {}
+        key = item_module(item)
+        lines.append(
+            Line(
+                key,
+                _name(key, str(plan.get("nickname") or plan.get("id") or "")),
+                int(plan.get("amount") or 0),
+                metered=plan.get("usage_type") == "metered",
+            )
+        )
+    return sorted(lines, key=lambda line: _order(line.key))
+
+
+def plan_differs(
+    tenant: Tenant, account: BillingAccount | None, held: list[Line] | None = None
+) -> bool:
+    """Whether the subscription lacks a price the modules promise, or has one they do not
+    (from what Stripe holds when it was read, else from Linli's copy of it)."""
+    if account is None or not account.subscription_id:
+        return False
+    if account.status in ("canceled", "incomplete_expired") or tenant.status == "closed":
+        return False
+    have = {line.key for line in held} if held is not None else set(account.items)
+    return set(wanted_prices(tenant)) != have
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,23 @@ def wanted_prices(tenant: Tenant) -> dict[str, Any]:
 
 
 def items_sync(*, tenant_id: int) -> BillingAccount | None:
+    """Make the subscription's items match the tenant's modules (``_items_sync``); a
+    failure is recorded on the account, in its own transaction, and raised again so the
+    job is retried. Success clears it."""
+    try:
+        account = _items_sync(tenant_id=tenant_id)
+    except Exception as exc:
+        BillingAccount.objects.filter(tenant_id=tenant_id).update(
+            sync_error=f"{type(exc).__name__}: {exc}"[:2000], sync_failed_at=timezone.now()
+        )
+        raise
+    if account is not None and account.sync_error:
+        BillingAccount.objects.filter(pk=account.pk).update(sync_error="", sync_failed_at=None)
+        account.sync_error, account.sync_failed_at = "", None
+    return account
+
+
+def _items_sync(*, tenant_id: int) -> BillingAccount | None:
     """Make the subscription's items match the tenant's modules, prorating the change.
 
     Stripe's subscription is the truth, not Linli's copy: it is read first, the missing

@@ -121,6 +121,7 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
                 error, error_status = exc.message, exc.status
     currency = account.currency if account else "cny"
     lines = selectors.plan_lines(tenant)
+    held = selectors.subscription_lines(account, reads) if account else []
     upcoming = selectors.next_invoice(account, reads) if account else None
     invoices = selectors.invoices(account, reads) if account else []
     context = {
@@ -129,8 +130,13 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
         "account": account,
         "situation": situation,
         "buttons": _buttons(request, situation),
-        "lines": [(line.name, money(line.amount, currency)) for line in lines],
-        "total": money(sum(line.amount for line in lines), currency),
+        "lines": [(line.name, money(line.amount, currency), line.metered) for line in lines],
+        "total": money(selectors.plan_total(lines), currency),
+        "held": None
+        if held is None
+        else [(line.name, money(line.amount, currency), line.metered) for line in held],
+        "held_total": money(selectors.plan_total(held or []), currency),
+        "differs": selectors.plan_differs(tenant, account, held),
         "upcoming": upcoming
         and {**upcoming, "amount": money(upcoming["amount_due"], upcoming["currency"])},
         "invoices": None

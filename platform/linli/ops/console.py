@@ -371,6 +371,7 @@ def _tenant_or_404(slug: str) -> Tenant:
 
 
 def tenant_view(site: Any, request: HttpRequest, slug: str) -> HttpResponse:
+    from linli.billing import selectors as billing_selectors
     from linli.billing.views import money
 
     tenant = _tenant_or_404(slug)
@@ -385,6 +386,7 @@ def tenant_view(site: Any, request: HttpRequest, slug: str) -> HttpResponse:
         "domains": list(tenant.domains.order_by("-is_primary", "domain")),
         "account": account,
         "amount": money(account.monthly_amount, account.currency) if account else "",
+        "billing_differs": billing_selectors.plan_differs(tenant, account),
         "usage": usage,
         "size": schema_sizes([tenant.schema_name]).get(tenant.schema_name, 0),
         "behind": None if lagging is None else tenant.schema_name in lagging,
@@ -430,6 +432,27 @@ def resume_view(site: Any, request: HttpRequest, slug: str) -> HttpResponse:
     from linli.registry.services import tenant_resume
 
     return _status_change(request, slug, tenant_resume, _("Resumed %(slug)s."))
+
+
+def billing_sync_view(site: Any, request: HttpRequest, slug: str) -> HttpResponse:
+    """Bring the tenant's subscription in step with its modules now (after a failed sync)."""
+    from linli.billing.services import items_sync
+    from linli.registry.services import ops_record
+
+    actor = _actor(request)
+    tenant = _tenant_or_404(slug)
+    try:
+        items_sync(tenant_id=tenant.pk)
+    except Exception as exc:  # Stripe's or the network's: told, recorded on the account
+        messages.error(
+            request,
+            _("The subscription of %(slug)s could not be synced: %(error)s")
+            % {"slug": slug, "error": exc},
+        )
+    else:
+        ops_record(slug=slug, action="billing_sync", actor=actor)
+        messages.success(request, _("The subscription of %(slug)s is in step.") % {"slug": slug})
+    return HttpResponseRedirect(reverse("platform_admin:ops_tenant", args=[slug]))
 
 
 def export_view(site: Any, request: HttpRequest, slug: str) -> HttpResponseBase:
@@ -502,6 +525,11 @@ def ops_urls(site: Any) -> list[Any]:
             "ops/tenants/<str:slug>/resume/",
             _staff_only(site, resume_view, post=True),
             name="ops_tenant_resume",
+        ),
+        path(
+            "ops/tenants/<str:slug>/billing-sync/",
+            _staff_only(site, billing_sync_view, post=True),
+            name="ops_tenant_billing_sync",
         ),
         path(
             "ops/tenants/<str:slug>/export/",
