@@ -3,6 +3,8 @@ SSRF refused. (Disabling an endpoint that keeps failing: test_disabling.)"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -101,6 +103,14 @@ def erased(resident_id: int) -> Event:
     )
 
 
+def linli_signature_ok(secret: str, header: str, body: bytes) -> bool:
+    """The deprecated ``Linli-Signature``: ``t=<time>,v1=<hex HMAC of "<t>." + body>``."""
+    parts = dict(item.split("=", 1) for item in header.split(","))
+    signed = f"{parts['t']}.".encode() + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
 def test_deliveries_arrive_signed_and_the_readme_code_checks_them(in_tenant, receiver):
     hook = endpoint(receiver.url)
     event = erased(7)
@@ -111,11 +121,14 @@ def test_deliveries_arrive_signed_and_the_readme_code_checks_them(in_tenant, rec
     assert json.loads(body)["type"] == "resident.erased"
     assert headers["Linli-Event-Id"] == str(event.pk)
     verify = readme_verify()
-    assert verify(hook.secret, headers["Linli-Signature"], body) is True
+    assert verify(hook.secret, headers, body) is True
     tampered = body.replace(b'"resident_id":7', b'"resident_id":8')
     assert tampered != body
-    assert verify(hook.secret, headers["Linli-Signature"], tampered) is False
-    assert verify("whsec_other", headers["Linli-Signature"], body) is False
+    assert verify(hook.secret, headers, tampered) is False
+    assert verify("whsec_b3RoZXI=", headers, body) is False
+    stale = {**headers, "webhook-timestamp": str(int(headers["webhook-timestamp"]) - 3600)}
+    assert verify(hook.secret, stale, body) is False
+    assert linli_signature_ok(hook.secret, headers["Linli-Signature"], body)  # deprecated
     delivery = Delivery.objects.get(event=event)
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 1, 200)
 
