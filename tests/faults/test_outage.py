@@ -32,7 +32,10 @@ def test_an_outage_answers_503_and_service_comes_back(processes, running_postgre
             headers={"Authorization": f"Bearer {wrong}"},
         )
         # a returning visitor: their session is looked up in the database
-        session = {"Cookie": "sessionid=returning0visitor0session0key000"}
+        session = {
+            "Cookie": "sessionid=returning0visitor0session0key000",
+            "Accept-Language": "en",
+        }
         admin = request(web.port, "GET", "/admin/", headers=session)
         pages = request(web.port, "GET", "/r/", headers=session)
     finally:

@@ -78,13 +78,21 @@ def test_an_idempotent_post_in_an_outage_is_a_503_problem(tenant, token):
 
 @pytest.mark.parametrize("path", ["/admin/", "/admin/login/", "/r/", "/r/signin"])
 def test_pages_in_an_outage_say_try_again_shortly(tenant, path):
-    pages = client_for(tenant)
+    pages = client_for(tenant, HTTP_ACCEPT_LANGUAGE="en")
     with database_away():
         response = pages.get(path)
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")
     assert response["Retry-After"] == "5"
     assert b"Try again shortly" in response.content
+
+
+def test_the_try_again_page_is_in_the_visitors_language(tenant):
+    pages = client_for(tenant, HTTP_ACCEPT_LANGUAGE="zh-hant")
+    with database_away():
+        response = pages.get("/r/")
+    assert response.status_code == 503
+    assert "請稍後重試" in response.content.decode()
 
 
 def test_the_platform_host_in_an_outage_is_a_503_too(db):
