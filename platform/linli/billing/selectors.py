@@ -10,6 +10,7 @@ from typing import Any
 import stripe
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _lazy
 
 from linli.billing.client import stripe_client
 from linli.billing.models import BillingAccount
@@ -33,8 +34,18 @@ def _order(key: str) -> tuple[int, str]:
 
 
 def _name(key: str, fallback: str = "") -> str:
+    """A price's name in the reader's language: the module's own name, the platform's,
+    the residents'; a price the catalogue has and Linli does not know keeps its name."""
+    from linli.registry.models import Module
+
+    if key == "base":
+        return str(_lazy("Linli platform"))
+    if key == RESIDENTS:
+        return str(_lazy("Active residents"))
+    if key in Module.values:
+        return str(Module(key).label)
     prices = catalogue()
-    price = {"base": prices.base, RESIDENTS: prices.per_resident, **prices.modules}.get(key)
+    price = prices.modules.get(key)
     return price.name if price is not None else fallback or key
 
 
@@ -209,34 +220,47 @@ def next_invoice(account: BillingAccount, reads: StripeReads) -> dict[str, Any] 
 class Overview:
     mrr: int
     currency: str
-    by_status: dict[str, int]
+    by_status: list[tuple[str, str, int]]  # key, label, count
     trials_ending: list[BillingAccount]
     past_due: list[BillingAccount]
     accounts: list[BillingAccount]
 
 
+SERVING_TENANT = [Tenant.Status.TRIAL, Tenant.Status.ACTIVE, Tenant.Status.PAST_DUE]
+
+
 def ops_overview(*, now: datetime | None = None) -> Overview:
+    """Every account at a glance. Monthly recurring revenue counts what will be invoiced
+    again: paid (or past due) subscriptions of tenants that serve, not ending."""
     now = now or timezone.now()
     accounts = BillingAccount.objects.select_related("tenant")
-    mrr = accounts.filter(status__in=SERVING_PAID).aggregate(total=Sum("monthly_amount"))["total"]
-    by_status: dict[str, int] = {}
+    mrr = accounts.filter(
+        status__in=SERVING_PAID, tenant__status__in=SERVING_TENANT, cancel_at_period_end=False
+    ).aggregate(total=Sum("monthly_amount"))["total"]
+    counted: dict[str, int] = {}
     for status in accounts.values_list("status", flat=True):
-        by_status[status] = by_status.get(status, 0) + 1
+        counted[status] = counted.get(status, 0) + 1
+    labels = dict(BillingAccount.Status.choices)
     return Overview(
         mrr=int(mrr or 0),
         currency=catalogue().currency,
-        by_status=by_status,
+        by_status=[
+            (status, str(labels.get(status, status)), count)
+            for status, count in sorted(counted.items())
+        ],
         trials_ending=list(
             accounts.filter(
                 status__in=[BillingAccount.Status.TRIALING, BillingAccount.Status.PENDING],
+                tenant__status__in=SERVING_TENANT,
                 trial_end__gte=now,
                 trial_end__lt=now + timedelta(days=7),
             ).order_by("trial_end")
         ),
         past_due=list(
             accounts.filter(
-                status__in=[BillingAccount.Status.PAST_DUE, BillingAccount.Status.UNPAID]
+                status__in=[BillingAccount.Status.PAST_DUE, BillingAccount.Status.UNPAID],
+                tenant__isnull=False,
             ).order_by("grace_until")
         ),
-        accounts=list(accounts.order_by("tenant__schema_name")[:500]),
+        accounts=list(accounts.order_by("tenant__schema_name", "tenant_slug", "pk")[:500]),
     )

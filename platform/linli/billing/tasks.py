@@ -73,7 +73,9 @@ def billing_event_process(*, event_id: str) -> str:
 @app.periodic(cron="*/10 * * * *", periodic_id="billing_grace_enforce")
 @platform_task(queue="platform")
 def billing_grace_enforce(*, timestamp: int | None = None) -> list[str]:
-    """Every 10 minutes: suspend tenants still past due once their grace period has ended."""
+    """Every 10 minutes: suspend tenants still past due once their grace period has ended
+    (with billing off, self-hosted, nothing is ever suspended for billing)."""
+    from linli.billing.client import billing_enabled
     from linli.billing.events import billing_grace_enforce as enforce
 
-    return enforce()
+    return enforce() if billing_enabled() else []

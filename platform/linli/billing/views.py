@@ -4,25 +4,46 @@ Both answer 404 when billing is off (self-hosted)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from linli.billing import selectors, services
 from linli.billing.client import billing_enabled
 from linli.billing.models import BillingAccount
 from linli.errors import LinliError
 from linli.http import absolute_url
+from linli.registry.context import tenant_zone
+
+# Yuan as each language writes them; other currencies as the language's CLDR data does.
+_YUAN = {"zh-hans": "¥{n}", "zh-hant": "{n} 元", "en": "CNY {n}"}
 
 
-def money(amount: int, currency: str) -> str:
+def money(amount: int, currency: str, language: str | None = None) -> str:
+    """An amount in the smallest unit (fen, cents), for a reader of ``language`` (the
+    active one by default): ¥425.00 in Simplified Chinese, 425.00 元 in Traditional,
+    CNY 425.00 in English."""
+    language = (language or translation.get_language() or "en").lower()
     sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    return f"{sign}{currency.upper()} {amount // 100:,}.{amount % 100:02d}"
+    whole = abs(amount)
+    number = f"{whole // 100:,}.{whole % 100:02d}"
+    if currency.lower() == "cny":
+        pattern = _YUAN.get(language) or _YUAN.get(language.split("-")[0], _YUAN["en"])
+        return sign + pattern.format(n=number)
+    from decimal import Decimal
+
+    from babel.numbers import format_currency
+
+    locale = {"zh-hans": "zh_Hans_CN", "zh-hant": "zh_Hant_TW"}.get(language, "en")
+    return str(format_currency(Decimal(amount) / 100, currency.upper(), locale=locale))
 
 
 def _may_manage_billing(request: HttpRequest) -> bool:
@@ -76,6 +97,23 @@ def _buttons(request: HttpRequest, situation: selectors.Situation) -> list[dict[
         }
         for action, label, icon, variant in labels
     ]
+
+
+INVOICE_STATUSES = {
+    "draft": _lazy("Draft"),
+    "open": _lazy("Open"),
+    "paid": _lazy("Paid"),
+    "uncollectible": _lazy("Uncollectible"),
+    "void": _lazy("Void"),
+}
+
+
+def _moment(moment: datetime | None, tenant: Any) -> str:
+    """A moment on a district's page: its date and time in the tenant's zone, named."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment, tenant_zone(tenant))
+    return f"{date_format(local, 'DATETIME_FORMAT')} ({tenant.time_zone})"
 
 
 def _pay(request: HttpRequest, tenant: Any, action: str) -> HttpResponse:
@@ -141,13 +179,25 @@ def tenant_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
         and {**upcoming, "amount": money(upcoming["amount_due"], upcoming["currency"])},
         "invoices": None
         if invoices is None
-        else [{**i, "amount": money(i["amount_due"], i["currency"])} for i in invoices],
+        else [
+            {
+                **i,
+                "amount": money(i["amount_due"], i["currency"]),
+                "status_label": INVOICE_STATUSES.get(i["status"], i["status"]),
+            }
+            for i in invoices
+        ],
+        "until": _moment(situation.until, tenant),
         "added": request.GET.get("added") == "1",
         "error": error,
         "stripe_down": reads.down,
+        "zone": tenant.time_zone,
     }
     status = error_status if error else 200
-    return TemplateResponse(request, "admin/billing/tenant.html", context, status=status)
+    response = TemplateResponse(request, "admin/billing/tenant.html", context, status=status)
+    with timezone.override(tenant_zone(tenant)):  # the district's page: its own clock
+        response.render()
+    return response
 
 
 def ops_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
@@ -162,7 +212,15 @@ def ops_billing_view(site: Any, request: HttpRequest) -> HttpResponse:
         "overview": overview,
         "mrr": money(overview.mrr, overview.currency),
         "rows": [
-            {"account": a, "amount": money(a.monthly_amount, a.currency)} for a in overview.accounts
+            {
+                "account": a,
+                "slug": a.tenant.schema_name if a.tenant else a.tenant_slug,
+                "amount": money(a.monthly_amount, a.currency),
+            }
+            for a in overview.accounts
         ],
     }
-    return TemplateResponse(request, "admin/billing/overview.html", context)
+    response = TemplateResponse(request, "admin/billing/overview.html", context)
+    with timezone.override(UTC):  # the platform's pages: UTC, and they say so
+        response.render()
+    return response
