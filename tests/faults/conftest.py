@@ -326,8 +326,13 @@ def running_postgres(deployment: Deployment) -> Iterator[Postgres]:
 
 @pytest.fixture
 def processes(deployment: Deployment) -> Iterator[Deployment]:
-    """Processes a test starts are stopped after it."""
+    """Processes a test starts are stopped after it, and the jobs it left are dropped (a
+    job a killed worker left 'doing' would hold its tenant's lock for the next test)."""
     before = len(deployment.processes)
     yield deployment
     for process in deployment.processes[before:]:
         process.kill()
+    if not deployment.pg.running():
+        deployment.pg.start()
+    deployment.pg.query("DELETE FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
+    deployment.pg.query("DELETE FROM procrastinate_workers")
