@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -312,6 +313,7 @@ def deployment() -> Iterator[Deployment]:
         if not pg.running():
             pg.start()
         server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
