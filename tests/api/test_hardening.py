@@ -41,7 +41,7 @@ def modules(tenant):
 
 
 @pytest.fixture
-def claimed(tenant, modules) -> tuple[HelpRequest, Resident]:
+def claimed(tenant, modules):
     with tenant_context(tenant):
         requester, helper = ResidentFactory(), ResidentFactory()
         Volunteer.objects.create(resident=helper)

@@ -187,14 +187,14 @@ def build_world(estate: dict[str, Any]) -> dict[str, Any]:
     _role(secretary, Role.ESTATE_SECRETARY, estate=estate["estate"])
     building_leader = ResidentFactory(display_name="樓長", household=HouseholdFactory())
     _role(building_leader, Role.BUILDING_LEADER, building=building)
-    elsewhere = EstateFactory(name="學府小區")
+    elsewhere: Any = EstateFactory(name="學府小區")
     other_leader = ResidentFactory(display_name="別區書記", household=HouseholdFactory())
     _role(other_leader, Role.ESTATE_SECRETARY, estate=elsewhere)
     other_shop = catalogue.shop_create(
         estate_id=elsewhere.pk, name="學府小店", zones=["parcels", "daily_goods"]
     )
     company = Organisation.objects.create(name="岑溪家政", kind="company")
-    partner = ResidentFactory(display_name="家政員", household=HouseholdFactory())
+    partner: Any = ResidentFactory(display_name="家政員", household=HouseholdFactory())
     OrganisationMember.objects.create(organisation=company, resident=partner)
     service = partners.service_create(
         organisation_id=company.pk,
