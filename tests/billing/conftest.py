@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import stripe
 from django.test import TestCase
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -144,8 +145,10 @@ def connect(tenant: Tenant) -> BillingAccount:
 
 
 @pytest.fixture
-def standin(settings: Any, standin_url: str) -> Iterator[StandIn]:
-    """Billing on, Linli's Stripe client pointed at the stand-in, emptied for each test."""
+def standin(settings: Any, standin_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    """Billing on, Linli's Stripe client pointed at the stand-in, emptied for each test.
+    The Stripe library still retries a failed call twice, without its pauses between."""
+    monkeypatch.setattr(stripe.HTTPClient, "_sleep_time_seconds", lambda self, retries: 0.0)
     side = StandIn(standin_url)
     side.flush()
     settings.STRIPE_SECRET_KEY = "sk_test_linli"
@@ -174,6 +177,13 @@ class Worker:
     ran: set[int] = field(default_factory=set)
     delivered: set[str] = field(default_factory=set)
     failures: list[tuple[str, BaseException]] = field(default_factory=list)
+    # Failed jobs are tried again at the next run (a worker's retries), at most ATTEMPTS
+    # times in all, Stripe's clock moving on by the billing jobs' backoff (5 s, 25 s, ...
+    # 5**n s: the eighth attempt comes more than a day after the first); those that never
+    # succeed end up in ``gave_up``.
+    retrying: list[tuple[ProcrastinateJob, int]] = field(default_factory=list)
+    gave_up: list[str] = field(default_factory=list)
+    ATTEMPTS = 8  # as the billing jobs' retry strategies
 
     def jobs(self, task: str = "") -> list[ProcrastinateJob]:
         queued = ProcrastinateJob.objects.filter(task_name__startswith=BILLING_TASKS)
@@ -187,6 +197,9 @@ class Worker:
         from procrastinate.contrib.django import app
 
         done = 0
+        retrying, self.retrying = self.retrying, []
+        for job, attempts in retrying:
+            self._attempt(app, job, attempts + 1)
         for _round in range(rounds):
             if deliver:
                 self.deliver()
@@ -195,14 +208,23 @@ class Worker:
                 return done
             for job in pending:
                 self.ran.add(job.id)
-                task = app.tasks[job.task_name]
-                try:
-                    with TestCase.captureOnCommitCallbacks(execute=True):
-                        task.func(**job.args)
-                except Exception as exc:  # a worker records the failure; the job is retried
-                    self.failures.append((job.task_name, exc))
+                self._attempt(app, job, 1)
                 done += 1
         raise AssertionError("billing jobs kept deferring jobs")
+
+    def _attempt(self, app: Any, job: ProcrastinateJob, attempt: int) -> None:
+        task = app.tasks[job.task_name]
+        if attempt > 1:
+            self.standin.advance(5 ** (attempt - 1))
+        try:
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                task.func(**job.args)
+        except Exception as exc:  # a worker records the failure; the job is retried
+            self.failures.append((job.task_name, exc))
+            if attempt < self.ATTEMPTS:
+                self.retrying.append((job, attempt))
+            else:
+                self.gave_up.append(f"{job.task_name} {job.args}: {exc}")
 
     def deliver(self) -> int:
         """Post every event Stripe has not delivered yet, signed, to the webhook."""

@@ -1130,6 +1130,11 @@ def _fault(request: web.Request, p: dict[str, Any]) -> dict[str, Any]:
     return {"faults": len(state.faults)}
 
 
+@route("GET", "/_test/faults")
+def _faults_count(request: web.Request, p: dict[str, Any]) -> dict[str, Any]:
+    return {"faults": len(state.faults)}
+
+
 @route("DELETE", "/_test/faults")
 def _faults_clear(request: web.Request, p: dict[str, Any]) -> dict[str, Any]:
     state.faults.clear()

@@ -301,3 +301,38 @@ def test_resuming_before_the_cancellation_job_ran_keeps_the_subscription(
     worker.run()
     assert standin.requests(f"/v1/subscriptions/{connected.subscription_id}", "DELETE") == []
     assert standin.subscription(connected.subscription_id)["status"] == "trialing"
+
+
+def test_a_resume_while_stripe_is_down_is_refused_with_the_reason(
+    standin: StandIn, worker: Worker, connected: BillingAccount
+) -> None:
+    from linli.billing.services import BillingUnavailable
+    from linli.registry.services import tenant_resume
+
+    standin.card(connected.customer_id)
+    _closed_by_billing(standin, worker, connected)
+    standin.fail("POST", "/v1/subscriptions", status=500, times=3)
+    with pytest.raises(BillingUnavailable) as down:
+        tenant_resume(slug="alpha", actor="ops")
+    assert "was not resumed" in down.value.message
+    assert Tenant.objects.get(schema_name="alpha").status == "closed"
+
+
+def test_what_ran_out_of_retries_is_queued_again_every_hour(
+    standin: StandIn, worker: Worker, tenant: Tenant
+) -> None:
+    from linli.billing.services import accounts_reconcile
+
+    # given a trial whose connect job gave up (Stripe was out for longer than its retries)
+    catalogue_sync()
+    BillingAccount.objects.create(
+        tenant=tenant, trial_end=timezone.now() + timedelta(days=30), status="pending"
+    )
+    # when the hourly job runs, an hour later
+    assert accounts_reconcile(now=timezone.now() + timedelta(minutes=30)) == 0
+    assert accounts_reconcile(now=timezone.now() + timedelta(hours=2)) == 1
+    assert accounts_reconcile(now=timezone.now() + timedelta(hours=2)) == 0  # queued once
+    worker.run()
+    # then the tenant is in Stripe
+    account = BillingAccount.objects.get(tenant=tenant)
+    assert account.subscription_id and account.status == "trialing"

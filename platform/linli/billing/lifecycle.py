@@ -148,6 +148,10 @@ PAYMENT_DECLINED = gettext_noop(
     "method (%(reason)s). Nothing was resumed."
 )
 
+STRIPE_UNREACHABLE = gettext_noop(
+    "Stripe is not answering, so %(slug)s was not resumed; try again in a minute."
+)
+
 # The tenant status that follows each billing status (as the events apply it).
 TENANT_STATUS: dict[str, str] = {
     Status.TRIALING: Tenant.Status.TRIAL,
@@ -159,6 +163,16 @@ TENANT_STATUS: dict[str, str] = {
 
 
 def account_reopen(*, tenant: Tenant, trial_days: int | None = None) -> str | None:
+    """See ``_account_reopen``; Stripe out of reach refuses the resume, with the reason."""
+    from linli.billing.services import BillingUnavailable
+
+    try:
+        return _account_reopen(tenant=tenant, trial_days=trial_days)
+    except stripe.StripeError as exc:
+        raise BillingUnavailable(_(STRIPE_UNREACHABLE) % {"slug": tenant.slug}) from exc
+
+
+def _account_reopen(*, tenant: Tenant, trial_days: int | None = None) -> str | None:
     """The tenant is about to serve again: make sure it is billed. Returns the status the
     tenant takes (None: the registry's default), or refuses with a ``Conflict``.
 

@@ -347,6 +347,43 @@ def modules_changed(*, tenant: Tenant) -> None:
     transaction.on_commit(lambda: billing_items_sync.defer(tenant_id=tenant.pk))
 
 
+# --- What a job gave up on --------------------------------------------------------------
+
+RECONCILE_AFTER = timedelta(hours=1)
+
+
+def accounts_reconcile(*, now: datetime | None = None) -> int:
+    """Queue again what the jobs gave up on (Stripe was out longer than their retries):
+    the connect of a serving tenant's account that never reached Stripe, and the item
+    sync of one whose last sync failed. Each at most once in the queue; returns how many
+    were queued."""
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    from linli.billing.tasks import billing_account_connect, billing_items_sync
+
+    if not billing_enabled():
+        return 0
+    now = now or timezone.now()
+    serving = BillingAccount.objects.filter(tenant__status__in=SERVING)
+    unconnected = serving.filter(subscription_id="", created_at__lt=now - RECONCILE_AFTER)
+    unsynced = serving.exclude(sync_error="").filter(sync_failed_at__lt=now - RECONCILE_AFTER)
+    queued = 0
+    for task, name, tenant_ids in [
+        (billing_account_connect, "connect", unconnected.values_list("tenant_id", flat=True)),
+        (billing_items_sync, "items", unsynced.values_list("tenant_id", flat=True)),
+    ]:
+        for tenant_id in tenant_ids:
+            try:
+                with transaction.atomic():  # a refused insert must not abort the caller's
+                    task.configure(queueing_lock=f"billing-{name}-{tenant_id}").defer(
+                        tenant_id=tenant_id
+                    )
+            except AlreadyEnqueued:
+                continue
+            queued += 1
+    return queued
+
+
 # --- A payment method added in Checkout -------------------------------------------------
 
 

@@ -79,3 +79,12 @@ def billing_grace_enforce(*, timestamp: int | None = None) -> list[str]:
     from linli.billing.events import billing_grace_enforce as enforce
 
     return enforce() if billing_enabled() else []
+
+
+@app.periodic(cron="35 * * * *", periodic_id="billing_reconcile")
+@platform_task(queue="platform")
+def billing_reconcile(*, timestamp: int | None = None) -> int:
+    """Hourly: queue again the connects and item syncs that ran out of retries."""
+    from linli.billing.services import accounts_reconcile
+
+    return accounts_reconcile()
