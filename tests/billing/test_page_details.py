@@ -56,7 +56,8 @@ def test_the_payment_buttons_are_buttons_in_the_admin_theme(
 
 
 def test_an_active_account_is_not_told_about_a_trial(standin: StandIn, tenant: Tenant) -> None:
-    _account(standin, tenant, status="active", has_payment_method=True)
+    # active, paying by invoice: no payment method on file, and no trial either
+    _account(standin, tenant, status="active", has_payment_method=False)
     html = _admin(tenant).get("/admin/billing/").content.decode()
     assert "trial" not in html.split('id="billing-status"')[1].split("</section>")[0].lower()
     assert "Manage billing in Stripe" in html
