@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import TestCase
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from linli import cli
 from linli.billing.events import NOTE_TENANT_GONE
@@ -312,7 +312,7 @@ def test_a_resume_while_stripe_is_down_is_refused_with_the_reason(
     standin.card(connected.customer_id)
     _closed_by_billing(standin, worker, connected)
     standin.fail("POST", "/v1/subscriptions", status=500, times=3)
-    with pytest.raises(BillingUnavailable) as down:
+    with pytest.raises(BillingUnavailable) as down, translation.override("en"):
         tenant_resume(slug="alpha", actor="ops")
     assert "was not resumed" in down.value.message
     assert Tenant.objects.get(schema_name="alpha").status == "closed"

@@ -89,6 +89,7 @@ def test_a_zh_hans_page_names_products_and_amounts_in_chinese(
     assert "Linli shop" not in plan and "Linli platform" not in plan
     assert "CNY" not in plan
     assert "¥99.00" in plan and "¥298.00" in plan
+    assert "每月合计" in plan and "订阅有效。" in html
 
 
 def test_the_district_page_speaks_the_tenants_time_zone(standin: StandIn, tenant: Tenant) -> None:
