@@ -27,7 +27,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from linli.errors import NotAllowed, NotFound
+from linli.errors import NotAllowed, NotFound, ValidationFailed
 from tenants.community.actor import Actor
 from tenants.community.models import Household, Resident, Unit
 
@@ -56,6 +56,30 @@ def names_anyone(actor: Actor) -> bool:
 
 def not_yourself() -> NotAllowed:
     return NotAllowed(_("A resident can only act for themselves."), code="not_yourself")
+
+
+def named_person(actor: Actor, resident_id: int | None, *, field: str) -> Actor:
+    """The person a call is about (a body's ``leader_id``, ``volunteer_resident_id``,
+    ``resident_id``…), as the Actor the module's rules then judge as if they acted: a person
+    names only themself (omitting the id means themself; anyone else is 403 ``not_yourself``);
+    the district's tool must name an active resident (422 ``resident_required`` /
+    ``resident_not_found`` on ``field``)."""
+    if actor.is_person:
+        if resident_id is not None and not actor.is_self(resident_id):
+            raise not_yourself()
+        return actor
+    if not names_anyone(actor):
+        raise not_yourself()
+    if resident_id is None:
+        raise ValidationFailed(_("Name the resident."), code="resident_required", field=field)
+    person = actor.as_named(resident_id)
+    if person is None:
+        raise ValidationFailed(
+            _("No active resident %(id)s.") % {"id": resident_id},
+            code="resident_not_found",
+            field=field,
+        )
+    return person
 
 
 def leaders_only(actor: Actor) -> None:

@@ -33,7 +33,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from linli.errors import NotAllowed, NotFound, ValidationFailed
-from tenants.community.actor import Actor, Kind
+from tenants.community.access import named_person
+from tenants.community.actor import Actor
 from tenants.community.models import Household
 from tenants.deliberation.models import (
     ActionItem,
@@ -46,8 +47,6 @@ from tenants.deliberation.models import (
 )
 
 NOT_YOURSELF = gettext_noop("A resident can only act for themselves.")
-RESIDENT_REQUIRED = gettext_noop("Name the resident.")
-RESIDENT_NOT_FOUND = gettext_noop("No active resident %(id)s.")
 NOT_A_LEADER = gettext_noop("Only leaders do this.")
 TOPIC_OUT_OF_SCOPE = gettext_noop("This topic is not in a place you lead.")
 MEETING_OUT_OF_SCOPE = gettext_noop("This meeting is not for a place you lead.")
@@ -68,20 +67,8 @@ LEADERS_KINDS = frozenset({"before", "after"})  # photos of the fix: the leaders
 
 
 def named(actor: Actor, resident_id: int | None, *, field: str) -> Actor:
-    """The person a call is about, as an Actor: the acting person (who may only name
-    themselves), or the resident the district's tool names (who must exist)."""
-    if actor.kind != Kind.DISTRICT:
-        if actor.resident is None or (resident_id is not None and not actor.is_self(resident_id)):
-            raise NotAllowed(_(NOT_YOURSELF), code="not_yourself")
-        return actor
-    if resident_id is None:
-        raise ValidationFailed(_(RESIDENT_REQUIRED), code="resident_required", field=field)
-    person = actor.as_named(resident_id)
-    if person is None or person.resident is None:
-        raise ValidationFailed(
-            _(RESIDENT_NOT_FOUND) % {"id": resident_id}, code="resident_not_found", field=field
-        )
-    return person
+    """The person a call is about (see ``tenants.community.access.named_person``)."""
+    return named_person(actor, resident_id, field=field)
 
 
 def person_id(person: Actor) -> int:

@@ -49,6 +49,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from linli.errors import NotAllowed, NotFound, ValidationFailed
+from tenants.community.access import named_person
 from tenants.community.actor import EVERYTHING, Actor, Kind
 from tenants.community.models import Building, Resident, Role, Unit
 from tenants.community.roles import active_roles
@@ -129,20 +130,12 @@ def _must_lead(actor: Actor, household_id: int | None) -> None:
 
 
 def named_resident_id(actor: Actor, resident_id: int | None, *, field: str) -> int:
-    """The person a body names to act (the volunteer doing a step, the resident signing up):
-    a person names only themself (403 ``not_yourself``; omitting the id means themself); the
-    district's tool must name someone, who is then judged by the same rules as if they acted
-    themself."""
-    if actor.is_person or actor.kind != Kind.DISTRICT:
-        me = actor.resident_id
-        if me is None or (resident_id is not None and resident_id != me):
-            raise refusal(NOT_YOURSELF)
-        return me
-    if resident_id is None:
-        raise ValidationFailed(_("Name the resident."), code="resident_required", field=field)
-    if actor.as_named(resident_id) is None:
-        raise _no_resident(resident_id, field=field)
-    return resident_id
+    """The person a body names to act (the volunteer doing a step, the resident signing up),
+    by ``tenants.community.access.named_person``."""
+    person = named_person(actor, resident_id, field=field).resident_id
+    if person is None:
+        raise refusal(NOT_YOURSELF)
+    return person
 
 
 def _no_resident(resident_id: int, *, field: str) -> ValidationFailed:

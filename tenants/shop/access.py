@@ -45,7 +45,8 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from linli.errors import NotAllowed, NotFound, ValidationFailed
+from linli.errors import NotAllowed, NotFound
+from tenants.community.access import named_person
 from tenants.community.actor import Actor
 from tenants.community.models import OrganisationMember, Role
 from tenants.community.roles import active_roles
@@ -375,19 +376,5 @@ def may_cancel_booking(actor: Actor, booking: Booking) -> int | None:
 
 
 def named_resident(actor: Actor, resident_id: int | None, *, field: str = "resident_id") -> Actor:
-    """The person an order or booking is for, judged as if they acted themselves: a person
-    names only themselves (or no one), the district's tool names an active resident."""
-    if resident_id is None:
-        if actor.is_person:
-            return actor
-        raise ValidationFailed(_("Name the resident."), code="resident_required", field=field)
-    if actor.is_person and not actor.is_self(resident_id):
-        raise NotAllowed(_("A resident can only act for themselves."), code=NOT_YOURSELF)
-    named = actor.as_named(resident_id)
-    if named is None or named.resident_id is None:
-        raise ValidationFailed(
-            _("No active resident %(id)s.") % {"id": resident_id},
-            code="resident_not_found",
-            field=field,
-        )
-    return named
+    """The person an order or booking is for (``tenants.community.access.named_person``)."""
+    return named_person(actor, resident_id, field=field)
