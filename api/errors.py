@@ -40,7 +40,15 @@ class Problem(Schema):
 
 
 # What every authenticated operation can answer besides success (declare them all).
-READ_ERRORS: dict[int, Any] = {401: Problem, 403: Problem, 404: Problem, 422: Problem, 429: Problem}
+# 503: the database is out of reach for a moment (``database_unavailable``, with Retry-After).
+READ_ERRORS: dict[int, Any] = {
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    422: Problem,
+    429: Problem,
+    503: Problem,
+}
 WRITE_ERRORS: dict[int, Any] = {**READ_ERRORS, 400: Problem, 409: Problem, 413: Problem}
 
 
