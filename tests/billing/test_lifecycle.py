@@ -303,6 +303,37 @@ def test_resuming_before_the_cancellation_job_ran_keeps_the_subscription(
     assert standin.subscription(connected.subscription_id)["status"] == "trialing"
 
 
+def test_resuming_a_tenant_closed_before_it_reached_stripe_connects_it_then(
+    standin: StandIn, worker: Worker, tenant: Tenant
+) -> None:
+    from linli.billing.services import account_open
+    from linli.registry.services import tenant_resume
+
+    # given a trial whose connect job ran only after the tenant was closed (and stopped)
+    catalogue_sync()
+    standin.fail("POST", "/v1/customers", status=500, times=3)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        account = account_open(tenant=tenant)
+    assert account is not None
+    worker.run()
+    tenant_close(slug="alpha", actor="ops")
+    worker.run()
+    assert BillingAccount.objects.get(pk=account.pk).subscription_id == ""
+    assert standin.customers() == []
+
+    # when it is resumed, its connect is queued again and runs
+    tenant_resume(slug="alpha", actor="ops")
+    worker.run()
+
+    # then it is billed: one customer, one trialing subscription, and a trial tenant
+    account.refresh_from_db()
+    assert account.subscription_id
+    assert standin.subscription(account.subscription_id)["status"] == "trialing"
+    assert len(standin.customers()) == 1
+    assert Tenant.objects.get(schema_name="alpha").status == "trial"
+    assert worker.retrying == []
+
+
 def test_a_resume_while_stripe_is_down_is_refused_with_the_reason(
     standin: StandIn, worker: Worker, connected: BillingAccount
 ) -> None:

@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 
 import stripe
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -44,6 +45,20 @@ def _cancel_later(account: BillingAccount, *, at_period_end: bool) -> None:
     from linli.billing.tasks import billing_subscription_cancel
 
     billing_subscription_cancel.defer(account_id=account.pk, at_period_end=at_period_end)
+
+
+def _connect_later(tenant: Tenant) -> None:
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    from linli.billing.tasks import billing_account_connect
+
+    try:
+        with transaction.atomic():  # a refused insert must not abort the caller's
+            billing_account_connect.configure(queueing_lock=f"billing-connect-{tenant.pk}").defer(
+                tenant_id=tenant.pk
+            )
+    except AlreadyEnqueued:
+        pass
 
 
 def account_close(*, tenant: Tenant, cancel: str) -> BillingAccount | None:
@@ -99,7 +114,6 @@ def subscription_cancel(*, account_id: int, at_period_end: bool) -> BillingAccou
 
     A deleted tenant's subscription is always cancelled now. The account is locked, then
     its tenant (the order the event processing uses)."""
-    from django.db import transaction
 
     with transaction.atomic():
         account = BillingAccount.objects.select_for_update().filter(pk=account_id).first()
@@ -190,7 +204,11 @@ def _account_reopen(*, tenant: Tenant, trial_days: int | None = None) -> str | N
         account_open(tenant=tenant)
         return Tenant.Status.TRIAL
     if not account.customer_id or not account.subscription_id:
-        return None
+        # Not yet in Stripe: its connect job may have run while the tenant was closed and
+        # stopped there, so it is queued again (at most once in the queue).
+        _connect_later(tenant)
+        trial = account.trial_end is not None and account.trial_end > timezone.now()
+        return Tenant.Status.TRIAL if trial else None
     if _live(account):
         if account.cancel_at_period_end:
             subscription = stripe_client().v1.subscriptions.update(
