@@ -7,11 +7,12 @@ Titles are translated by the request's language.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -173,11 +174,93 @@ def install(api: NinjaAPI) -> None:
             422, "value_out_of_range", _("A value in the request is out of range for Linli.")
         )
 
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # Not answered here, with DEBUG on or off: Django logs it, reports it and sends
+        # ``got_request_exception`` (an outage becomes a 503), and the API's problem
+        # middleware answers a problem with the request's id, never a debug page.
+        raise exc
+
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if exc.status_code == 400:  # django-ninja's only 400: a body it cannot parse
             return problem(400, "body_malformed", _("The request body is not valid JSON."))
         return problem(exc.status_code, "http_error", str(exc))
+
+
+# --- Failures outside the handlers -------------------------------------------------------
+
+# A row refers to another that does not exist, or repeats one that must be unique:
+# ``Key (leader_id)=(999) is not present in table …`` / ``Key (slug)=(x) already exists.``
+_KEY = re.compile(r"Key \((?P<column>[^)]+)\)=")
+
+
+def integrity_problem(exc: BaseException) -> JsonResponse | None:
+    """The problem for a reference or uniqueness the database refused (a gap in the
+    services' own checks, logged to close it), or None for any other error."""
+    if not isinstance(exc, IntegrityError):
+        return None
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None)
+    diag = getattr(cause, "diag", None)
+    match = _KEY.search(getattr(diag, "message_detail", None) or "")
+    field = match.group("column") if match else None
+    logger.warning("database refused a write: %s", exc)
+    if state == "23503":  # foreign_key_violation
+        errors = [{"pointer": f"/body/{field}", "message": _("Nothing has this id.")}]
+        return problem(
+            422,
+            "reference_not_found",
+            _("The request refers to something that does not exist."),
+            errors=errors if field else None,
+        )
+    if state == "23505":  # unique_violation
+        errors = [{"pointer": f"/body/{field}", "message": _("This value is taken.")}]
+        return problem(
+            409,
+            "already_exists",
+            _("Something with these values exists already."),
+            errors=errors if field and "," not in field else None,
+        )
+    return None
+
+
+# The code of a failure answered outside the handlers (by Django or django-ninja itself).
+STATUS_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "server_error",
+}
+
+
+def problem_for_status(status: int, *, allow: str = "", request_id: str = "") -> JsonResponse:
+    """A problem document in place of Django's or django-ninja's own error page."""
+    code = STATUS_CODES.get(status, "http_error")
+    if status == 405:
+        detail = _("This path does not take this method; it takes %(allowed)s.") % {
+            "allowed": allow or "—"
+        }
+    elif status == 413:
+        return too_large()
+    elif status >= 500:
+        detail = _(
+            "Something went wrong on our side; nothing was done. Quote request %(id)s if "
+            "you report it."
+        ) % {"id": request_id or "—"}
+    elif status == 404:
+        detail = _("There is nothing here.")
+    elif status == 415:
+        detail = _("This body's content type is not one this path takes.")
+    else:
+        detail = _("The request cannot be answered.")
+    response = problem(status, code, detail)
+    if allow:
+        response["Allow"] = allow
+    return response
 
 
 def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:

@@ -16,7 +16,13 @@ from django.utils.translation import gettext as _
 
 from api.access.models import ApiKey, IdempotencyRecord
 from api.access.services import key_verify
-from api.errors import problem, too_large
+from api.errors import (
+    PROBLEM_CONTENT_TYPE,
+    integrity_problem,
+    problem,
+    problem_for_status,
+    too_large,
+)
 from tenants.audit.context import Actor, acting_as
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -27,6 +33,42 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 NOT_STORED = frozenset({401, 403, 429})
 ACTING_HEADER = "Linli-Acting-Resident"
 _VERIFIED = "_linli_verified_key"
+
+
+_JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
+
+
+class ProblemMiddleware:
+    """Under ``/api/`` every failure is a problem document, also those answered outside
+    the handlers: an unknown method (405), a body past the limit, a reference or a
+    uniqueness the database refused (422, 409), and an unexpected error (500, with the
+    request's id; never a debug page, with ``DEBUG`` on or off)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path_info.startswith("/api/")
+            and response.get("Content-Type", "").split(";")[0].strip() not in _JSON_TYPES
+        ):
+            replaced = problem_for_status(
+                response.status_code,
+                allow=response.get("Allow", ""),
+                request_id=getattr(request, "request_id", ""),
+            )
+            for header in ("Retry-After", "X-Request-ID"):
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
+        return response
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not request.path_info.startswith("/api/"):
+            return None
+        return integrity_problem(exc)  # else Django's handler, then a 500 problem above
 
 
 class RequestContextMiddleware:
@@ -97,28 +139,36 @@ class IdempotencyMiddleware:
         IdempotencyRecord.objects.filter(
             owner=owner, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL
         ).delete()
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        owner=owner, key=key, request_hash=fingerprint
-                    )
-            except IntegrityError:
-                record = None  # a replay, or a concurrent duplicate that waited for the first
-            if record is not None:
-                response = self.get_response(request)
-                if (
-                    response.status_code >= 500
-                    or response.status_code in NOT_STORED
-                    or transaction.get_connection().needs_rollback
-                ):
-                    transaction.set_rollback(True)
+        try:
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        record = IdempotencyRecord.objects.create(
+                            owner=owner, key=key, request_hash=fingerprint
+                        )
+                except IntegrityError:
+                    record = None  # a replay, or a concurrent duplicate that waited
+                if record is not None:
+                    response = self.get_response(request)
+                    if (
+                        response.status_code >= 500
+                        or response.status_code in NOT_STORED
+                        or transaction.get_connection().needs_rollback
+                    ):
+                        transaction.set_rollback(True)
+                        return response
+                    record.status = response.status_code
+                    record.content_type = response.get("Content-Type", "")
+                    record.body = response.content
+                    record.save(update_fields=["status", "content_type", "body"])
                     return response
-                record.status = response.status_code
-                record.content_type = response.get("Content-Type", "")
-                record.body = response.content
-                record.save(update_fields=["status", "content_type", "body"])
-                return response
+        except IntegrityError as exc:
+            # A deferred reference check failed as the request's transaction committed:
+            # nothing was kept, the record neither; the caller's mistake, answered as one.
+            refused = integrity_problem(exc)
+            if refused is None:
+                raise
+            return refused
         stored = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
         if stored is None or stored.status is None:
             return problem(

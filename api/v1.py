@@ -2,10 +2,11 @@
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 from ninja import NinjaAPI
 
-from api import errors
+from api import document, errors
 from api.community.routes import router as community_router
 from api.deliberation.routes import router as deliberation_router
 from api.events.routes import router as events_router
@@ -19,17 +20,15 @@ from api.tenancy.routes import router as tenancy_router
 
 
 class LinliAPI(NinjaAPI):
-    """NinjaAPI whose document says what errors really are: ``application/problem+json``."""
+    """NinjaAPI whose document names every component apart, says what errors really are
+    (``application/problem+json``), and is built once per process (``api.document``)."""
 
-    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        document = super().get_openapi_schema(*args, **kwargs)
-        for methods in document.get("paths", {}).values():
-            for operation in methods.values():
-                for status, response in operation.get("responses", {}).items():
-                    content = response.get("content", {})
-                    if int(status) >= 400 and "application/json" in content:
-                        content[errors.PROBLEM_CONTENT_TYPE] = content.pop("application/json")
-        return document
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return document.document(self, path_prefix)
 
 
 api = LinliAPI(
@@ -65,11 +64,22 @@ platform_api = LinliAPI(
 errors.install(platform_api)
 platform_api.add_router("", platform_router)
 
+
+def tenant_document(request: HttpRequest) -> HttpResponse:
+    return document.serve(request, api, "/api/v1/")
+
+
+def platform_document(request: HttpRequest) -> HttpResponse:
+    return document.serve(request, platform_api, "/api/v1/platform/")
+
+
 tenant_urls = [
+    path("api/v1/openapi.json", tenant_document),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", errors.not_found_view),
 ]
 platform_urls = [
+    path("api/v1/platform/openapi.json", platform_document),
     path("api/v1/platform/", platform_api.urls),
     re_path(r"^api/(?P<rest>.*)$", errors.not_found_view),
 ]

@@ -154,6 +154,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "linli.registry.middleware.TenantMiddleware",
     "linli.ops.middleware.RequestObservabilityMiddleware",
+    "api.middleware.ProblemMiddleware",
     "linli.ops.usage.UsageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "linli.registry.middleware.TenantLocaleMiddleware",
