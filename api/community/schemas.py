@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from ninja import Field, Schema
+from pydantic import field_validator
 
 from api.pagination import Page
 from api.types import In, Text
-from tenants.community.access import sees_personal_data_of
-from tenants.community.models import Area, Resident, Role
+from tenants.community.access import sees_contact_details, sees_personal_data_of
+from tenants.community.models import BIRTH_YEAR_MIN, Area, Organisation, Resident, Role
 from tenants.community.phones import mask_name, mask_phone
 
 
@@ -31,6 +34,7 @@ class ResidentOut(Schema):
     status: str
     moved_in_on: date | None
     moved_out_on: date | None
+    birth_year: int | None = Field(description="Null when masked: it is personal data.")
     tags: list[str] | None = Field(description="Null when masked: tags are personal data.")
     masked: bool
 
@@ -51,6 +55,10 @@ class ResidentOut(Schema):
         return obj.household.unit.building_id if obj.household is not None else None
 
     @staticmethod
+    def resolve_birth_year(obj: Resident, context: Any) -> int | None:
+        return obj.birth_year if _unmasked(obj, context) else None
+
+    @staticmethod
     def resolve_tags(obj: Resident, context: Any) -> list[str] | None:
         return [tag.name for tag in obj.tags.all()] if _unmasked(obj, context) else None
 
@@ -69,7 +77,19 @@ class ResidentFilter(Schema):
     status: Resident.Status | None = None
 
 
-class ResidentIn(In):
+BIRTH_YEAR = f"From {BIRTH_YEAR_MIN} to this year."
+
+
+class _BirthYear(In):
+    @field_validator("birth_year", mode="after", check_fields=False)
+    @classmethod
+    def _not_in_the_future(cls, value: int | None) -> int | None:
+        if value is not None and value > timezone.localdate().year:
+            raise ValueError("a birth year cannot be in the future")
+        return value
+
+
+class ResidentIn(_BirthYear):
     display_name: Text = Field(min_length=1, max_length=64)
     phone: Text | None = Field(None, max_length=32)
     household_id: int | None = Field(None, ge=1)
@@ -77,10 +97,11 @@ class ResidentIn(In):
     contact_consent: bool = False
     needs_assistance: bool = False
     moved_in_on: date | None = None
+    birth_year: int | None = Field(None, ge=BIRTH_YEAR_MIN, description=BIRTH_YEAR)
     tag_ids: list[int] | None = None
 
 
-class ResidentPatch(In):
+class ResidentPatch(_BirthYear):
     display_name: Text | None = Field(None, min_length=1, max_length=64)
     phone: Text | None = Field(None, max_length=32)
     household_id: int | None = Field(None, ge=1)
@@ -88,6 +109,7 @@ class ResidentPatch(In):
     contact_consent: bool | None = None
     needs_assistance: bool | None = None
     moved_in_on: date | None = None
+    birth_year: int | None = Field(None, ge=BIRTH_YEAR_MIN, description=BIRTH_YEAR)
     tag_ids: list[int] | None = None
 
 
@@ -106,6 +128,42 @@ class EstateOut(Schema):
 
 class EstatePage(Page[EstateOut]):
     pass
+
+
+def _latitude() -> Any:
+    return Field(None, ge=-90, le=90, max_digits=9, decimal_places=6)
+
+
+def _longitude() -> Any:
+    return Field(None, ge=-180, le=180, max_digits=9, decimal_places=6)
+
+
+class _Coordinates(In):
+    @field_validator("latitude", "longitude", mode="before", check_fields=False)
+    @classmethod
+    def _a_number(cls, value: Any) -> Any:
+        # A JSON number, as whole numbers must be (not "22.9", not true).
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError("give a number")
+        return value
+
+
+class EstateIn(_Coordinates):
+    name: Text = Field(min_length=1, max_length=120, description="Unique in the tenant.")
+    address: Text = Field("", max_length=255)
+    area_id: int | None = Field(
+        None, ge=1, description="An area of the lowest level (a grid, say), when areas exist."
+    )
+    latitude: Decimal | None = _latitude()
+    longitude: Decimal | None = _longitude()
+
+
+class EstatePatch(_Coordinates):
+    name: Text | None = Field(None, min_length=1, max_length=120)
+    address: Text | None = Field(None, max_length=255)
+    area_id: int | None = Field(None, ge=1, description="null detaches the estate (district).")
+    latitude: Decimal | None = _latitude()
+    longitude: Decimal | None = _longitude()
 
 
 class AreaOut(Schema):
@@ -143,6 +201,15 @@ class BuildingPage(Page[BuildingOut]):
     pass
 
 
+class BuildingIn(In):
+    estate_id: int = Field(ge=1)
+    name: Text = Field(min_length=1, max_length=64, description="Unique in its estate.")
+
+
+class PlaceRename(In):
+    name: Text = Field(min_length=1, max_length=64, description="Unique next to its siblings.")
+
+
 class UnitOut(Schema):
     id: int
     building_id: int
@@ -151,6 +218,11 @@ class UnitOut(Schema):
 
 class UnitPage(Page[UnitOut]):
     pass
+
+
+class UnitIn(In):
+    building_id: int = Field(ge=1)
+    name: Text = Field(min_length=1, max_length=64, description="Unique in its building.")
 
 
 class HouseholdOut(Schema):
@@ -165,5 +237,72 @@ class HouseholdIn(In):
     building_id: int | None = Field(None, ge=1, description="Checked: the unit must be in it.")
 
 
+class HouseholdPatch(In):
+    flat_number: Text = Field(min_length=1, max_length=32, description="Unique in its unit.")
+
+
 class HouseholdPage(Page[HouseholdOut]):
+    pass
+
+
+class TagOut(Schema):
+    id: int
+    name: str
+    outreach_frequency: str = Field(description="daily, weekly, monthly or empty.")
+
+
+class TagPage(Page[TagOut]):
+    pass
+
+
+class OrganisationOut(Schema):
+    id: int
+    name: str
+    kind: str
+    contact_name: str = Field(description="Masked (`張*`) without personal-data access.")
+    contact_phone: str = Field(description="Masked (`138****1234`) without access.")
+    address: str
+    active: bool
+    masked: bool
+
+    @staticmethod
+    def resolve_contact_name(obj: Organisation, context: Any) -> str:
+        shown = sees_contact_details(context["request"].actor)
+        return obj.contact_name if shown else mask_name(obj.contact_name)
+
+    @staticmethod
+    def resolve_contact_phone(obj: Organisation, context: Any) -> str:
+        shown = sees_contact_details(context["request"].actor)
+        return obj.contact_phone if shown else mask_phone(obj.contact_phone) or ""
+
+    @staticmethod
+    def resolve_masked(obj: Organisation, context: Any) -> bool:
+        return not sees_contact_details(context["request"].actor)
+
+
+class OrganisationFilter(Schema):
+    kind: Organisation.Kind | None = None
+    name: Text | None = Field(None, max_length=200, description="A part of the name.")
+    active: bool | None = None
+
+
+class OrganisationIn(In):
+    name: Text = Field(min_length=1, max_length=200, description="Unique in the tenant.")
+    kind: Organisation.Kind
+    contact_name: Text = Field("", max_length=64)
+    contact_phone: Text | None = Field(None, max_length=32)
+    address: Text = Field("", max_length=255)
+    active: bool = True
+
+
+class OrganisationPatch(In):
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    kind: Organisation.Kind | None = None
+    contact_name: Text | None = Field(None, max_length=64)
+    contact_phone: Text | None = Field(None, max_length=32)
+    address: Text | None = Field(None, max_length=255)
+    active: bool | None = Field(None, description="false: no new topics are given to it.")
+
+
+class OrganisationPage(Page[OrganisationOut]):
     pass

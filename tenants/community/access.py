@@ -4,9 +4,14 @@ Every channel passes its ``Actor`` (see ``tenants.community.actor``); nothing el
 decides. Three kinds of rule:
 
 - list filters: ``residents_visible``, ``households_led``, ``units_led``;
-- lookups that answer the same for missing and not yours: ``access_resident``;
+- lookups that answer the same for missing and not yours: ``access_resident``, and for
+  places and organisations (which everyone sees) ``access_estate``, ``access_building``,
+  ``access_unit``, ``access_household``, ``access_organisation``;
 - action checks that return nothing or raise ``NotAllowed`` (403 with a code):
-  ``may_register_resident``, ``may_change_resident``, ``may_add_household``.
+  ``may_register_resident``, ``may_change_resident``, ``may_add_household`` and the
+  other ``may_add_*`` / ``may_change_*``, ``may_manage_organisations``. A place a body
+  names that does not exist is a 422 ``<place>_not_found`` on its field, checked after
+  "may this caller do this at all" and before "is it a place they lead".
 
 The policy:
 
@@ -17,19 +22,33 @@ The policy:
 - a leader also sees and changes the residents of the places they lead, unmasked, and
   registers residents, adds flats and moves people only there; nowhere else;
 - places themselves (areas, estates, buildings, units, flats) hold nobody's personal
-  data and are listed to every caller of the tenant.
+  data and are listed to every caller of the tenant; the district sets them up, and a
+  leader adds and renames places inside those they lead (an estate in an area they
+  lead, a building in an estate they lead, a unit in a building they lead, a flat in a
+  unit they lead) and nowhere else;
+- organisations (and the resident tags) are listed to every caller, their contact
+  person masked without ``personal_data:read``; only the district keeps them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from linli.errors import NotAllowed, NotFound, ValidationFailed
 from tenants.community.actor import Actor
-from tenants.community.models import Household, Resident, Unit
+from tenants.community.models import (
+    Area,
+    Building,
+    Estate,
+    Household,
+    Organisation,
+    Resident,
+    Unit,
+)
 
 # The places a resident's household lies in, loaded with them so that masking a page of
 # residents costs no query per resident.
@@ -151,6 +170,60 @@ def links_accounts(actor: Actor) -> bool:
 
 # --- lookups -------------------------------------------------------------------------------
 
+M = TypeVar("M", bound=Model)
+# What each kind of thing is called in a problem: its code stem and "not found" message.
+NAMED: dict[type[Model], tuple[str, str]] = {
+    Area: ("area", gettext_noop("No area %(id)s.")),
+    Estate: ("estate", gettext_noop("No estate %(id)s.")),
+    Building: ("building", gettext_noop("No building %(id)s.")),
+    Unit: ("unit", gettext_noop("No unit %(id)s.")),
+    Household: ("household", gettext_noop("No household %(id)s.")),
+    Organisation: ("organisation", gettext_noop("No organisation %(id)s.")),
+}
+
+
+def _named[M: Model](model: type[M], pk: int, *, field: str) -> M:
+    """What a body names by id (everyone sees places): 422 ``<thing>_not_found`` on the
+    field when there is no such row."""
+    found = model._default_manager.filter(pk=pk).first()
+    if found is None:
+        what, message = NAMED[model]
+        raise ValidationFailed(_(message) % {"id": pk}, code=f"{what}_not_found", field=field)
+    return found
+
+
+def _one[M: Model](queryset: QuerySet[M], pk: int, *, for_update: bool) -> M:
+    """What a path names: everyone sees places and organisations, so 404 means missing."""
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        what, message = NAMED[queryset.model]
+        raise NotFound(_(message) % {"id": pk}, code=f"{what}_not_found")
+    return found
+
+
+def access_estate(*, actor: Actor, estate_id: int, for_update: bool = False) -> Estate:
+    return _one(Estate.objects.select_related("area"), estate_id, for_update=for_update)
+
+
+def access_building(*, actor: Actor, building_id: int, for_update: bool = False) -> Building:
+    return _one(Building.objects.all(), building_id, for_update=for_update)
+
+
+def access_unit(*, actor: Actor, unit_id: int, for_update: bool = False) -> Unit:
+    return _one(Unit.objects.select_related("building"), unit_id, for_update=for_update)
+
+
+def access_household(actor: Actor, household_id: int, *, for_update: bool = False) -> Household:
+    return _one(Household.objects.select_related("unit"), household_id, for_update=for_update)
+
+
+def access_organisation(
+    *, actor: Actor, organisation_id: int, for_update: bool = False
+) -> Organisation:
+    return _one(Organisation.objects.all(), organisation_id, for_update=for_update)
+
 
 def access_resident(*, actor: Actor, resident_id: int, for_update: bool = False) -> Resident:
     """A resident the actor sees; the same 404 whether missing, erased or not theirs."""
@@ -207,9 +280,11 @@ def sees_personal_data_of(actor: Actor, resident: Resident) -> bool:
 def may_register_resident(actor: Actor, household_id: int | None) -> None:
     """Registering residents is a leader's job, in a flat of the places they lead (only the
     district registers someone without a flat)."""
+    leaders_only(actor)
+    if household_id is not None:
+        _named(Household, household_id, field="household_id")
     if actor.is_district:
         return
-    leaders_only(actor)
     if household_id is None or not actor.leads_household(household_id):
         raise out_of_scope()
 
@@ -237,6 +312,8 @@ def may_change_resident(actor: Actor, resident: Resident, changes: dict[str, Any
     moving = "household_id" in changes and changes["household_id"] != resident.household_id
     if moving or "tag_ids" in changes:
         leaders_only(actor)
+        if moving and changes["household_id"] is not None:
+            _named(Household, changes["household_id"], field="household_id")
         if not actor.leads_household(resident.household_id):
             raise out_of_scope()
     if moving and not actor.leads_household(changes["household_id"]):
@@ -245,8 +322,83 @@ def may_change_resident(actor: Actor, resident: Resident, changes: dict[str, Any
 
 def may_add_household(actor: Actor, *, unit_id: int) -> None:
     """Adding a flat is a leader's job, in a unit of the places they lead."""
-    if actor.is_district:
-        return
     leaders_only(actor)
+    _named(Unit, unit_id, field="unit_id")
     if not units_led(actor).filter(pk=unit_id).exists():
         raise out_of_scope()
+
+
+def may_change_household(actor: Actor, household: Household) -> None:
+    leaders_only(actor)
+    if not actor.leads_household(household.pk):
+        raise out_of_scope()
+
+
+def _leads_area(actor: Actor, area: Area | None) -> bool:
+    """Leads the area, or one above it (an estate with no area: only the district)."""
+    if actor.is_district:
+        return True
+    return area is not None and any(area.path.startswith(p) for p in actor.scope.area_paths)
+
+
+def may_add_estate(actor: Actor, *, area_id: int | None) -> None:
+    """An estate goes in an area; a leader of that area (or above) may add one there."""
+    leaders_only(actor)
+    area = _named(Area, area_id, field="area_id") if area_id is not None else None
+    if not _leads_area(actor, area):
+        raise out_of_scope()
+
+
+def may_change_estate(actor: Actor, estate: Estate, changes: dict[str, Any]) -> None:
+    """A leader of the whole estate changes it; moving it to another area needs a leader of
+    that area too."""
+    leaders_only(actor)
+    moving = "area_id" in changes and changes["area_id"] != estate.area_id
+    target = None
+    if moving and changes["area_id"] is not None:
+        target = _named(Area, changes["area_id"], field="area_id")
+    if not actor.leads_estate(estate.pk):
+        raise out_of_scope()
+    if moving and not _leads_area(actor, target):
+        raise out_of_scope()
+
+
+def _leads_building(actor: Actor, building: Building) -> bool:
+    return building.pk in actor.scope.building_ids or actor.leads_estate(building.estate_id)
+
+
+def may_add_building(actor: Actor, *, estate_id: int) -> None:
+    leaders_only(actor)
+    _named(Estate, estate_id, field="estate_id")
+    if not actor.leads_estate(estate_id):
+        raise out_of_scope()
+
+
+def may_change_building(actor: Actor, building: Building) -> None:
+    leaders_only(actor)
+    if not _leads_building(actor, building):
+        raise out_of_scope()
+
+
+def may_add_unit(actor: Actor, *, building_id: int) -> None:
+    leaders_only(actor)
+    building = _named(Building, building_id, field="building_id")
+    if not _leads_building(actor, building):
+        raise out_of_scope()
+
+
+def may_change_unit(actor: Actor, unit: Unit) -> None:
+    leaders_only(actor)
+    if not units_led(actor).filter(pk=unit.pk).exists():
+        raise out_of_scope()
+
+
+def may_manage_organisations(actor: Actor) -> None:
+    """Organisations are the district's partners: only the district adds or changes them."""
+    if not actor.is_district:
+        raise not_for_residents()
+
+
+def sees_contact_details(actor: Actor) -> bool:
+    """An organisation's contact person is a person: unmasked with ``personal_data:read``."""
+    return actor.personal_data

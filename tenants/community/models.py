@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+# The earliest birth year a resident may have (the latest is the current year, checked by
+# the services: a constraint cannot know what year it is).
+BIRTH_YEAR_MIN = 1900
 
 
 class Timestamped(models.Model):
@@ -194,6 +199,10 @@ class Resident(Timestamped):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
+    # Personal data like the phone: masked, never audited, blanked on erasure.
+    birth_year = models.PositiveSmallIntegerField(
+        _("birth year"), null=True, blank=True, validators=[MinValueValidator(BIRTH_YEAR_MIN)]
+    )
     moved_in_on = models.DateField(_("moved in on"), null=True, blank=True)
     moved_out_on = models.DateField(_("moved out on"), null=True, blank=True)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
@@ -214,6 +223,10 @@ class Resident(Timestamped):
                 name="community_resident_phone_e164",
             ),
             models.CheckConstraint(
+                condition=Q(birth_year__isnull=True) | Q(birth_year__gte=BIRTH_YEAR_MIN),
+                name="community_resident_birth_year_valid",
+            ),
+            models.CheckConstraint(
                 condition=Q(status="active", moved_out_on__isnull=True)
                 | Q(status="moved_out", moved_out_on__isnull=False),
                 name="community_resident_moved_out_dated",
@@ -232,6 +245,7 @@ class Organisation(Timestamped):
         COMPANY = "company", _("Company")
         COOPERATIVE = "cooperative", _("Village co-operative")
         PROPERTY_MANAGEMENT = "property_management", _("Property management")
+        OWNERS_COMMITTEE = "owners_committee", _("Owners' committee")
         UTILITY = "utility", _("Utility")
         DEPARTMENT = "department", _("Government department")
 

@@ -1,4 +1,4 @@
-"""Reads of the community: places, people, terminology."""
+"""Reads of the community: places, people, organisations, tags, terminology."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from tenants.community.access import RESIDENT_PLACES, residents_visible
 from tenants.community.actor import Actor
-from tenants.community.models import Area, Estate, Resident, RoleAssignment, Term
+from tenants.community.models import (
+    Area,
+    Estate,
+    Organisation,
+    Resident,
+    ResidentTag,
+    RoleAssignment,
+    Term,
+)
 from tenants.community.terminology import terminology_defaults
 
 M = TypeVar("M", bound=Model)
@@ -92,3 +100,21 @@ def area_list(*, parent_id: int | None = None) -> QuerySet[Area]:
 
 def place_list[M: Model](model: type[M], **filters: Any) -> QuerySet[M]:
     return model._default_manager.filter(**{k: v for k, v in filters.items() if v is not None})
+
+
+def organisation_list(
+    *, kind: str | None = None, name: str | None = None, active: bool | None = None
+) -> QuerySet[Organisation]:
+    """Organisations, by kind, by a part of their name, active or not."""
+    organisations = Organisation.objects.all()
+    if kind:
+        organisations = organisations.filter(kind=kind)
+    if name:
+        organisations = organisations.filter(name__icontains=name.strip())
+    if active is not None:
+        organisations = organisations.filter(active=active)
+    return organisations
+
+
+def tag_list() -> QuerySet[ResidentTag]:
+    return ResidentTag.objects.all()
