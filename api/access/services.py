@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from api.access.models import ApiKey
-from api.scopes import unknown_scopes
-from linli.errors import LinliError, NotFound, ValidationFailed
+from api.scopes import not_held, unknown_scopes
+from linli.errors import LinliError, NotAllowed, NotFound, ValidationFailed
 from tenants.audit.services import audit_record
 
 KEY_NAMESPACE = "lk"
@@ -40,6 +40,16 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _check_known(scopes: list[str]) -> None:
+    unknown = unknown_scopes(scopes)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown scope “%(scope)s”.") % {"scope": unknown[0]},
+            code="scope_invalid",
+            field="scopes",
+        )
+
+
 @transaction.atomic
 def key_create(
     *,
@@ -52,13 +62,7 @@ def key_create(
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(_("A key needs a name."), code="name_required", field="name")
-    unknown = unknown_scopes(scopes)
-    if unknown:
-        raise ValidationFailed(
-            _("Unknown scope “%(scope)s”.") % {"scope": unknown[0]},
-            code="scope_invalid",
-            field="scopes",
-        )
+    _check_known(scopes)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed(
             _("The expiry must be in the future."), code="expiry_invalid", field="expires_at"
@@ -84,11 +88,57 @@ def key_create(
     return IssuedKey(key=key, token=f"{KEY_NAMESPACE}_{prefix}_{secret}")
 
 
+def key_create_by_key(
+    *,
+    creator: ApiKey,
+    default_rate_limit: int,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    rate_limit: int | None = None,
+) -> IssuedKey:
+    """A key issued by another key (the tenant's own API), which hands on no more than it
+    holds: only scopes it holds (a write covers its read), no later expiry than its own
+    (none given: its own), no higher rate limit than its own (none given: its own)."""
+    _check_known(scopes)
+    missing = not_held(frozenset(creator.scopes), scopes)
+    if missing:
+        raise NotAllowed(
+            _("A key can only hand on scopes it holds; this one lacks “%(scope)s”.")
+            % {"scope": missing[0]},
+            code="scope_not_held",
+            field="scopes",
+        )
+    if creator.expires_at is not None:
+        if expires_at is None:
+            expires_at = creator.expires_at
+        elif expires_at > creator.expires_at:
+            raise NotAllowed(
+                _("A key cannot issue one that outlives it (it expires at %(when)s).")
+                % {"when": timezone.localtime(creator.expires_at).isoformat()},
+                code="expiry_not_held",
+                field="expires_at",
+            )
+    own_limit = creator.rate_limit or default_rate_limit
+    if rate_limit is None:
+        rate_limit = creator.rate_limit
+    elif rate_limit > own_limit:
+        raise NotAllowed(
+            _("A key cannot issue one with a higher rate limit than its own (%(limit)d).")
+            % {"limit": own_limit},
+            code="rate_limit_not_held",
+            field="rate_limit",
+        )
+    return key_create(name=name, scopes=scopes, expires_at=expires_at, rate_limit=rate_limit)
+
+
 @transaction.atomic
 def key_revoke(*, prefix: str) -> ApiKey:
     key = ApiKey.objects.select_for_update().filter(prefix=prefix).first()
     if key is None:
-        raise NotFound(_("No API key with prefix “%(prefix)s”.") % {"prefix": prefix})
+        raise NotFound(
+            _("No API key with prefix “%(prefix)s”.") % {"prefix": prefix}, code="key_not_found"
+        )
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
