@@ -75,6 +75,26 @@ def _public_schema_between_tests() -> Iterator[None]:
     tenant_cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _api_answers_conform(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every API answer a test receives is one the API's document declares
+    (``tests/conformance.py``); ``@pytest.mark.undocumented`` opts a test out."""
+    if request.node.get_closest_marker("undocumented"):
+        return
+    from tests import conformance
+
+    sent = Client.request
+
+    def request_checked(self: Client, **environ: Any) -> Any:
+        response = sent(self, **environ)
+        conformance.check(response)
+        return response
+
+    monkeypatch.setattr(Client, "request", request_checked)
+
+
 @pytest.fixture
 def tenant(db: None) -> Tenant:
     return Tenant.objects.get(schema_name=ALPHA)

@@ -8,7 +8,7 @@ from ninja import Router
 from api.acting import actor
 from api.errors import READ_ERRORS
 from api.helpteam.schemas import DashboardOut, LeaderboardLineOut, RecognitionOut
-from api.types import Month
+from api.types import Month, file_answer
 from tenants.helpteam import access, selectors
 from tenants.helpteam.certificate import certificate_pdf
 from tenants.helpteam.services import helpteam_settings
@@ -32,6 +32,7 @@ def recognition_get(request: HttpRequest, resident_id: int) -> selectors.Recogni
     response={200: None, **READ_ERRORS},
     summary="A printable service certificate (PDF)",
     operation_id="helpteam_certificate_get",
+    openapi_extra=file_answer("application/pdf"),
 )
 def certificate_get(request: HttpRequest, resident_id: int) -> HttpResponse:
     caller = actor(request)

@@ -11,7 +11,7 @@ from ninja import Router
 
 from api.acting import actor
 from api.errors import READ_ERRORS
-from api.shop.responses import csv_response
+from api.shop.responses import CSV_FILE, csv_response
 from api.shop.schemas import SalesDayOut, SettlementOut, TurnaroundOut
 from api.types import Month
 from tenants.shop import access, selectors
@@ -65,6 +65,7 @@ def reports_sales(
     response={200: None, **READ_ERRORS},
     summary="Sales per shop per day, as CSV",
     operation_id="shop_reports_sales_csv",
+    openapi_extra=CSV_FILE,
 )
 def reports_sales_csv(
     request: HttpRequest, month: Month, shop_id: int | None = None
@@ -100,6 +101,7 @@ def reports_settlement(request: HttpRequest, month: Month) -> list[dict[str, Any
     response={200: None, **READ_ERRORS},
     summary="Partner settlement for a month, as CSV",
     operation_id="shop_reports_settlement_csv",
+    openapi_extra=CSV_FILE,
 )
 def reports_settlement_csv(request: HttpRequest, month: Month) -> HttpResponse:
     access.may_read_district_reports(actor(request))

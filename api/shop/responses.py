@@ -5,9 +5,14 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from api.types import file_answer
 from linli.errors import NotFound
 from linli.http import absolute_url
 from tenants.shop import qr
+
+# What the document says these answer.
+QR_FILES = file_answer("image/svg+xml", "image/png")
+CSV_FILE = file_answer("text/csv")
 
 
 def qr_response(request: HttpRequest, path: str, kind: str, name: str) -> HttpResponse:

@@ -21,10 +21,12 @@ def test_an_unknown_method_is_a_405_problem_naming_the_methods_it_takes(api):
     response = api.delete("/api/v1/community/estates", HTTP_ACCEPT_LANGUAGE="en")
 
     body = assert_problem(response, 405, "method_not_allowed")
-    assert response["Allow"] == "GET, POST"
-    assert body["detail"] == "This path does not take this method; it takes GET, POST."
+    allowed = {method.strip() for method in response["Allow"].split(",")}
+    assert allowed == {"GET", "POST"}
+    assert body["detail"] == f"This path does not take this method; it takes {response['Allow']}."
 
 
+@pytest.mark.undocumented  # a 500 is declared nowhere: that is the point
 @pytest.mark.parametrize("debug", [True, False])
 def test_an_unexpected_error_is_a_500_problem_with_the_request_id(
     tenant, api, settings, monkeypatch, debug
