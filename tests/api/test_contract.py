@@ -34,3 +34,16 @@ def test_every_operation_is_described(name, method, operation):
 def test_operation_ids_are_unique():
     ids = [operation["operationId"] for _name, _method, operation in operations()]
     assert len(ids) == len(set(ids))
+
+
+def test_the_error_table_names_every_code_with_its_status():
+    from api import error_codes
+
+    table = {entry.code: entry for entry in error_codes.collect()}
+
+    assert table["method_not_allowed"].statuses == {405}
+    assert table["idempotency_key_reused"].statuses == {422}
+    assert table["scope_missing"].statuses == {403}
+    # a path id is 404 when unknown, a body's reference 422: both are the same code
+    assert table["resident_not_found"].statuses == {404, 422}
+    assert "| `reference_not_found` | 422 | api |" in error_codes.render()
