@@ -23,12 +23,12 @@ from api.pagination import PageParams, page, paginate
 from api.scopes import TENANT_ADMIN
 from api.tenancy import access, services
 from api.tenancy.schemas import (
-    KeyCreatedOut,
-    KeyIn,
-    KeyPage,
+    ApiKeyCreatedOut,
+    ApiKeyIn,
+    ApiKeyPage,
     ModuleEnabledIn,
     ModuleOut,
-    SettingsPatch,
+    ModuleSettingsPatch,
     TenantOut,
 )
 from api.tenancy.selectors import tenant_module, tenant_modules
@@ -94,7 +94,7 @@ def tenant_module_settings_get(request: HttpRequest, module: str) -> dict[str, A
     operation_id="tenant_module_settings_update",
 )
 def tenant_module_settings_update(
-    request: HttpRequest, module: str, body: SettingsPatch
+    request: HttpRequest, module: str, body: ModuleSettingsPatch
 ) -> dict[str, Any]:
     access.may_administer(actor(request))
     tenant = request.tenant  # type: ignore[attr-defined]
@@ -149,7 +149,7 @@ def _key_body(key: ApiKey, **extra: str) -> dict[str, Any]:
 @router.get(
     "/keys",
     auth=ADMIN,
-    response={200: KeyPage, **READ_ERRORS},
+    response={200: ApiKeyPage, **READ_ERRORS},
     summary="The tenant's API keys, revoked ones included (never a secret)",
     operation_id="tenant_keys_list",
 )
@@ -162,11 +162,11 @@ def tenant_keys_list(request: HttpRequest, params: Query[PageParams]) -> dict[st
 @router.post(
     "/keys",
     auth=ADMIN,
-    response={201: KeyCreatedOut, **WRITE_ERRORS},
+    response={201: ApiKeyCreatedOut, **WRITE_ERRORS},
     summary="Issue an API key with scopes the calling key holds (the answer shows it once)",
     operation_id="tenant_keys_create",
 )
-def tenant_keys_create(request: HttpRequest, body: KeyIn) -> Status[dict[str, Any]]:
+def tenant_keys_create(request: HttpRequest, body: ApiKeyIn) -> Status[dict[str, Any]]:
     access.may_administer(actor(request))
     caller: ApiKey = request.api_key  # type: ignore[attr-defined]
     issued = key_create_by_key(

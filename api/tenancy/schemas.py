@@ -86,7 +86,7 @@ class ModuleEnabledIn(In):
     enabled: bool
 
 
-class SettingsPatch(In):
+class ModuleSettingsPatch(In):
     """The settings to change, by name, with their new values; settings not named keep
     theirs. Each module's fields are those of its settings schema (``DeliberationSettings``,
     ``HelpteamSettings``, ``ShopSettings``, ``PointsSettings``; community has none). A list
@@ -107,7 +107,7 @@ class SettingsPatch(In):
 ScopeName = Annotated[Text, WithJsonSchema({"type": "string", "enum": list(ALL_SCOPES)})]
 
 
-class KeyOut(Schema):
+class ApiKeyOut(Schema):
     prefix: str = Field(description="The key's public part: `lk_<prefix>_…`; names it here.")
     name: str
     scopes: list[str]
@@ -119,16 +119,16 @@ class KeyOut(Schema):
     rate_limit: int | None = Field(description="Requests per minute; null: the tenant's default.")
 
 
-class KeyCreatedOut(KeyOut):
+class ApiKeyCreatedOut(ApiKeyOut):
     token: str = Field(
         description="The whole key, `lk_<prefix>_<secret>`: shown this once, never again."
     )
 
 
-KeyPage = Page[KeyOut]
+ApiKeyPage = Page[ApiKeyOut]
 
 
-class KeyIn(In):
+class ApiKeyIn(In):
     name: Text = Field(min_length=1, max_length=100)
     scopes: list[ScopeName] = Field(
         max_length=len(ALL_SCOPES) * 2,
