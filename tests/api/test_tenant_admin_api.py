@@ -640,3 +640,28 @@ def test_a_tenants_settings_and_modules_are_its_own(admin, tenant, other_tenant,
         HTTP_AUTHORIZATION=beta.defaults["HTTP_AUTHORIZATION"],
     )
     assert problem(alpha_host_beta_key.get("/api/v1/tenant/modules")) == (401, "not_authenticated")
+
+
+def test_a_change_made_by_api_rolls_back_like_any_other(admin, tenant):
+    from linli.registry.services import module_settings_rollback
+
+    send(admin, "patch", "/api/v1/tenant/modules/shop/settings", {"hold_days": 5})
+    first = ModuleSettingVersion.objects.get(tenant=tenant, module="shop")
+    send(admin, "patch", "/api/v1/tenant/modules/shop/settings", {"hold_days": 9})
+    module_settings_rollback(slug="alpha", version_id=first.pk, changed_by="admin-alpha")
+    body = admin.get("/api/v1/tenant/modules/shop/settings").json()
+    assert (body["settings"]["hold_days"], body["changed_by"]) == (5, "admin-alpha")
+    assert versions(tenant, "shop") == 3
+
+
+def test_the_document_has_a_settings_schema_for_every_module(db):
+    from api import contract
+    from linli.registry.models import Module
+
+    document = json.loads(contract.render("api"))
+    listed = document["paths"]["/api/v1/tenant/modules"]["get"]["responses"]["200"]
+    mapping = listed["content"]["application/json"]["schema"]["items"]["discriminator"]["mapping"]
+    assert set(mapping) == set(Module.values)
+    schemas = document["components"]["schemas"]
+    shop = schemas[mapping["shop"].rsplit("/", 1)[1]]["properties"]["settings"]
+    assert schemas[shop["$ref"].rsplit("/", 1)[1]]["properties"]["hold_days"]["maximum"] == 30
