@@ -121,7 +121,8 @@ class ApiKeyOut(Schema):
 
 class ApiKeyCreatedOut(ApiKeyOut):
     token: str = Field(
-        description="The whole key, `lk_<prefix>_<secret>`: shown this once, never again."
+        description="The whole key, `lk_<prefix>_<secret>`: only in this answer (and in its "
+        "replay for the same Idempotency-Key); it cannot be read again."
     )
 
 
