@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # The earliest birth year a resident may have (the latest is the current year, checked by
@@ -235,6 +237,11 @@ class Resident(Timestamped):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.birth_year is not None and self.birth_year > timezone.localdate().year:
+            raise ValidationError({"birth_year": _("A birth year cannot be in the future.")})
 
 
 class Organisation(Timestamped):

@@ -183,3 +183,15 @@ def test_a_resident_registered_with_an_idempotency_key_is_registered_once(tenant
     assert again["Idempotent-Replayed"] == "true"
     with tenant_context(tenant):
         assert Resident.objects.filter(display_name="王芳", birth_year=1980).count() == 1
+
+
+def test_the_admin_form_refuses_a_birth_year_in_the_future(in_tenant):
+    from django.core.exceptions import ValidationError as FormError
+
+    resident = Resident(display_name="甲", birth_year=timezone.localdate().year + 1)
+    with pytest.raises(FormError) as refused:
+        resident.full_clean()
+    assert set(refused.value.message_dict) == {"birth_year"}
+    Resident(display_name="乙", birth_year=1900).full_clean()
+    with pytest.raises(FormError):
+        Resident(display_name="丙", birth_year=1899).full_clean()
