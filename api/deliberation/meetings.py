@@ -5,16 +5,57 @@ Who sees and does what is ``tenants.deliberation.access``'s.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
-from ninja import Router, Status
+from django.utils import timezone
+from ninja import Query, Router, Status
 
 from api.acting import actor
-from api.deliberation.schemas import DecideIn, MeetingIn, MeetingOut, ResidentIn, VoteIn
+from api.deliberation.schemas import (
+    ActionItemIn,
+    ActionItemOut,
+    ActionItemPage,
+    ActionItemPatch,
+    DecideIn,
+    MeetingIn,
+    MeetingOut,
+    MeetingPage,
+    ResidentRefIn,
+    VoteIn,
+)
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.pagination import PageParams, page, paginate
+from api.types import Day
 from tenants.deliberation import access, council, selectors
+from tenants.deliberation.models import ActionItem, Meeting
 from tenants.deliberation.selectors import MeetingView
 
 router = Router()
+
+
+@router.get(
+    "/meetings",
+    response={200: MeetingPage, **READ_ERRORS},
+    summary="List council meetings (by status, estate, days of the start)",
+    operation_id="deliberation_meetings_list",
+)
+def meetings_list(
+    request: HttpRequest,
+    params: Query[PageParams],
+    status: Meeting.Status | None = None,
+    estate_id: int | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
+) -> dict[str, Any]:
+    meetings = selectors.meetings_list(
+        access.meetings_visible(actor(request)),
+        status=status,
+        estate_id=estate_id,
+        since=since,
+        until=until,
+    )
+    return page(*paginate(meetings, params))
 
 
 @router.post(
@@ -51,7 +92,7 @@ def meetings_get(request: HttpRequest, meeting_id: int) -> MeetingView:
     summary="Check in at the meeting",
     operation_id="deliberation_attendance_create",
 )
-def attendance_create(request: HttpRequest, meeting_id: int, body: ResidentIn) -> MeetingView:
+def attendance_create(request: HttpRequest, meeting_id: int, body: ResidentRefIn) -> MeetingView:
     meeting = access.access_meeting(actor=actor(request), meeting_id=meeting_id)
     attendee = access.named(actor(request), body.resident_id, field="resident_id")
     access.may_check_in(attendee, meeting)
@@ -99,3 +140,63 @@ def decision_create(
     access.may_run_meeting(actor(request), item.meeting)
     council.item_decide(item_id=item.pk, outcome=body.outcome)
     return selectors.meeting_detail(meeting_id=item.meeting_id)
+
+
+# --- a decision's action items -------------------------------------------------------------
+
+
+@router.get(
+    "/meetings/{meeting_id}/items/{item_id}/actions",
+    response={200: ActionItemPage, **READ_ERRORS},
+    summary="A decision's action items (owners, due dates)",
+    operation_id="deliberation_actions_list",
+)
+def actions_list(
+    request: HttpRequest,
+    meeting_id: int,
+    item_id: int,
+    params: Query[PageParams],
+    status: ActionItem.Status | None = None,
+    overdue: bool = False,
+) -> dict[str, Any]:
+    caller = actor(request)
+    item = access.access_agenda_item(actor=caller, meeting_id=meeting_id, item_id=item_id)
+    actions = selectors.action_items_of(
+        actor=caller,
+        item=item,
+        status=status,
+        overdue_on=timezone.localdate() if overdue else None,
+    )
+    return page(*paginate(actions, params))
+
+
+@router.post(
+    "/meetings/{meeting_id}/items/{item_id}/actions",
+    response={201: ActionItemOut, **WRITE_ERRORS},
+    summary="Add an action item to a decision (leaders)",
+    operation_id="deliberation_actions_create",
+)
+def actions_create(
+    request: HttpRequest, meeting_id: int, item_id: int, body: ActionItemIn
+) -> Status[ActionItem]:
+    caller = actor(request)
+    item = access.access_agenda_item(actor=caller, meeting_id=meeting_id, item_id=item_id)
+    access.may_keep_actions(caller, item)
+    return Status(201, council.action_add(item_id=item.pk, **body.dict()))
+
+
+@router.patch(
+    "/meetings/{meeting_id}/items/{item_id}/actions/{action_id}",
+    response={200: ActionItemOut, **WRITE_ERRORS},
+    summary="Mark an action item done or open, move its due date (leaders)",
+    operation_id="deliberation_actions_update",
+)
+def actions_update(
+    request: HttpRequest, meeting_id: int, item_id: int, action_id: int, body: ActionItemPatch
+) -> ActionItem:
+    caller = actor(request)
+    action = access.access_action_item(
+        actor=caller, meeting_id=meeting_id, item_id=item_id, action_id=action_id
+    )
+    access.may_keep_actions(caller, action.item)
+    return council.action_update(action_id=action.pk, **body.dict())

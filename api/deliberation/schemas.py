@@ -6,8 +6,8 @@ from django.db.models import Avg
 from ninja import Field, Schema
 
 from api.pagination import Page
-from api.types import In, Moment, Text
-from tenants.deliberation.models import Topic, TopicEvent, TopicPhoto
+from api.types import Day, In, Moment, Text
+from tenants.deliberation.models import ActionItem, Topic, TopicEvent, TopicPhoto
 
 
 class TopicOut(Schema):
@@ -36,7 +36,7 @@ class TopicPage(Page[TopicOut]):
     pass
 
 
-class EventOut(Schema):
+class TopicEventOut(Schema):
     from_status: str
     to_status: str
     note: str
@@ -53,7 +53,7 @@ class PhotoOut(Schema):
 
 
 class TopicDetailOut(TopicOut):
-    timeline: list[EventOut]
+    timeline: list[TopicEventOut]
     photos: list[PhotoOut]
     assigned_to_id: int | None
     due_on: date | None
@@ -87,7 +87,7 @@ class TopicIn(In):
     place_id: int = Field(ge=1, description="The estate, building or unit the scope names.")
 
 
-class ResidentIn(In):
+class ResidentRefIn(In):
     resident_id: int | None = Field(None, ge=1, description="Omit when acting for a resident.")
 
 
@@ -149,6 +149,61 @@ class MeetingOut(Schema):
     quorum_required: int
     quorum_reached: bool
     agenda: list[AgendaItemOut]
+
+
+class MeetingListOut(Schema):
+    id: int
+    title: str
+    estate_id: int
+    building_id: int | None
+    starts_at: datetime
+    place: str
+    status: str
+    invited_households: int
+    agenda_items: int = Field(description="How many topics are on the agenda.")
+
+
+class MeetingPage(Page[MeetingListOut]):
+    pass
+
+
+class ActionItemIn(In):
+    title: Text = Field(min_length=1, max_length=200)
+    due_on: Day
+    owner_resident_id: int | None = Field(
+        None, ge=1, description="The resident who owns it (or an organisation, or both)."
+    )
+    owner_organisation_id: int | None = Field(None, ge=1)
+
+
+class ActionItemPatch(In):
+    status: str | None = Field(None, pattern="^(open|done)$")
+    due_on: Day | None = None
+    progress: Text | None = Field(None, max_length=2000)
+
+
+class ActionItemOut(Schema):
+    id: int
+    agenda_item_id: int
+    topic_id: int
+    title: str
+    owner_resident_id: int | None
+    owner_organisation_id: int | None
+    due_on: date
+    status: str
+    progress: str
+
+    @staticmethod
+    def resolve_agenda_item_id(obj: ActionItem) -> int:
+        return int(obj.item_id)
+
+    @staticmethod
+    def resolve_topic_id(obj: ActionItem) -> int:
+        return int(obj.item.topic_id)
+
+
+class ActionItemPage(Page[ActionItemOut]):
+    pass
 
 
 class VoteIn(In):

@@ -20,7 +20,7 @@ from api.deliberation.schemas import (
     MergeIn,
     RatingIn,
     ReportIn,
-    ResidentIn,
+    ResidentRefIn,
     ReviewIn,
     TopicDetailOut,
     TopicIn,
@@ -89,7 +89,7 @@ def topics_get(request: HttpRequest, topic_id: int) -> Topic:
     summary="Support a topic (once per resident)",
     operation_id="deliberation_topics_support",
 )
-def topics_support(request: HttpRequest, topic_id: int, body: ResidentIn) -> Topic:
+def topics_support(request: HttpRequest, topic_id: int, body: ResidentRefIn) -> Topic:
     topic = access.access_topic(actor=actor(request), topic_id=topic_id)
     supporter = access.named(actor(request), body.resident_id, field="resident_id")
     access.may_support(supporter, topic)
@@ -149,7 +149,7 @@ def topics_transition(request: HttpRequest, topic_id: int, body: TransitionIn) -
 def topics_merge(request: HttpRequest, topic_id: int, body: MergeIn) -> Topic:
     me = actor(request)
     topic = access.access_topic(actor=me, topic_id=topic_id)
-    into = access.access_topic(actor=me, topic_id=body.into_id)
+    into = access.topic_named(actor=me, topic_id=body.into_id, field="into_id")
     access.may_lead_topic(me, topic)
     access.may_lead_topic(me, into)
     return services.topic_merge(topic_id=topic.pk, into_id=into.pk, actor_id=me.resident_id)

@@ -15,11 +15,12 @@ from api.helpteam.schemas import (
     CancelIn,
     ConfirmIn,
     FeedbackIn,
+    HelpCategoryOut,
     HelpRequestIn,
     HelpRequestOut,
     HelpRequestPage,
-    SuggestionOut,
     VolunteerActionIn,
+    VolunteerSuggestionOut,
 )
 from api.pagination import PageParams, page, paginate
 from tenants.helpteam import access, selectors, services
@@ -27,6 +28,16 @@ from tenants.helpteam.matching import Suggestion, suggestions
 from tenants.helpteam.models import HelpRequest
 
 router = Router()
+
+
+@router.get(
+    "/categories",
+    response={200: list[HelpCategoryOut], **READ_ERRORS},
+    summary="The kinds of help one may ask for, labelled in the request's language",
+    operation_id="helpteam_categories_list",
+)
+def categories_list(request: HttpRequest) -> list[selectors.HelpCategory]:
+    return selectors.help_categories(access.categories_visible(actor(request)))
 
 
 @router.get(
@@ -153,7 +164,7 @@ def requests_feedback(request: HttpRequest, request_id: int, body: FeedbackIn) -
 
 @router.get(
     "/requests/{request_id}/suggestions",
-    response={200: list[SuggestionOut], **READ_ERRORS},
+    response={200: list[VolunteerSuggestionOut], **READ_ERRORS},
     summary="Volunteers to ask, best first, with reasons",
     operation_id="helpteam_requests_suggestions",
 )

@@ -39,6 +39,11 @@ class HelpRequestPage(Page[HelpRequestOut]):
     pass
 
 
+class HelpCategoryOut(Schema):
+    code: str = Field(description="What a request's `category` takes.")
+    label: str = Field(description="In the request's language (Accept-Language).")
+
+
 class HelpRequestIn(In):
     requester_id: int | None = Field(
         None, ge=1, description="Omit when acting for the requester themselves."
@@ -74,7 +79,7 @@ class FeedbackIn(In):
     comment: Text = Field("", max_length=2000)
 
 
-class SuggestionOut(Schema):
+class VolunteerSuggestionOut(Schema):
     volunteer_resident_id: int
     score: int
     reasons: list[str]

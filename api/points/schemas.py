@@ -10,7 +10,12 @@ from tenants.points.models import Posting, Transaction
 
 
 class AccountOut(Schema):
-    id: int | None = Field(description="Null for a resident who has no points yet.")
+    id: int | None = Field(
+        description=(
+            "Null for a resident who has had no points yet: the account opens with their first "
+            "posting (an award, a gift, or an adjustment naming `resident_id`)."
+        )
+    )
     kind: str
     code: str
     name: str
@@ -98,7 +103,12 @@ class TransferIn(In):
 
 
 class AdjustmentIn(In):
-    account_id: int = Field(ge=1)
+    account_id: int | None = Field(None, ge=1, description="The account; or name the resident.")
+    resident_id: int | None = Field(
+        None,
+        ge=1,
+        description="The resident whose account to adjust, opened if they have no points yet.",
+    )
     amount: int = Field(ge=-1_000_000, le=1_000_000, description="Positive or negative, not 0.")
     reason: Text = Field(min_length=1, max_length=255)
 

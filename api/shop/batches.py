@@ -11,7 +11,7 @@ from ninja import Query, Router, Status
 from api.acting import actor
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
-from api.shop.responses import csv_response, qr_response
+from api.shop.responses import CSV_FILE, QR_FILES, csv_response, qr_response
 from api.shop.schemas import (
     BatchIn,
     BatchOut,
@@ -59,7 +59,7 @@ def batches_list(
     operation_id="shop_batches_create",
 )
 def batches_create(request: HttpRequest, body: BatchIn) -> Status[PreorderBatch]:
-    shop = access.access_shop(actor=actor(request), shop_id=body.shop_id)
+    shop = access.shop_named(actor=actor(request), shop_id=body.shop_id)
     access.may_run_shop(actor(request), shop)
     batch = catalogue.batch_create(
         shop_id=shop.pk,
@@ -99,6 +99,7 @@ def batches_get(request: HttpRequest, batch_id: int) -> PreorderBatch:
     response={200: None, **READ_ERRORS},
     summary="The batch's QR code (svg or png) for the poster",
     operation_id="shop_batches_qr",
+    openapi_extra=QR_FILES,
 )
 def batches_qr(request: HttpRequest, batch_id: int, kind: str) -> HttpResponse:
     batch = access.access_batch(actor=actor(request), batch_id=batch_id)
@@ -142,6 +143,7 @@ def batches_packing_list(request: HttpRequest, batch_id: int) -> list[PackingSlo
     response={200: None, **READ_ERRORS},
     summary="The packing list as CSV",
     operation_id="shop_batches_packing_list_csv",
+    openapi_extra=CSV_FILE,
 )
 def batches_packing_list_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_to_run(request, batch_id)

@@ -18,7 +18,7 @@ from api.shop.schemas import (
     ParcelOut,
     ParcelPage,
     ParcelPickUpIn,
-    SuggestionOut,
+    RecipientSuggestionOut,
 )
 from api.types import Day
 from tenants.shop import access, selectors
@@ -65,14 +65,14 @@ def parcels_list(
     operation_id="shop_parcels_create",
 )
 def parcels_create(request: HttpRequest, body: ParcelIn) -> Status[Parcel]:
-    shop = access.access_shop(actor=actor(request), shop_id=body.shop_id)
+    shop = access.shop_named(actor=actor(request), shop_id=body.shop_id)
     access.may_run_shop(actor(request), shop)
     return Status(201, parcels.parcel_log(**body.dict()))
 
 
 @router.get(
     "/parcels/recipients",
-    response={200: list[SuggestionOut], **READ_ERRORS},
+    response={200: list[RecipientSuggestionOut], **READ_ERRORS},
     summary="Households a parcel label may mean (name, phone's last digits, flat)",
     operation_id="shop_parcels_recipients",
 )

@@ -366,7 +366,7 @@ class ParcelPickUpIn(In):
     resident_id: int | None = Field(None, ge=1, description="Who collected it, if known.")
 
 
-class SuggestionOut(Schema):
+class RecipientSuggestionOut(Schema):
     household_id: int
     label: str
 

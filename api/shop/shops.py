@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from api.acting import actor
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
-from api.shop.responses import qr_response
+from api.shop.responses import QR_FILES, qr_response
 from api.shop.schemas import (
     ActiveIn,
     ProductIn,
@@ -93,6 +93,7 @@ def shops_set_active(request: HttpRequest, shop_id: int, body: ActiveIn) -> Shop
     response={200: None, **READ_ERRORS},
     summary="The shop's QR code (svg or png)",
     operation_id="shop_shops_qr",
+    openapi_extra=QR_FILES,
 )
 def shops_qr(request: HttpRequest, shop_id: int, kind: str) -> HttpResponse:
     shop = _shop(shop_id)
@@ -138,6 +139,16 @@ def products_list(
     return page(*paginate(products, params))
 
 
+@router.get(
+    "/products/{product_id}",
+    response={200: ProductOut, **READ_ERRORS},
+    summary="A product",
+    operation_id="shop_products_get",
+)
+def products_get(request: HttpRequest, product_id: int) -> Product:
+    return access.access_product(actor=actor(request), product_id=product_id)
+
+
 @router.post(
     "/products",
     response={201: ProductOut, **WRITE_ERRORS},
@@ -145,7 +156,7 @@ def products_list(
     operation_id="shop_products_create",
 )
 def products_create(request: HttpRequest, body: ProductIn) -> Status[Product]:
-    shop = access.access_shop(actor=actor(request), shop_id=body.shop_id)
+    shop = access.shop_named(actor=actor(request), shop_id=body.shop_id)
     access.may_run_shop(actor(request), shop)
     return Status(201, catalogue.product_create(**body.dict()))
 

@@ -5,7 +5,9 @@ Three kinds of rule, each taking the caller's ``Actor``:
 - list filters (``topics_visible``, ``comments_visible``, ``meetings_visible``,
   ``contacts_visible``, ``action_items_visible``, ``coverage_households``);
 - lookups that answer the same for missing and not-yours (``access_topic``,
-  ``access_meeting``, ``access_agenda_item``): 404 with the module's codes;
+  ``access_meeting``, ``access_agenda_item``, ``access_action_item``): 404 with the
+  module's codes; an id a body names (``topic_named``, ``estate_named``) that is missing
+  or not visible is the body's fault instead: 422 with the code and the field;
 - action checks (``may_*``) that return nothing or raise ``NotAllowed`` (403 with a code).
 
 The policy in one place:
@@ -35,7 +37,7 @@ from django.utils.translation import gettext_noop
 from linli.errors import NotAllowed, NotFound, ValidationFailed
 from tenants.community.access import named_person
 from tenants.community.actor import Actor
-from tenants.community.models import Household
+from tenants.community.models import Estate, Household
 from tenants.deliberation.models import (
     ActionItem,
     AgendaItem,
@@ -179,6 +181,17 @@ def access_topic(*, actor: Actor, topic_id: int, for_update: bool = False) -> To
     return topic
 
 
+def topic_named(*, actor: Actor, topic_id: int, field: str) -> Topic:
+    """A topic a body names (a merge's ``into_id``): missing or not visible is 422
+    ``topic_not_found`` on ``field``, not the 404 of a path's topic."""
+    topic = topics_visible(actor).filter(pk=topic_id).first()
+    if topic is None:
+        raise ValidationFailed(
+            _("No topic %(id)s.") % {"id": topic_id}, code="topic_not_found", field=field
+        )
+    return topic
+
+
 def _sees(actor: Actor, topic: Topic) -> bool:
     return topics_visible(actor).filter(pk=topic.pk).exists()
 
@@ -288,11 +301,22 @@ def access_agenda_item(*, actor: Actor, meeting_id: int, item_id: int) -> Agenda
     return item
 
 
+def estate_named(estate_id: int, *, field: str = "estate_id") -> None:
+    """Estates are places, listed to every caller: one a body names must exist (422
+    ``estate_not_found`` on ``field``), before who may act there is judged."""
+    if not Estate.objects.filter(pk=estate_id).exists():
+        raise ValidationFailed(
+            _("No estate %(id)s.") % {"id": estate_id}, code="estate_not_found", field=field
+        )
+
+
 def may_convene(
     person: Actor, *, estate_id: int, building_id: int | None, topic_ids: list[int]
 ) -> None:
     """The convener leads the meeting's place, and every agenda topic they can see is one
-    they lead (the meeting moves it on); topics they cannot see the service refuses."""
+    they lead (the meeting moves it on); topics they cannot see the service refuses. The
+    estate must exist first: a missing one is the body's fault (422), not out of scope."""
+    estate_named(estate_id)
     if not leads_meeting(person, estate_id=estate_id, building_id=building_id):
         _refuse_leader(person, MEETING_OUT_OF_SCOPE, "out_of_scope")
     if person.is_district:
@@ -327,7 +351,31 @@ def may_vote(person: Actor, item: AgendaItem) -> None:
 
 
 def action_items_visible(actor: Actor) -> QuerySet[ActionItem]:
+    """The action items of the meetings the actor sees."""
     return ActionItem.objects.filter(item__meeting__in=meetings_visible(actor))
+
+
+def access_action_item(
+    *, actor: Actor, meeting_id: int, item_id: int, action_id: int, for_update: bool = False
+) -> ActionItem:
+    """An action item of a decision on a meeting the actor sees; 404 alike for missing and
+    not visible (the meeting's and the agenda item's own 404s first)."""
+    item = access_agenda_item(actor=actor, meeting_id=meeting_id, item_id=item_id)
+    actions = ActionItem.objects.filter(item=item).select_related("item__meeting")
+    if for_update:
+        actions = actions.select_for_update(of=("self",))
+    action = actions.filter(pk=action_id).first()
+    if action is None:
+        raise NotFound(
+            _("No action item %(id)s.") % {"id": action_id}, code="action_item_not_found"
+        )
+    return action
+
+
+def may_keep_actions(actor: Actor, item: AgendaItem) -> None:
+    """Add and update a decision's action items: a leader of the meeting's place (the
+    admin's rule for action items too)."""
+    may_run_meeting(actor, item.meeting)
 
 
 # --- outreach -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from linli.errors import Conflict, NotFound, ValidationFailed
 from tenants.audit.services import audit_record
-from tenants.community.models import Building, Estate, Household, Resident
+from tenants.community.models import Building, Estate, Household, Organisation, Resident
 from tenants.deliberation.access import NOT_PRESENT, NotAllowed
 from tenants.deliberation.events import meeting_event
 from tenants.deliberation.models import (
@@ -259,20 +259,85 @@ def action_add(
     owner_organisation_id: int | None = None,
     owner_resident_id: int | None = None,
 ) -> ActionItem:
+    """An action a decision calls for, with its owner (a resident or an organisation) and
+    its due date. The owner is named, not acting: they must exist (422 on their field)."""
     item = AgendaItem.objects.filter(pk=item_id, decided=True).first()
     if item is None:
         raise Conflict(_("Actions follow a decision."), code="not_decided")
-    if not title.strip() or (owner_organisation_id is None and owner_resident_id is None):
+    if not title.strip():
         raise ValidationFailed(
             _("An action needs a title and an owner."), code="action_incomplete", field="title"
         )
-    return ActionItem.objects.create(
+    if owner_organisation_id is None and owner_resident_id is None:
+        raise ValidationFailed(
+            _("An action needs a title and an owner."),
+            code="owner_required",
+            field="owner_resident_id",
+        )
+    if (
+        owner_resident_id is not None
+        and not Resident.objects.filter(
+            pk=owner_resident_id, erased_at__isnull=True, status=Resident.Status.ACTIVE
+        ).exists()
+    ):
+        raise ValidationFailed(
+            _("No active resident %(id)s.") % {"id": owner_resident_id},
+            code="resident_not_found",
+            field="owner_resident_id",
+        )
+    if (
+        owner_organisation_id is not None
+        and not Organisation.objects.filter(pk=owner_organisation_id, active=True).exists()
+    ):
+        raise ValidationFailed(
+            _("No active organisation %(id)s.") % {"id": owner_organisation_id},
+            code="organisation_not_found",
+            field="owner_organisation_id",
+        )
+    action = ActionItem.objects.create(
         item=item,
         title=title.strip(),
         due_on=due_on,
         owner_organisation_id=owner_organisation_id,
         owner_resident_id=owner_resident_id,
     )
+    audit_record(action="action_item.created", obj=action)
+    return action
+
+
+@transaction.atomic
+def action_update(
+    *,
+    action_id: int,
+    status: str | None = None,
+    due_on: date | None = None,
+    progress: str | None = None,
+) -> ActionItem:
+    """Mark an action done (or open again), move its due date, note its progress. A new due
+    date makes it escalate again once it passes; the same values again change nothing."""
+    action = ActionItem.objects.select_for_update().filter(pk=action_id).first()
+    if action is None:
+        raise NotFound(
+            _("No action item %(id)s.") % {"id": action_id}, code="action_item_not_found"
+        )
+    if status is not None and status not in ActionItem.Status.values:
+        raise ValidationFailed(
+            _("An action is open or done."), code="status_invalid", field="status"
+        )
+    changes: dict[str, list[object]] = {}
+    if status is not None and status != action.status:
+        changes["status"] = [action.status, status]
+        action.status = status
+    if due_on is not None and due_on != action.due_on:
+        changes["due_on"] = [str(action.due_on), str(due_on)]
+        action.due_on, action.escalated_at = due_on, None
+    if progress is not None and progress.strip() != action.progress:
+        changes["progress"] = [None, "changed"]  # free text stays out of the audit log
+        action.progress = progress.strip()
+    if changes:
+        action.save(update_fields=["status", "due_on", "progress", "escalated_at"])
+        audit_record(action="action_item.updated", obj=action, changes=changes)
+    return action
 
 
 def actions_overdue(*, today: date) -> list[ActionItem]:

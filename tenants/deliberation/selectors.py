@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from linli.errors import ValidationFailed
 from tenants.community.actor import Actor
 from tenants.community.models import Building, Estate, Unit
-from tenants.deliberation.access import Place, topics_visible
+from tenants.deliberation.access import Place, action_items_visible, topics_visible
 from tenants.deliberation.council import Quorum, quorum
-from tenants.deliberation.models import AgendaItem, Meeting, Topic
+from tenants.deliberation.models import ActionItem, AgendaItem, Meeting, Topic
 
 
 def topic_place(*, scope: str, place_id: int) -> Place:
@@ -101,3 +101,41 @@ def meeting_detail(*, meeting_id: int) -> MeetingView:
         quorum_reached=counted.reached,
         agenda=list(items),
     )
+
+
+def meetings_list(
+    meetings: QuerySet[Meeting],
+    *,
+    status: str | None = None,
+    estate_id: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[Meeting]:
+    """The meetings given (those the caller sees), filtered, with their agenda counted in the
+    same query. ``since`` and ``until`` are days of the start, both included."""
+    if status:
+        meetings = meetings.filter(status=status)
+    if estate_id is not None:
+        meetings = meetings.filter(estate_id=estate_id)
+    if since is not None:
+        meetings = meetings.filter(starts_at__date__gte=since)
+    if until is not None:
+        meetings = meetings.filter(starts_at__date__lte=until)
+    return meetings.annotate(agenda_items=Count("agenda"))
+
+
+def action_items_of(
+    *,
+    actor: Actor,
+    item: AgendaItem,
+    status: str | None = None,
+    overdue_on: date | None = None,
+) -> QuerySet[ActionItem]:
+    """A decision's action items as the caller sees them; ``overdue_on``: those still open
+    and due before that day."""
+    actions = action_items_visible(actor).filter(item=item).select_related("item")
+    if status:
+        actions = actions.filter(status=status)
+    if overdue_on is not None:
+        actions = actions.filter(status=ActionItem.Status.OPEN, due_on__lt=overdue_on)
+    return actions

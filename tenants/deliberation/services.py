@@ -41,7 +41,9 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-def _resident(resident_id: int) -> Resident:
+def _resident(resident_id: int, *, field: str = "resident_id") -> Resident:
+    """An active resident a step is for; none is 422 ``resident_not_found`` on the body's
+    ``field`` that named them."""
     resident = (
         Resident.objects.select_related("household__unit__building")
         .filter(pk=resident_id, erased_at__isnull=True, status="active")
@@ -51,9 +53,18 @@ def _resident(resident_id: int) -> Resident:
         raise ValidationFailed(
             _("No active resident %(id)s.") % {"id": resident_id},
             code="resident_not_found",
-            field="resident_id",
+            field=field,
         )
     return resident
+
+
+def _comment_not_found(comment_id: int) -> ValidationFailed:
+    """A comment a body names (``comment_id``) that is not on the topic."""
+    return ValidationFailed(
+        _("No comment %(id)s on this topic.") % {"id": comment_id},
+        code="comment_not_found",
+        field="comment_id",
+    )
 
 
 def held(text: str) -> bool:
@@ -98,7 +109,7 @@ def topic_raise(
     place_id: int,
     heard_by_id: int | None = None,
 ) -> Topic:
-    raiser = _resident(raised_by_id)
+    raiser = _resident(raised_by_id, field="raised_by_id")
     title, description, category = title.strip(), description.strip(), category.strip()
     if not title or not description or not category:
         raise ValidationFailed(
@@ -188,8 +199,12 @@ def topic_merge(*, topic_id: int, into_id: int, actor_id: int | None) -> Topic:
         for t in Topic.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk")
     }
     topic, target = locked.get(topic_id), locked.get(into_id)
-    if topic is None or target is None:
+    if topic is None:
         raise NotFound(_("No such topic."), code="topic_not_found")
+    if target is None:
+        raise ValidationFailed(
+            _("No topic %(id)s.") % {"id": into_id}, code="topic_not_found", field="into_id"
+        )
     if topic.status not in {S.RAISED, S.ACCEPTED} or target.status in {
         S.MERGED,
         S.REJECTED,
@@ -228,7 +243,7 @@ def post_review(
     else:
         comment = Comment.objects.filter(pk=comment_id, topic=topic).first()
         if comment is None:
-            raise NotFound(_("No such comment."), code="comment_not_found")
+            raise _comment_not_found(comment_id)
         if approve:
             comment.held_for_review = False
             comment.save(update_fields=["held_for_review"])
@@ -369,7 +384,7 @@ def post_report(
     if comment_id is not None:
         comment = Comment.objects.filter(pk=comment_id, topic=topic).first()
         if comment is None:
-            raise NotFound(_("No such comment."), code="comment_not_found")
+            raise _comment_not_found(comment_id)
     try:
         with transaction.atomic():
             report = PostReport.objects.create(

@@ -51,13 +51,14 @@ from django.utils.translation import gettext_noop
 from linli.errors import NotAllowed, NotFound, ValidationFailed
 from tenants.community.access import named_person
 from tenants.community.actor import EVERYTHING, Actor, Kind
-from tenants.community.models import Building, Resident, Role, Unit
+from tenants.community.models import Building, Household, Resident, Role, Unit
 from tenants.community.roles import active_roles
 from tenants.helpteam.models import (
     Activity,
     HelpRequest,
     HelpTeam,
     Signup,
+    Skill,
     Space,
     Squad,
     Volunteer,
@@ -220,6 +221,21 @@ def access_help_request(
     return found
 
 
+def help_request_named(*, actor: Actor, help_request_id: int, field: str) -> HelpRequest:
+    """A request a body names (an entry of the leaders' bulk hours), locked: missing or not
+    visible is the same 404 ``help_request_not_found`` as a path's request (the policy
+    table's answer for entering hours elsewhere), pointing at the entry's ``field``."""
+    found = help_requests_visible(actor).select_for_update(of=("self",))
+    help_request = found.filter(pk=help_request_id).first()
+    if help_request is None:
+        raise NotFound(
+            _("No help request %(id)s.") % {"id": help_request_id},
+            code="help_request_not_found",
+            field=field,
+        )
+    return help_request
+
+
 def access_help_request_to_claim(*, actor: Actor, help_request_id: int) -> HelpRequest:
     """The request a volunteer tries to claim: one the actor sees, or, for a volunteer, any
     request of their own estate. A volunteer saw every request of their estate while it was
@@ -373,7 +389,14 @@ def may_ask(
     place, for a neighbour (then they raised it). The district's tool names the requester
     and may name who raised it, who must be able to ask for them. Help at another home than
     the requester's is for leaders of that home. (The arguments are those of the body: the
-    requester, who raised it, the home.)"""
+    requester, who raised it, the home.) A home that is not there is the body's fault
+    (422 ``household_not_found``) before anyone's standing there is judged."""
+    if household_id is not None and not Household.objects.filter(pk=household_id).exists():
+        raise ValidationFailed(
+            _("No household %(id)s.") % {"id": household_id},
+            code="household_not_found",
+            field="household_id",
+        )
     if _is_the_tool(actor):
         if requester_id is None:
             raise ValidationFailed(
@@ -497,6 +520,12 @@ def may_take_attendance(actor: Actor, activity: Activity, resident_ids: list[int
     may_organise(actor, activity.estate_id)
     if actor.resident_id is not None and actor.resident_id in resident_ids:
         raise refusal(OWN_SERVICE)
+
+
+def categories_visible(actor: Actor) -> QuerySet[Skill]:
+    """The help categories (the tenant's skills): a catalogue every caller of the tenant
+    sees, like the request form that offers them."""
+    return Skill.objects.all()
 
 
 def spaces_visible(actor: Actor, queryset: QuerySet[Space] | None = None) -> QuerySet[Space]:

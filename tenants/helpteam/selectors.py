@@ -13,9 +13,38 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from tenants.helpteam.models import Activity, HelpRequest, Signup, Volunteer
+from tenants.helpteam.models import Activity, HelpRequest, Signup, Skill, Volunteer
+
+# A tenant names a help category in each language as a term (community terminology) keyed
+# ``help_category.<code>``; without one, the category's own name is its label.
+CATEGORY_TERM = "help_category.{code}"
+
+
+@dataclass(frozen=True)
+class HelpCategory:
+    code: str
+    label: str
+
+
+def help_categories(skills: QuerySet[Skill]) -> list[HelpCategory]:
+    """The help categories (the tenant's skills) with their labels in the active language:
+    the tenant's term for it in that language, else its name. Two queries."""
+    from tenants.community.models import Term
+
+    rows = list(skills.order_by("name", "pk"))
+    language = translation.get_language() or ""
+    keys = [CATEGORY_TERM.format(code=skill.code) for skill in rows]
+    terms = dict(
+        Term.objects.filter(key__in=keys, language__iexact=language).values_list("key", "label")
+    )
+    return [
+        HelpCategory(
+            code=skill.code, label=terms.get(CATEGORY_TERM.format(code=skill.code)) or skill.name
+        )
+        for skill in rows
+    ]
 
 
 def help_requests_filtered(

@@ -35,7 +35,9 @@ from tenants.helpteam.settings import HelpteamSettings
 Status = HelpRequest.Status
 ALREADY_CLAIMED = gettext_noop("This request has already been claimed.")
 NOT_OPEN = gettext_noop("This request is no longer open.")
+ALREADY_CONFIRMED = gettext_noop("This request was already confirmed with %(hours)s hours.")
 MAX_WINDOW = timedelta(days=14)
+HUNDREDTHS = Decimal("0.01")
 # A request someone holds (or held): claiming it again is "already claimed".
 TAKEN = {Status.CLAIMED, Status.IN_PROGRESS, Status.DONE, Status.CONFIRMED}
 
@@ -251,8 +253,13 @@ def request_confirm(
         actor = _confirming(by_resident_id=by_resident_id, as_leader=as_leader)
     help_request = _request_for_update(request_id)
     access.may_confirm(actor, help_request)
+    hours = Decimal(hours).quantize(HUNDREDTHS)  # as stored, so every answer reads the same
     if help_request.status == Status.CONFIRMED:
-        return help_request  # a repeated confirmation changes nothing
+        if help_request.hours is not None and hours == help_request.hours:
+            return help_request  # the same confirmation again changes nothing
+        raise Conflict(
+            _(ALREADY_CONFIRMED) % {"hours": help_request.hours}, code="already_confirmed"
+        )
     if help_request.status != Status.DONE:
         raise Conflict(_("Only a request marked done can be confirmed."), code="not_done")
     window_hours = (
@@ -565,15 +572,21 @@ def hours_record_bulk(*, actor: Actor, entries: list[tuple[int, Decimal]]) -> li
     leads, and did not serve themself) is marked done if it is not yet, and confirmed, with
     points as usual. All or nothing."""
     confirmed = []
-    for request_id, hours in entries:
-        help_request = access.access_help_request(
-            actor=actor, help_request_id=request_id, for_update=True
+    for n, (request_id, hours) in enumerate(entries):
+        # The body's entries name the requests: the answer points at the entry that failed.
+        help_request = access.help_request_named(
+            actor=actor, help_request_id=request_id, field=f"entries/{n}/request_id"
         )
         access.may_record_hours(actor, help_request)
         if help_request.status in {Status.CLAIMED, Status.IN_PROGRESS}:
             help_request.status, help_request.done_at = Status.DONE, timezone.now()
             help_request.save(update_fields=["status", "done_at", "updated_at"])
-        confirmed.append(request_confirm(request_id=request_id, hours=hours, actor=actor))
+        try:
+            confirmed.append(request_confirm(request_id=request_id, hours=hours, actor=actor))
+        except ValidationFailed as exc:
+            if exc.field == "hours":
+                exc.field = f"entries/{n}/hours"
+            raise
     audit_record(
         action="help_request.hours_bulk",
         object_type="helpteam.helprequest",
@@ -689,6 +702,11 @@ def activity_create(
     from tenants.community.models import Estate
     from tenants.helpteam.models import Space
 
+    estate = Estate.objects.filter(pk=estate_id).first()
+    if estate is None:  # the body's fault, before who may organise there is judged
+        raise ValidationFailed(
+            _("No estate %(id)s.") % {"id": estate_id}, code="estate_not_found", field="estate_id"
+        )
     access.may_organise(actor, estate_id)
     title = (title or "").strip()
     if not title:
@@ -702,11 +720,6 @@ def activity_create(
     if capacity < 1:
         raise ValidationFailed(
             _("Capacity is at least 1."), code="capacity_invalid", field="capacity"
-        )
-    estate = Estate.objects.filter(pk=estate_id).first()
-    if estate is None:
-        raise ValidationFailed(
-            _("No estate %(id)s.") % {"id": estate_id}, code="estate_not_found", field="estate_id"
         )
     space = None
     if space_id is not None:

@@ -13,6 +13,9 @@
   admin acting as themself.
 
 Lookups answer 404 with the module's code whether the account is missing or not theirs.
+An id a body names (the resident points are for, the account they go to, the redemption
+refunded) that is missing is the body's fault instead: 422 ``<thing>_not_found`` on the
+field, checked here before the ledger is written.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from linli.errors import NotFound
+from linli.errors import NotFound, ValidationFailed
 from tenants.community.access import (
     NotAllowed,
     leaders_only,
@@ -31,11 +34,19 @@ from tenants.community.access import (
 )
 from tenants.community.actor import Actor
 from tenants.community.models import Resident
-from tenants.points.models import Account, Posting
+from tenants.points.models import Account, Posting, Transaction
 
 
 def account_not_found(account_id: int) -> NotFound:
     return NotFound(_("No points account %(id)s.") % {"id": account_id}, code="account_not_found")
+
+
+def no_resident(resident_id: int, *, field: str) -> ValidationFailed:
+    return ValidationFailed(
+        _("No active resident %(id)s.") % {"id": resident_id},
+        code="resident_not_found",
+        field=field,
+    )
 
 
 def not_your_points() -> NotAllowed:
@@ -112,16 +123,54 @@ def keeps_books(actor: Actor) -> bool:
     return actor.is_district
 
 
-def payer(actor: Actor, resident_id: int) -> Actor:
+def payer(actor: Actor, resident_id: int, *, field: str = "resident_id") -> Actor:
     """The person whose points are spent or given: a person (even a district admin acting as
     themself) names only themself; the district's tool names anyone, judged as that person
-    (404 when there is no such active resident)."""
+    (422 ``resident_not_found`` on ``field`` when there is no such active resident)."""
     if not names_anyone(actor) and not actor.is_self(resident_id):
         raise not_your_points()
     named = actor.as_named(resident_id)
     if named is None:
-        raise resident_not_found(resident_id)
+        raise no_resident(resident_id, field=field)
     return named
+
+
+def resident_named(resident_id: int, *, field: str) -> Resident:
+    """A resident a body names who does not act (a gift's receiver, an award's, the account
+    adjusted): one who holds points (not erased; moved out still counts, as in the ledger),
+    else 422 ``resident_not_found`` on ``field``."""
+    resident = Resident.objects.filter(pk=resident_id, erased_at__isnull=True).first()
+    if resident is None:
+        raise ValidationFailed(
+            _("No resident %(id)s.") % {"id": resident_id},
+            code="resident_not_found",
+            field=field,
+        )
+    return resident
+
+
+def account_named(account_id: int, *, field: str) -> Account:
+    """An account a body names (where points are spent, the account adjusted): any account of
+    the tenant, since shops' and partners' accounts are where residents spend; missing is 422
+    ``account_not_found`` on ``field``. (What kind it must be is the ledger's rule.)"""
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        raise ValidationFailed(
+            _("No points account %(id)s.") % {"id": account_id},
+            code="account_not_found",
+            field=field,
+        )
+    return account
+
+
+def redemption_named(redemption_id: int, *, field: str = "redemption_id") -> None:
+    """The redemption a refund names: missing is 422 ``redemption_not_found`` on ``field``."""
+    if not Transaction.objects.filter(pk=redemption_id, kind=Transaction.Kind.REDEEM).exists():
+        raise ValidationFailed(
+            _("No redemption %(id)s.") % {"id": redemption_id},
+            code="redemption_not_found",
+            field=field,
+        )
 
 
 def may_award(actor: Actor, resident_id: int) -> None:
@@ -130,14 +179,10 @@ def may_award(actor: Actor, resident_id: int) -> None:
     leaders_only(actor)
     if actor.is_self(resident_id):
         raise self_approval()
+    resident = resident_named(resident_id, field="resident_id")
     if actor.is_district:
         return
-    household_id = (
-        Resident.objects.filter(pk=resident_id, erased_at__isnull=True)
-        .values_list("household_id", flat=True)
-        .first()
-    )
-    if household_id is None or not actor.leads_household(household_id):
+    if resident.household_id is None or not actor.leads_household(resident.household_id):
         raise out_of_scope()
 
 
@@ -146,6 +191,25 @@ def may_credit(actor: Actor, account: Account) -> None:
     may_keep_books(actor)
     if actor.resident_id is not None and account.resident_id == actor.resident_id:
         raise self_approval()
+
+
+def may_adjust(actor: Actor, *, account_id: int | None, resident_id: int | None) -> None:
+    """An adjustment names an account, or a resident (whose account the ledger opens if
+    they have none yet): the books' keepers only, the named one must exist (422 on its
+    field), and never the keeper's own."""
+    may_keep_books(actor)
+    if (account_id is None) == (resident_id is None):
+        raise ValidationFailed(
+            _("Name the account or the resident to adjust, not both."),
+            code="account_required",
+            field="account_id",
+        )
+    if account_id is not None:
+        may_credit(actor, account_named(account_id, field="account_id"))
+    elif resident_id is not None:
+        resident_named(resident_id, field="resident_id")
+        if actor.is_self(resident_id):
+            raise self_approval()
 
 
 def may_undo(actor: Actor, transaction_id: int) -> None:

@@ -132,7 +132,6 @@ def _replay(idempotency_key: str, fingerprint: str) -> Transaction | None:
         raise ValidationFailed(
             _("This idempotency key was used for a different request."),
             code="idempotency_key_reused",
-            field="idempotency_key",
         )
     return existing
 
@@ -143,7 +142,6 @@ def _key(idempotency_key: str) -> str:
         raise ValidationFailed(
             _("An idempotency key of 1 to 255 characters is required."),
             code="idempotency_key_invalid",
-            field="idempotency_key",
         )
     return key
 
@@ -423,9 +421,21 @@ def points_transfer(
 
 @transaction.atomic
 def points_adjust(
-    *, account_id: int, amount: int, reason: str, idempotency_key: str
+    *,
+    amount: int,
+    reason: str,
+    idempotency_key: str,
+    account_id: int | None = None,
+    resident_id: int | None = None,
 ) -> Transaction:
-    """An administrator's correction, up or down, always with a reason."""
+    """An administrator's correction, up or down, always with a reason, of an account or of
+    a resident's account (opened here if they have had no points yet)."""
+    if (account_id is None) == (resident_id is None):
+        raise ValidationFailed(
+            _("Name the account or the resident to adjust, not both."),
+            code="account_required",
+            field="account_id",
+        )
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(
@@ -438,7 +448,16 @@ def points_adjust(
             field="amount",
         )
     _amount(abs(amount))
-    account = account_get(account_id=account_id)
+    if resident_id is not None:
+        arguments: dict[str, Any] = {"resident": resident_id, "amount": amount, "reason": reason}
+        replay = _replay(_key(idempotency_key), _fingerprint("adjust", arguments))
+        if replay is not None:
+            return replay
+        account = account_for_resident(resident_id=resident_id)
+    else:
+        assert account_id is not None
+        arguments = {"account": account_id, "amount": amount, "reason": reason}
+        account = account_get(account_id=account_id)
     if account.kind == Account.Kind.SYSTEM:
         raise ValidationFailed(
             _("System accounts are not adjusted directly."),
@@ -448,7 +467,7 @@ def points_adjust(
     return _post(
         kind=Transaction.Kind.ADJUST,
         idempotency_key=idempotency_key,
-        arguments={"account": account_id, "amount": amount, "reason": reason},
+        arguments=arguments,
         memo=reason,
         lines=[(_system_account(ADJUSTMENTS), -amount), (account, amount)],
     )

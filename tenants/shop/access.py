@@ -45,7 +45,7 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from linli.errors import NotAllowed, NotFound
+from linli.errors import NotAllowed, NotFound, ValidationFailed
 from tenants.community.access import named_person
 from tenants.community.actor import Actor
 from tenants.community.models import OrganisationMember, Role
@@ -226,6 +226,17 @@ def access_shop(*, actor: Actor | None, shop_id: int, for_update: bool = False) 
         code="shop_not_found",
         message=_("No shop %(id)s."),
     )
+
+
+def shop_named(*, actor: Actor | None, shop_id: int, field: str = "shop_id") -> Shop:
+    """A shop a body names (a product's, a batch's, a parcel's): missing is the body's fault,
+    422 ``shop_not_found`` on ``field``, not the 404 of a path's shop."""
+    shop = shops_visible(actor).filter(pk=shop_id).first()
+    if shop is None:
+        raise ValidationFailed(
+            _("No shop %(id)s.") % {"id": shop_id}, code="shop_not_found", field=field
+        )
+    return shop
 
 
 def access_product(*, actor: Actor | None, product_id: int, for_update: bool = False) -> Product:

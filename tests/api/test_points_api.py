@@ -150,4 +150,5 @@ def test_another_tenants_accounts_do_not_exist_here(api, other_api, people):
         "/api/v1/points/redemptions",
         {"resident_id": v.pk, "amount": 1, "to_account_id": people["shop"].pk},
     )
-    assert response.status_code == 404
+    # alpha's resident is nobody in beta: the body names no such person
+    assert (response.status_code, response.json()["code"]) == (422, "resident_not_found")

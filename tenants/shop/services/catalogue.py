@@ -302,21 +302,21 @@ def batch_create(
             raise ValidationFailed(
                 _("No active product %(id)s at this shop.") % {"id": item.product_id},
                 code="product_not_found",
-                field=f"items.{n}.product_id",
+                field=f"items/{n}/product_id",
             )
         for limit_name in ("limit_total", "limit_per_household"):
             limit = getattr(item, limit_name)
             if limit is not None:
-                quantity(limit, field=f"items.{n}.{limit_name}")
+                quantity(limit, field=f"items/{n}/{limit_name}")
         price = product.price_fen if item.price_fen is None else item.price_fen
         rows.append(
             BatchItem(
                 batch=batch,
                 product=product,
-                price_fen=fen(price, field=f"items.{n}.price_fen"),
+                price_fen=fen(price, field=f"items/{n}/price_fen"),
                 points_share=share(
                     product.points_share if item.points_share is None else item.points_share,
-                    field=f"items.{n}.points_share",
+                    field=f"items/{n}/points_share",
                 ),
                 limit_total=item.limit_total,
                 limit_per_household=item.limit_per_household,
@@ -329,13 +329,13 @@ def batch_create(
             raise ValidationFailed(
                 _("A slot must end after it starts."),
                 code="slot_invalid",
-                field=f"slots.{n}.ends_at",
+                field=f"slots/{n}/ends_at",
             )
         if timezone.localtime(slot.starts_at).date() != pickup_day:
             raise ValidationFailed(
                 _("Pickup slots are on the pickup day."),
                 code="slot_invalid",
-                field=f"slots.{n}.starts_at",
+                field=f"slots/{n}/starts_at",
             )
     PickupSlot.objects.bulk_create(
         PickupSlot(batch=batch, starts_at=s.starts_at, ends_at=s.ends_at) for s in slots

@@ -51,7 +51,7 @@ def _merge(lines: list[tuple[int, int]], *, field: str) -> dict[int, int]:
         )
     merged: dict[int, int] = {}
     for n, (target, qty) in enumerate(lines):
-        merged[target] = merged.get(target, 0) + quantity(qty, field=f"lines.{n}.quantity")
+        merged[target] = merged.get(target, 0) + quantity(qty, field=f"lines/{n}/quantity")
     return merged
 
 
@@ -176,7 +176,9 @@ def _take_from_batch(
 ) -> tuple[list[OrderLine], Any, PreorderBatch, PickupSlot | None]:
     batch = PreorderBatch.objects.select_related("shop").filter(pk=batch_id).first()
     if batch is None:
-        raise NotFound(_("No batch %(id)s.") % {"id": batch_id}, code="batch_not_found")
+        raise ValidationFailed(
+            _("No batch %(id)s.") % {"id": batch_id}, code="batch_not_found", field="batch_id"
+        )
     _batch_open(batch, now)
     if not batch.shop.active:
         raise Conflict(_("This shop is closed."), code="shop_inactive")

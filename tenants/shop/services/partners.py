@@ -113,7 +113,9 @@ def booking_create(*, resident_id: int, slot_id: int, pay_with: str, note: str =
         .first()
     )
     if slot is None:
-        raise NotFound(_("No slot %(id)s.") % {"id": slot_id}, code="slot_not_found")
+        raise ValidationFailed(
+            _("No slot %(id)s.") % {"id": slot_id}, code="slot_not_found", field="slot_id"
+        )
     service = slot.service
     if not service.active or not service.organisation.active:
         raise Conflict(_("This service is not offered now."), code="service_inactive")

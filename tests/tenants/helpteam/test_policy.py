@@ -306,6 +306,7 @@ LISTS_AND_PUBLIC = {
     ("get", "/activities"),
     ("get", "/leaderboard"),
     ("get", "/volunteers/{x}/recognition"),
+    ("get", "/categories"),
 }
 
 

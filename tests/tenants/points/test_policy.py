@@ -240,10 +240,11 @@ def test_who_gives_whose_points(world, caller, giver, answer):
     assert _transactions(world) == before + (1 if answer == CREATED else 0)
 
 
-def test_the_district_naming_no_such_resident_is_404(world):
+def test_the_district_naming_no_such_resident_is_422_on_the_field(world):
     body = {"resident_id": 10**12, "amount": 3, "to_account_id": world.extra["shop"].pk}
     response = call(world.client("district"), "post", "/api/v1/points/redemptions", body)
-    assert problem(response) == NO_RESIDENT
+    assert problem(response) == (422, "resident_not_found")
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/body/resident_id"]
 
 
 # --- the resident pages: the same rule, one's own statement ------------------------------------
