@@ -11,6 +11,11 @@ from ninja import Query, Router, Status
 
 from api.acting import actor
 from api.community.schemas import (
+    AreaIn,
+    AreaLevelIn,
+    AreaLevelOut,
+    AreaLevelPage,
+    AreaOut,
     AreaPage,
     BuildingIn,
     BuildingOut,
@@ -32,8 +37,14 @@ from api.community.schemas import (
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
 from tenants.community import access, selectors, services
-from tenants.community.models import Building, Estate, Household, Unit
-from tenants.community.places import building_create, estate_create, unit_create
+from tenants.community.models import Area, AreaLevel, Building, Estate, Household, Unit
+from tenants.community.places import (
+    area_create,
+    area_level_create,
+    building_create,
+    estate_create,
+    unit_create,
+)
 
 router = Router()
 
@@ -49,6 +60,38 @@ def areas_list(
 ) -> dict[str, Any]:
     rows, next_cursor = paginate(selectors.area_list(parent_id=parent_id), params)
     return page(rows, next_cursor)
+
+
+@router.post(
+    "/areas",
+    response={201: AreaOut, **WRITE_ERRORS},
+    summary="Add an area one level below its parent (the district)",
+    operation_id="community_areas_create",
+)
+def areas_create(request: HttpRequest, body: AreaIn) -> Status[Area]:
+    access.may_define_areas(actor(request))
+    return Status(201, area_create(**body.dict()))
+
+
+@router.get(
+    "/area-levels",
+    response={200: AreaLevelPage, **READ_ERRORS},
+    summary="List the levels of the tenant's areas (street, community, grid...)",
+    operation_id="community_area_levels_list",
+)
+def area_levels_list(request: HttpRequest, params: Query[PageParams]) -> dict[str, Any]:
+    return page(*paginate(selectors.area_level_list(), params))
+
+
+@router.post(
+    "/area-levels",
+    response={201: AreaLevelOut, **WRITE_ERRORS},
+    summary="Add a level of areas (the district)",
+    operation_id="community_area_levels_create",
+)
+def area_levels_create(request: HttpRequest, body: AreaLevelIn) -> Status[AreaLevel]:
+    access.may_define_areas(actor(request))
+    return Status(201, area_level_create(**body.dict()))
 
 
 @router.get(

@@ -187,6 +187,30 @@ class AreaPage(Page[AreaOut]):
     pass
 
 
+class AreaIn(In):
+    name: Text = Field(min_length=1, max_length=120, description="Unique under its parent.")
+    level_id: int = Field(ge=1)
+    parent_id: int | None = Field(
+        None, ge=1, description="An area one level up; none for the top level."
+    )
+    code: Text = Field("", max_length=32, description="The official code, if any.")
+
+
+class AreaLevelOut(Schema):
+    id: int
+    depth: int
+    name: str
+
+
+class AreaLevelIn(In):
+    depth: int = Field(ge=1, le=10, description="1 is the top (a street), then down.")
+    name: Text = Field(min_length=1, max_length=64)
+
+
+class AreaLevelPage(Page[AreaLevelOut]):
+    pass
+
+
 class TerminologyOut(Schema):
     labels: dict[str, dict[str, str]] = Field(description="language → key → label")
 

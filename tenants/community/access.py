@@ -9,9 +9,10 @@ decides. Three kinds of rule:
   ``access_unit``, ``access_household``, ``access_organisation``;
 - action checks that return nothing or raise ``NotAllowed`` (403 with a code):
   ``may_register_resident``, ``may_change_resident``, ``may_add_household`` and the
-  other ``may_add_*`` / ``may_change_*``, ``may_manage_organisations``. A place a body
-  names that does not exist is a 422 ``<place>_not_found`` on its field, checked after
-  "may this caller do this at all" and before "is it a place they lead".
+  other ``may_add_*`` / ``may_change_*``, ``may_define_areas``,
+  ``may_manage_organisations``. A place a body names that does not exist is a 422
+  ``<place>_not_found`` on its field, checked after "may this caller do this at all"
+  and before "is it a place they lead".
 
 The policy:
 
@@ -22,10 +23,10 @@ The policy:
 - a leader also sees and changes the residents of the places they lead, unmasked, and
   registers residents, adds flats and moves people only there; nowhere else;
 - places themselves (areas, estates, buildings, units, flats) hold nobody's personal
-  data and are listed to every caller of the tenant; the district sets them up, and a
-  leader adds and renames places inside those they lead (an estate in an area they
-  lead, a building in an estate they lead, a unit in a building they lead, a flat in a
-  unit they lead) and nowhere else;
+  data and are listed to every caller of the tenant; the district defines the areas
+  and sets up places, and a leader adds and renames places inside those they lead (an
+  estate in an area they lead, a building in an estate they lead, a unit in a building
+  they lead, a flat in a unit they lead) and nowhere else;
 - organisations (and the resident tags) are listed to every caller, their contact
   person masked without ``personal_data:read``; only the district keeps them.
 """
@@ -391,6 +392,12 @@ def may_change_unit(actor: Actor, unit: Unit) -> None:
     leaders_only(actor)
     if not units_led(actor).filter(pk=unit.pk).exists():
         raise out_of_scope()
+
+
+def may_define_areas(actor: Actor) -> None:
+    """The hierarchy of areas (its levels, streets, grids...) is the district's own."""
+    if not actor.is_district:
+        raise not_for_residents()
 
 
 def may_manage_organisations(actor: Actor) -> None:

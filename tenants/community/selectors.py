@@ -11,6 +11,7 @@ from tenants.community.access import RESIDENT_PLACES, residents_visible
 from tenants.community.actor import Actor
 from tenants.community.models import (
     Area,
+    AreaLevel,
     Estate,
     Organisation,
     Resident,
@@ -89,6 +90,10 @@ def estate_list(*, area_id: int | None = None) -> QuerySet[Estate]:
         area = Area.objects.filter(pk=area_id).first()
         estates = estates.filter(area__path__startswith=area.path if area else "-")
     return estates
+
+
+def area_level_list() -> QuerySet[AreaLevel]:
+    return AreaLevel.objects.all()
 
 
 def area_list(*, parent_id: int | None = None) -> QuerySet[Area]:

@@ -588,3 +588,137 @@ def test_an_estate_added_with_an_idempotency_key_is_added_once(tenant, api):
     with tenant_context(tenant):
         assert Estate.objects.filter(name="一次小區").count() == 1
         assert AuditEntry.objects.filter(action="estate.created").count() == 1
+
+
+# --- areas -------------------------------------------------------------------------------
+
+
+def test_the_district_defines_its_areas_through_the_api(tenant, api):
+    street_level = post(api, "/area-levels", {"depth": 1, "name": "街道"})
+    grid_level = post(api, "/area-levels", {"depth": 2, "name": "網格"})
+    assert street_level.status_code == grid_level.status_code == 201
+    assert street_level.json() == {"id": street_level.json()["id"], "depth": 1, "name": "街道"}
+    levels = api.get(f"{BASE}/area-levels").json()
+    assert [(level["depth"], level["name"]) for level in levels["items"]] == [
+        (1, "街道"),
+        (2, "網格"),
+    ]
+    street = post(api, "/areas", {"name": "岑城街道", "level_id": street_level.json()["id"]})
+    assert street.status_code == 201
+    street_id = street.json()["id"]
+    assert street.json() == {
+        "id": street_id,
+        "name": "岑城街道",
+        "level": "街道",
+        "depth": 1,
+        "parent_id": None,
+        "code": "",
+    }
+    grid = post(
+        api,
+        "/areas",
+        {
+            "name": "一網格",
+            "level_id": grid_level.json()["id"],
+            "parent_id": street_id,
+            "code": "G1",
+        },
+    )
+    assert grid.status_code == 201
+    assert (grid.json()["parent_id"], grid.json()["depth"], grid.json()["code"]) == (
+        street_id,
+        2,
+        "G1",
+    )
+    # an estate then goes in the grid
+    estate = post(api, "/estates", {"name": "網格裡的小區", "area_id": grid.json()["id"]})
+    assert estate.status_code == 201
+    with tenant_context(tenant):
+        assert AuditEntry.objects.filter(action="area.created").count() == 2
+        assert AuditEntry.objects.filter(action="area_level.created").count() == 2
+
+
+def test_areas_follow_their_levels_and_names_are_unique_under_a_parent(tenant, api, grids):
+    with tenant_context(tenant):
+        from tenants.community.models import AreaLevel
+
+        street_level = AreaLevel.objects.get(depth=1)
+        grid_level = AreaLevel.objects.get(depth=2)
+    street = grids["street"].pk
+    cases = [
+        (
+            {"name": "二網格", "level_id": grid_level.pk, "parent_id": street},
+            409,
+            "area_exists",
+            "/body/name",
+        ),
+        ({"name": "孤網格", "level_id": grid_level.pk}, 422, "parent_required", "/body/parent_id"),
+        (
+            {"name": "街中街", "level_id": street_level.pk, "parent_id": street},
+            422,
+            "area_level_mismatch",
+            "/body/parent_id",
+        ),
+        ({"name": "無級", "level_id": 987654}, 422, "level_not_found", "/body/level_id"),
+        (
+            {"name": "無父", "level_id": grid_level.pk, "parent_id": 987654},
+            422,
+            "area_not_found",
+            "/body/parent_id",
+        ),
+        ({"name": "區" * 121, "level_id": street_level.pk}, 422, "validation_failed", "/body/name"),
+        ({"name": "甲", "level_id": "1"}, 422, "validation_failed", "/body/level_id"),
+        (
+            {"name": "甲", "level_id": street_level.pk, "code": "c" * 33},
+            422,
+            "validation_failed",
+            "/body/code",
+        ),
+    ]
+    for body, status, code, pointer in cases:
+        assert pointed(post(api, "/areas", body)) == (status, code, [pointer]), body
+    assert pointed(post(api, "/area-levels", {"depth": 1, "name": "又一級"})) == (
+        409,
+        "level_exists",
+        ["/body/depth"],
+    )
+    for body, pointer in [
+        ({"depth": 0, "name": "零"}, "/body/depth"),
+        ({"depth": 2.0, "name": "浮"}, "/body/depth"),
+        ({"depth": 3, "name": ""}, "/body/name"),
+    ]:
+        assert pointed(post(api, "/area-levels", body)) == (422, "validation_failed", [pointer])
+    with tenant_context(tenant):
+        from tenants.community.models import Area
+
+        assert Area.objects.count() == 3  # the fixture's street and two grids
+        assert AreaLevel.objects.count() == 2
+
+
+@pytest.mark.parametrize("caller", ["leader", "owner", "volunteer"])
+def test_only_the_district_defines_areas(tenant, make_key, caller):
+    world = build_world(tenant, make_key)
+    client = world.client(caller)
+    response = call(client, "post", f"{BASE}/area-levels", {"depth": 1, "name": "街道"})
+    assert problem(response) == NOT_FOR_RESIDENTS
+    with tenant_context(tenant):
+        level = area_level_create(depth=1, name="街道")
+    response = call(client, "post", f"{BASE}/areas", {"name": "岑城街道", "level_id": level.pk})
+    assert problem(response) == NOT_FOR_RESIDENTS
+    assert call(client, "get", f"{BASE}/area-levels").status_code == 200
+    reader = key_client(tenant, make_key("community:read"))
+    body = {"name": "岑城街道", "level_id": level.pk}
+    assert problem(call(reader, "post", f"{BASE}/areas", body)) == (403, "scope_missing")
+    with tenant_context(tenant):
+        from tenants.community.models import Area, AreaLevel
+
+        assert not Area.objects.exists()
+        assert AreaLevel.objects.count() == 1
+
+
+def test_another_tenants_area_levels_cannot_be_named(tenant, other_tenant, other_api):
+    with tenant_context(tenant):
+        level = area_level_create(depth=1, name="街道")
+    response = post(other_api, "/areas", {"name": "貝塔街道", "level_id": level.pk})
+    assert pointed(response) == (422, "level_not_found", ["/body/level_id"])
+    assert other_api.get(f"{BASE}/area-levels").json() == {"items": [], "next": None}
