@@ -33,6 +33,14 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 NOT_STORED = frozenset({401, 403, 429})
 ACTING_HEADER = "Linli-Acting-Resident"
 _VERIFIED = "_linli_verified_key"
+_ANSWERED_ONCE = "_linli_answered_once"
+
+
+def answer_once(request: HttpRequest, *, code: str, detail: str) -> None:
+    """The answer to this request holds a secret shown once (a new API key): it is not
+    kept for replay. A retry with the same Idempotency-Key gets a 409 problem with this
+    code and detail instead, and nothing is done twice."""
+    setattr(request, _ANSWERED_ONCE, (code, detail))
 
 
 _JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
@@ -157,9 +165,13 @@ class IdempotencyMiddleware:
                     ):
                         transaction.set_rollback(True)
                         return response
-                    record.status = response.status_code
-                    record.content_type = response.get("Content-Type", "")
-                    record.body = response.content
+                    kept = response
+                    if getattr(request, _ANSWERED_ONCE, None):
+                        code, detail = getattr(request, _ANSWERED_ONCE)
+                        kept = problem(409, code, detail)
+                    record.status = kept.status_code
+                    record.content_type = kept.get("Content-Type", "")
+                    record.body = kept.content
                     record.save(update_fields=["status", "content_type", "body"])
                     return response
         except IntegrityError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from api.access.models import ApiKey
@@ -19,6 +20,7 @@ from api.access.services import key_create_by_key, key_revoke
 from api.acting import actor
 from api.auth import KeyAuth
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.middleware import answer_once
 from api.pagination import PageParams, page, paginate
 from api.scopes import TENANT_ADMIN
 from api.tenancy import access, services
@@ -176,6 +178,15 @@ def tenant_keys_create(request: HttpRequest, body: ApiKeyIn) -> Status[dict[str,
         scopes=list(body.scopes),
         expires_at=body.expires_at,
         rate_limit=body.rate_limit,
+    )
+    answer_once(
+        request,
+        code="key_already_issued",
+        detail=_(
+            "This request issued its key already, and a key's secret is shown only once. "
+            "If it was lost, revoke key %(prefix)s and issue another."
+        )
+        % {"prefix": issued.key.prefix},
     )
     return Status(201, _key_body(issued.key, token=issued.token))
 

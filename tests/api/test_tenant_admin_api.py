@@ -441,6 +441,25 @@ def test_a_new_key_is_shown_once_and_works_with_what_it_was_given(admin, tenant)
     assert items[1]["last_used_at"] is not None  # it was just used
 
 
+def test_a_retried_key_request_issues_one_key_and_never_stores_its_secret(admin, tenant):
+    from api.access.models import IdempotencyRecord
+
+    body = {"name": "resident app", "scopes": ["community:read"]}
+    first = send(admin, "post", "/api/v1/tenant/keys", body, HTTP_IDEMPOTENCY_KEY="k-issue-1")
+    again = send(admin, "post", "/api/v1/tenant/keys", body, HTTP_IDEMPOTENCY_KEY="k-issue-1")
+
+    assert first.status_code == 201
+    token = first.json()["token"]
+    assert problem(again) == (409, "key_already_issued")
+    assert again["Idempotent-Replayed"] == "true"
+    assert first.json()["prefix"] in again.json()["detail"]
+    with tenant_context(tenant):
+        assert ApiKey.objects.filter(name="resident app").count() == 1
+    stored = IdempotencyRecord.objects.get(key="k-issue-1")
+    assert token.encode() not in bytes(stored.body)
+    assert token.split("_")[-1].encode() not in bytes(stored.body)
+
+
 def test_a_write_scope_hands_on_its_read(tenant, make_key):
     caller = key_client(tenant, make_key(ADMIN, "shop:write"))
     response = send(caller, "post", "/api/v1/tenant/keys", {"name": "r", "scopes": ["shop:read"]})
