@@ -1,6 +1,7 @@
 """Organisations: partner units, property companies, owners' committees, utilities,
-departments. Everyone sees them (a topic is given to one); their contact person is masked
-without ``personal_data:read``; only the district keeps them (``tenants.community.access``)."""
+departments, and their members. Everyone sees them (a topic is given to one); their
+contact person is masked without ``personal_data:read``; only the district keeps them
+and their members (``tenants.community.access``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from ninja import Query, Router, Status
 
 from api.acting import actor
 from api.community.schemas import (
+    MemberIn,
+    MemberOut,
+    MemberPage,
     OrganisationFilter,
     OrganisationIn,
     OrganisationOut,
@@ -20,7 +24,7 @@ from api.community.schemas import (
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.pagination import PageParams, page, paginate
 from tenants.community import access, selectors, services
-from tenants.community.models import Organisation
+from tenants.community.models import Organisation, OrganisationMember
 
 router = Router()
 
@@ -73,3 +77,46 @@ def organisations_update(
     return services.organisation_update(
         organisation_id=organisation_id, **body.dict(exclude_unset=True)
     )
+
+
+@router.get(
+    "/organisations/{organisation_id}/members",
+    response={200: MemberPage, **READ_ERRORS},
+    summary="List an organisation's members (the residents who answer for it)",
+    operation_id="community_organisation_members_list",
+)
+def members_list(
+    request: HttpRequest, organisation_id: int, params: Query[PageParams]
+) -> dict[str, Any]:
+    organisation = access.access_organisation(actor=actor(request), organisation_id=organisation_id)
+    return page(*paginate(selectors.organisation_members(organisation=organisation), params))
+
+
+@router.post(
+    "/organisations/{organisation_id}/members",
+    response={201: MemberOut, **WRITE_ERRORS},
+    summary="Add a resident to an organisation's members (the district)",
+    operation_id="community_organisation_members_create",
+)
+def members_create(
+    request: HttpRequest, organisation_id: int, body: MemberIn
+) -> Status[OrganisationMember]:
+    who = actor(request)
+    access.access_organisation(actor=who, organisation_id=organisation_id)
+    access.may_manage_organisations(who)
+    member = services.organisation_member_add(organisation_id=organisation_id, **body.dict())
+    return Status(201, member)
+
+
+@router.delete(
+    "/organisations/{organisation_id}/members/{member_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove a member from an organisation (the district)",
+    operation_id="community_organisation_members_delete",
+)
+def members_delete(request: HttpRequest, organisation_id: int, member_id: int) -> Status[None]:
+    who = actor(request)
+    member = access.access_member(actor=who, organisation_id=organisation_id, member_id=member_id)
+    access.may_manage_organisations(who)
+    services.organisation_member_remove(member=member)
+    return Status(204, None)

@@ -330,3 +330,19 @@ class OrganisationPatch(In):
 
 class OrganisationPage(Page[OrganisationOut]):
     pass
+
+
+class MemberOut(Schema):
+    id: int
+    organisation_id: int
+    resident_id: int = Field(description="Their name and phone: GET /community/residents/{id}.")
+    title: str
+
+
+class MemberIn(In):
+    resident_id: int = Field(ge=1, description="An active resident.")
+    title: Text = Field("", max_length=64, description="Their role there (主任, 委員...).")
+
+
+class MemberPage(Page[MemberOut]):
+    pass

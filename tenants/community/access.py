@@ -47,6 +47,7 @@ from tenants.community.models import (
     Estate,
     Household,
     Organisation,
+    OrganisationMember,
     Resident,
     Unit,
 )
@@ -180,6 +181,7 @@ NAMED: dict[type[Model], tuple[str, str]] = {
     Unit: ("unit", gettext_noop("No unit %(id)s.")),
     Household: ("household", gettext_noop("No household %(id)s.")),
     Organisation: ("organisation", gettext_noop("No organisation %(id)s.")),
+    OrganisationMember: ("member", gettext_noop("No member %(id)s.")),
 }
 
 
@@ -224,6 +226,13 @@ def access_organisation(
     *, actor: Actor, organisation_id: int, for_update: bool = False
 ) -> Organisation:
     return _one(Organisation.objects.all(), organisation_id, for_update=for_update)
+
+
+def access_member(*, actor: Actor, organisation_id: int, member_id: int) -> OrganisationMember:
+    """A member of the organisation the path names: 404 when either is not there."""
+    access_organisation(actor=actor, organisation_id=organisation_id)
+    members = OrganisationMember.objects.filter(organisation_id=organisation_id)
+    return _one(members, member_id, for_update=False)
 
 
 def access_resident(*, actor: Actor, resident_id: int, for_update: bool = False) -> Resident:

@@ -14,6 +14,7 @@ from tenants.community.models import (
     AreaLevel,
     Estate,
     Organisation,
+    OrganisationMember,
     Resident,
     ResidentTag,
     RoleAssignment,
@@ -123,3 +124,7 @@ def organisation_list(
 
 def tag_list() -> QuerySet[ResidentTag]:
     return ResidentTag.objects.all()
+
+
+def organisation_members(*, organisation: Organisation) -> QuerySet[OrganisationMember]:
+    return OrganisationMember.objects.filter(organisation=organisation)

@@ -22,6 +22,7 @@ from tenants.community.models import (
     Estate,
     Household,
     Organisation,
+    OrganisationMember,
     Resident,
     ResidentTag,
     Unit,
@@ -480,3 +481,56 @@ def organisation_update(*, organisation_id: int, **changes: Any) -> Organisation
         changes=audit_diff(before, _fields(organisation, ORGANISATION_FIELDS), CONTACT_FIELDS),
     )
     return organisation
+
+
+@transaction.atomic
+def organisation_member_add(
+    *, organisation_id: int, resident_id: int, title: str = ""
+) -> OrganisationMember:
+    """A resident who answers for an organisation (a partner's bookings, say)."""
+    organisation = Organisation.objects.select_for_update().filter(pk=organisation_id).first()
+    if organisation is None:
+        raise NotFound(
+            _("No organisation %(id)s.") % {"id": organisation_id}, code="organisation_not_found"
+        )
+    resident = Resident.objects.filter(
+        pk=resident_id, erased_at__isnull=True, status=Resident.Status.ACTIVE
+    ).first()
+    if resident is None:
+        raise ValidationFailed(
+            _("No active resident %(id)s.") % {"id": resident_id},
+            code="resident_not_found",
+            field="resident_id",
+        )
+    taken = Conflict(
+        _("This resident is already a member."), code="member_exists", field="resident_id"
+    )
+    if organisation.members.filter(resident=resident).exists():
+        raise taken
+    member = OrganisationMember(
+        organisation=organisation, resident=resident, title=(title or "").strip()
+    )
+    _save_unique(member, taken)
+    audit_record(
+        action="organisation.member_added",
+        obj=member,
+        changes={
+            "organisation_id": [None, organisation.pk],
+            "resident_id": [None, resident.pk],
+            "title": [None, member.title],
+        },
+    )
+    return member
+
+
+@transaction.atomic
+def organisation_member_remove(*, member: OrganisationMember) -> None:
+    audit_record(
+        action="organisation.member_removed",
+        obj=member,
+        changes={
+            "organisation_id": [member.organisation_id, None],
+            "resident_id": [member.resident_id, None],
+        },
+    )
+    OrganisationMember.objects.filter(pk=member.pk).delete()

@@ -8,11 +8,13 @@ import json
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tenants.audit.models import AuditEntry
-from tenants.community.models import Organisation, ResidentTag
+from tenants.community.models import Organisation, OrganisationMember, ResidentTag
 from tests.conftest import key_client
+from tests.factories import ResidentFactory
 from tests.tenants.community.world import build_world, call, problem
 
 BASE = "/api/v1/community"
@@ -328,3 +330,119 @@ def test_the_resident_tags_are_listed_in_id_order(tenant, make_key):
     ]
     assert problem(client.get(f"{BASE}/tags?limit=0")) == (422, "validation_failed")
     assert problem(client.get(f"{BASE}/tags?cursor=garbage")) == (422, "cursor_invalid")
+
+
+# --- members -------------------------------------------------------------------------------
+
+
+def test_the_district_adds_lists_and_removes_an_organisations_members(tenant, api):
+    with tenant_context(tenant):
+        org = organisation()
+        chair = ResidentFactory()
+    added = post(
+        api, f"/organisations/{org.pk}/members", {"resident_id": chair.pk, "title": "主任"}
+    )
+    assert added.status_code == 201
+    member_id = added.json()["id"]
+    assert added.json() == {
+        "id": member_id,
+        "organisation_id": org.pk,
+        "resident_id": chair.pk,
+        "title": "主任",
+    }
+    listed = api.get(f"{BASE}/organisations/{org.pk}/members").json()
+    assert listed == {"items": [added.json()], "next": None}
+    again = post(api, f"/organisations/{org.pk}/members", {"resident_id": chair.pk})
+    assert pointed(again) == (409, "member_exists", ["/body/resident_id"])
+    removed = api.delete(f"{BASE}/organisations/{org.pk}/members/{member_id}")
+    assert removed.status_code == 204
+    assert api.get(f"{BASE}/organisations/{org.pk}/members").json()["items"] == []
+    gone = api.delete(f"{BASE}/organisations/{org.pk}/members/{member_id}")
+    assert problem(gone) == (404, "member_not_found")
+    with tenant_context(tenant):
+        assert not OrganisationMember.objects.exists()
+        actions = list(
+            AuditEntry.objects.filter(action__startswith="organisation.member")
+            .order_by("id")
+            .values_list("action", "changes")
+        )
+    assert actions == [
+        (
+            "organisation.member_added",
+            {
+                "organisation_id": [None, org.pk],
+                "resident_id": [None, chair.pk],
+                "title": [None, "主任"],
+            },
+        ),
+        (
+            "organisation.member_removed",
+            {"organisation_id": [org.pk, None], "resident_id": [chair.pk, None]},
+        ),
+    ]
+
+
+def test_a_member_must_be_an_active_resident_of_a_known_organisation(tenant, api):
+    with tenant_context(tenant):
+        org, other = organisation(), organisation(name="別的單位", kind="company")
+        gone = ResidentFactory(status="moved_out", moved_out_on=timezone.localdate())
+        member = OrganisationMember.objects.create(organisation=other, resident=ResidentFactory())
+    for body, code, pointer in [
+        ({"resident_id": 987654}, "resident_not_found", "/body/resident_id"),
+        ({"resident_id": gone.pk}, "resident_not_found", "/body/resident_id"),
+        ({"resident_id": "1"}, "validation_failed", "/body/resident_id"),
+        ({"resident_id": 1, "title": "長" * 65}, "validation_failed", "/body/title"),
+    ]:
+        assert pointed(post(api, f"/organisations/{org.pk}/members", body))[:3] == (
+            422,
+            code,
+            [pointer],
+        ), body
+    missing = post(api, "/organisations/987654/members", {"resident_id": member.resident_id})
+    assert problem(missing) == (404, "organisation_not_found")
+    assert problem(api.get(f"{BASE}/organisations/987654/members")) == (
+        404,
+        "organisation_not_found",
+    )
+    # a member of another organisation is not one of this one's
+    wrong = api.delete(f"{BASE}/organisations/{org.pk}/members/{member.pk}")
+    assert problem(wrong) == (404, "member_not_found")
+    with tenant_context(tenant):
+        assert list(OrganisationMember.objects.values_list("pk", flat=True)) == [member.pk]
+
+
+@pytest.mark.parametrize("caller", ["leader", "owner", "volunteer"])
+def test_only_the_district_keeps_members(tenant, make_key, caller):
+    world = build_world(tenant, make_key)
+    with tenant_context(tenant):
+        org = organisation()
+        member = OrganisationMember.objects.create(organisation=org, resident=world.people["owner"])
+    client = world.client(caller)
+    body = {"resident_id": world.id(caller)}
+    response = call(client, "post", f"{BASE}/organisations/{org.pk}/members", body)
+    assert problem(response) == (403, "not_for_residents")
+    response = client.delete(f"{BASE}/organisations/{org.pk}/members/{member.pk}")
+    assert problem(response) == (403, "not_for_residents")
+    assert call(client, "get", f"{BASE}/organisations/{org.pk}/members").status_code == 200
+    with tenant_context(tenant):
+        assert list(OrganisationMember.objects.values_list("resident_id", flat=True)) == [
+            world.id("owner")
+        ]
+
+
+def test_another_tenants_members_are_not_found_on_this_host(tenant, other_tenant, other_api):
+    with tenant_context(tenant):
+        org = organisation()
+        member = OrganisationMember.objects.create(organisation=org, resident=ResidentFactory())
+    assert problem(other_api.get(f"{BASE}/organisations/{org.pk}/members")) == (
+        404,
+        "organisation_not_found",
+    )
+    deleting = other_api.delete(f"{BASE}/organisations/{org.pk}/members/{member.pk}")
+    assert problem(deleting) == (404, "organisation_not_found")
+    adding = post(
+        other_api, f"/organisations/{org.pk}/members", {"resident_id": member.resident_id}
+    )
+    assert problem(adding) == (404, "organisation_not_found")
+    with tenant_context(tenant):
+        assert OrganisationMember.objects.filter(pk=member.pk).exists()
