@@ -35,6 +35,7 @@ from tenants.helpteam.settings import HelpteamSettings
 Status = HelpRequest.Status
 ALREADY_CLAIMED = gettext_noop("This request has already been claimed.")
 NOT_OPEN = gettext_noop("This request is no longer open.")
+ALREADY_RATED = gettext_noop("Feedback on this request was already given.")
 ALREADY_CONFIRMED = gettext_noop("This request was already confirmed with %(hours)s hours.")
 MAX_WINDOW = timedelta(days=14)
 HUNDREDTHS = Decimal("0.01")
@@ -356,6 +357,10 @@ def request_feedback(
         raise Conflict(_("Feedback comes after confirmation."), code="not_confirmed")
     if not 1 <= rating <= 5:
         raise ValidationFailed(_("A rating is 1 to 5."), code="rating_invalid", field="rating")
+    if help_request.rating is not None:  # feedback is given once; the same again is no change
+        if (help_request.rating, help_request.feedback) == (rating, comment[:2000]):
+            return help_request
+        raise Conflict(_(ALREADY_RATED), code="already_rated")
     help_request.rating, help_request.feedback = rating, comment[:2000]
     help_request.save(update_fields=["rating", "feedback", "updated_at"])
     return help_request

@@ -212,6 +212,21 @@ def test_confirming_again_with_the_same_hours_is_200_and_with_other_hours_409(
         assert Transaction.objects.filter(kind="earn").count() == 1
 
 
+def test_feedback_again_is_the_same_feedback_or_409(tenant, api, make_key, place, done_request):
+    from tenants.helpteam.models import HelpRequest
+
+    confirmed = post(api, f"/api/v1/helpteam/requests/{done_request.pk}/confirm", {"hours": 1})
+    assert confirmed.status_code == 200
+    requester = acting(tenant, make_key, place["residents"][0], "helpteam:write")
+    path = f"/api/v1/helpteam/requests/{done_request.pk}/feedback"
+    first = post(requester, path, {"rating": 5, "comment": "謝謝"})
+    assert (first.status_code, first.json()["rating"]) == (200, 5)
+    assert post(requester, path, {"rating": 5, "comment": "謝謝"}).json() == first.json()
+    assert refusal(post(requester, path, {"rating": 1})) == (409, "already_rated", [])
+    with tenant_context(tenant):
+        assert HelpRequest.objects.get(pk=done_request.pk).rating == 5
+
+
 def test_bulk_hours_point_at_the_entry_that_is_wrong(tenant, api, done_request):
     from tenants.helpteam.models import HelpRequest
 
@@ -348,6 +363,26 @@ def test_an_order_from_no_batch_or_no_shop_is_422_on_its_field(tenant, api, plac
     )
     assert refusal(response) == (422, "shop_not_found", ["/body/shop_id"])
     assert _count(tenant, Order) == 0
+
+
+def test_an_order_line_that_fails_is_pointed_at_and_nothing_is_taken(tenant, api, place, shop):
+    from tenants.shop.models import Order, Product
+    from tenants.shop.services import catalogue
+
+    with tenant_context(tenant):
+        eggs = catalogue.product_create(
+            shop_id=shop.pk, name="雞蛋", unit="盒", price_fen=1200, stock=3
+        )
+    order = {"resident_id": place["residents"][0].pk, "shop_id": shop.pk}
+    unknown = [{"product_id": eggs.pk, "quantity": 1}, {"product_id": MISSING, "quantity": 1}]
+    response = post(api, "/api/v1/shop/orders", {**order, "lines": unknown})
+    assert refusal(response) == (422, "product_not_found", ["/body/lines/1/product_id"])
+    too_many = [{"product_id": eggs.pk, "quantity": 4}]
+    response = post(api, "/api/v1/shop/orders", {**order, "lines": too_many})
+    assert refusal(response) == (409, "out_of_stock", ["/body/lines/0/quantity"])
+    with tenant_context(tenant):
+        assert Product.objects.get(pk=eggs.pk).stock == 3
+        assert Order.objects.count() == 0
 
 
 def test_a_batch_item_naming_no_product_points_at_that_item(tenant, api, shop):

@@ -55,6 +55,14 @@ def _merge(lines: list[tuple[int, int]], *, field: str) -> dict[int, int]:
     return merged
 
 
+def _at(lines: list[tuple[int, int]]) -> dict[int, int]:
+    """Where in the body each item or product first appears, for the answer's pointer."""
+    first: dict[int, int] = {}
+    for n, (target, _qty) in enumerate(lines):
+        first.setdefault(target, n)
+    return first
+
+
 def _points(requested: Any) -> int:
     if isinstance(requested, bool) or not isinstance(requested, int) or requested < 0:
         raise ValidationFailed(
@@ -108,7 +116,7 @@ def order_place(
         )
     if batch_id is not None:
         taken, shop, batch, slot = _take_from_batch(
-            batch_id, slot_id, _merge(lines, field="lines"), resident, now, settings
+            batch_id, slot_id, _merge(lines, field="lines"), resident, now, settings, _at(lines)
         )
         collect_by = _collect_by_batch(batch, settings)
     else:
@@ -119,7 +127,7 @@ def order_place(
             raise ValidationFailed(
                 _("Pickup slots belong to batches."), code="slot_invalid", field="slot_id"
             )
-        taken = _take_from_stock(shop.pk, _merge(lines, field="lines"), settings)
+        taken = _take_from_stock(shop.pk, _merge(lines, field="lines"), settings, _at(lines))
         collect_by = now + timedelta(days=settings.hold_days)
     fen_per_point = settings.fen_per_point
     total = sum(line.total_fen for line in taken)
@@ -173,6 +181,7 @@ def _take_from_batch(
     resident: Any,
     now: datetime,
     settings: ShopSettings,
+    at: dict[int, int],
 ) -> tuple[list[OrderLine], Any, PreorderBatch, PickupSlot | None]:
     batch = PreorderBatch.objects.select_related("shop").filter(pk=batch_id).first()
     if batch is None:
@@ -208,13 +217,13 @@ def _take_from_batch(
             raise ValidationFailed(
                 _("No item %(id)s in this batch.") % {"id": item_id},
                 code="item_not_found",
-                field="lines",
+                field=f"lines/{at[item_id]}/item_id",
             )
         if item.limit_total is not None and item.ordered + qty > item.limit_total:
             raise OutOfStock(
                 _("Only %(left)s of %(name)s are left.")
                 % {"left": item.limit_total - item.ordered, "name": item.product.name},
-                field="lines",
+                field=f"lines/{at[item_id]}/quantity",
             )
         if item.limit_per_household is not None:
             already = _household_taken(item, resident)
@@ -226,7 +235,7 @@ def _take_from_batch(
                         "name": item.product.name,
                         "had": already,
                     },
-                    field="lines",
+                    field=f"lines/{at[item_id]}/quantity",
                 )
         BatchItem.objects.filter(pk=item.pk).update(ordered=F("ordered") + qty)
         taken.append(
@@ -236,7 +245,7 @@ def _take_from_batch(
 
 
 def _take_from_stock(
-    shop_id: int, wanted: dict[int, int], settings: ShopSettings
+    shop_id: int, wanted: dict[int, int], settings: ShopSettings, at: dict[int, int]
 ) -> list[OrderLine]:
     products = {
         p.pk: p
@@ -251,19 +260,19 @@ def _take_from_stock(
             raise ValidationFailed(
                 _("No product %(id)s at this shop.") % {"id": product_id},
                 code="product_not_found",
-                field="lines",
+                field=f"lines/{at[product_id]}/product_id",
             )
         if product.stock is None:
             raise ValidationFailed(
                 _("%(name)s is sold through pre-orders only.") % {"name": product.name},
                 code="preorder_only",
-                field="lines",
+                field=f"lines/{at[product_id]}/product_id",
             )
         if product.stock < qty:
             raise OutOfStock(
                 _("Only %(left)s of %(name)s are left.")
                 % {"left": product.stock, "name": product.name},
-                field="lines",
+                field=f"lines/{at[product_id]}/quantity",
             )
         Product.objects.filter(pk=product.pk).update(stock=F("stock") - qty)
         taken.append(_line(product, qty, product.price_fen, product.points_share, settings))
