@@ -20,6 +20,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from api.access.services import RateLimited
+from api.field_errors import field_message
 from linli.errors import LinliError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -134,7 +135,7 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         errors = [
-            {"pointer": _pointer(error.get("loc", ())), "message": str(error.get("msg", ""))}
+            {"pointer": _pointer(error.get("loc", ())), "message": field_message(error)}
             for error in exc.errors
         ]
         return problem(422, "validation_failed", _("The request is not valid."), errors=errors)

@@ -9,6 +9,7 @@ from functools import cache
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
+from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.schema import DjangoGetter
 from pydantic import (
@@ -23,11 +24,11 @@ from pydantic import (
 
 def storable(value: str) -> str:
     if "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
+        raise ValueError(_("Text may not hold NUL characters."))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValueError("text must be valid Unicode") from exc
+        raise ValueError(_("This text is not valid Unicode.")) from exc
     return value
 
 
@@ -42,10 +43,10 @@ def sensible_moment(value: datetime) -> datetime:
     """An aware time between 2000 and 2100, converted to UTC (PostgreSQL stores UTC; some
     offsets Python accepts, PostgreSQL refuses)."""
     if value.tzinfo is None:
-        raise ValueError("give a time zone offset, e.g. +08:00")
+        raise ValueError(_("Send a time with its offset from UTC (e.g. +08:00)."))
     value = value.astimezone(UTC)
     if not EARLIEST <= value < LATEST:
-        raise ValueError("the time must fall between 2000 and 2100")
+        raise ValueError(_("The time must fall between 2000 and 2100."))
     return value
 
 
@@ -54,7 +55,7 @@ Moment = Annotated[datetime, AfterValidator(sensible_moment)]
 
 def sensible_day(value: date) -> date:
     if not EARLIEST.date() <= value < LATEST.date():
-        raise ValueError("the day must fall between 2000 and 2100")
+        raise ValueError(_("The day must fall between 2000 and 2100."))
     return value
 
 
@@ -64,7 +65,7 @@ Day = Annotated[date, AfterValidator(sensible_day)]
 def wall_clock(value: time) -> time:
     """A wall-clock time of the tenant's zone: an offset would make it another zone's."""
     if value.tzinfo is not None:
-        raise ValueError("give a local time without an offset, e.g. 22:00")
+        raise ValueError(_("Send a local time without an offset (e.g. 22:00)."))
     return value
 
 
@@ -79,7 +80,7 @@ def month_day(value: object) -> object:
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not MONTH.match(value):
-        raise ValueError("give a month as YYYY-MM, e.g. 2026-11")
+        raise ValueError(_("Send a month as YYYY-MM (e.g. 2026-11)."))
     return value if len(value) == 10 else f"{value}-01"
 
 
@@ -117,9 +118,9 @@ def _kinds(model: type[BaseModel]) -> dict[str, str]:
 
 def _strict_int(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("give a whole number")
+        raise ValueError(_("Send a whole number here."))
     if not -MAX_INT <= value <= MAX_INT:
-        raise ValueError("the number is out of range")
+        raise ValueError(_("This number is out of range."))
     return value
 
 
@@ -133,7 +134,7 @@ class In(Schema):
     def _an_object(cls, data: Any) -> Any:
         raw = data._obj if isinstance(data, DjangoGetter) else data
         if not isinstance(raw, dict):
-            raise ValueError("the body must be a JSON object")
+            raise ValueError(_("The request body must be a JSON object."))
         return data
 
     @field_validator("*", mode="before")
@@ -147,7 +148,7 @@ class In(Schema):
         if kind == _INTS and isinstance(value, list):
             return [_strict_int(item) for item in value]
         if kind == _BOOL and not isinstance(value, bool):
-            raise ValueError("give true or false")
+            raise ValueError(_("Send true or false here."))
         return value
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import field_validator
 
@@ -144,7 +145,7 @@ class _Coordinates(In):
     def _a_number(cls, value: Any) -> Any:
         # A JSON number, as whole numbers must be (not "22.9", not true).
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError("give a number")
+            raise ValueError(_("Send a number here."))
         return value
 
 

@@ -40,7 +40,17 @@ def _stored(*, tenant: Tenant, module: str) -> ModuleSetting | None:
 
 
 def _refused(errors: Sequence[Mapping[str, Any]]) -> ValidationError:
-    return ValidationError([{"loc": ("body", *e["loc"]), "msg": e["msg"]} for e in errors])
+    return ValidationError(
+        [
+            {
+                "loc": ("body", *e["loc"]),
+                "msg": e["msg"],
+                "type": e.get("type", "value_error"),
+                "ctx": e.get("ctx"),
+            }
+            for e in errors
+        ]
+    )
 
 
 def _check_strictly(module: str, settings: dict[str, Any]) -> None:

@@ -64,6 +64,7 @@ def resident_export(*, resident_id: int) -> dict[str, Any]:
             "preferred_language": resident.preferred_language,
             "contact_consent": resident.contact_consent,
             "needs_assistance": resident.needs_assistance,
+            "birth_year": resident.birth_year,
             "status": resident.status,
             "moved_in_on": _date(resident.moved_in_on),
             "moved_out_on": _date(resident.moved_out_on),
@@ -106,6 +107,7 @@ def resident_erase(*, resident_id: int) -> Resident:
     resident.preferred_language = ""
     resident.contact_consent = False
     resident.needs_assistance = False
+    resident.birth_year = None
     resident.moved_in_on = None
     resident.user = None
     resident.erased_at = now

@@ -110,3 +110,33 @@ def test_titles_follow_accept_language(tenant, language, title):
         "/api/v1/tenant", HTTP_ACCEPT_LANGUAGE=language
     )
     assert response.json()["title"] == title
+
+
+def test_field_errors_speak_the_callers_language(api):
+    body = {"display_name": "x" * 200, "household_id": "one", "contact_consent": "perhaps"}
+
+    chinese = api.post(
+        "/api/v1/community/residents",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).json()
+    english = api.post(
+        "/api/v1/community/residents",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).json()
+
+    said = {error["pointer"]: error["message"] for error in english["errors"]}
+    assert said == {
+        "/body/display_name": "Send at most 64 characters.",
+        "/body/household_id": "Send a whole number here.",
+        "/body/contact_consent": "Send true or false here.",
+    }
+    told = {error["pointer"]: error["message"] for error in chinese["errors"]}
+    assert told == {
+        "/body/display_name": "最多 64 个字符。",
+        "/body/household_id": "此处应为整数。",
+        "/body/contact_consent": "此处应为 true 或 false。",
+    }

@@ -17,13 +17,14 @@ from tests.factories import ResidentFactory, UserFactory
 
 def test_export_holds_everything_and_is_audited(in_tenant):
     tag = ResidentTag.objects.create(name="黨員")
-    resident = ResidentFactory(display_name="徐伯", phone="+8613812340070")
+    resident = ResidentFactory(display_name="徐伯", phone="+8613812340070", birth_year=1955)
     resident.tags.add(tag)
     role_assign(resident_id=resident.pk, role="volunteer", scope="tenant")
     resident_update(resident_id=resident.pk, needs_assistance=True)
     data = resident_export(resident_id=resident.pk)
     assert data["resident"]["display_name"] == "徐伯"
     assert data["resident"]["phone"] == "+8613812340070"
+    assert data["resident"]["birth_year"] == 1955
     assert data["tags"] == ["黨員"]
     assert data["roles"][0]["role"] == "volunteer"
     assert data["home"]["flat"] == resident.household.flat_number
@@ -36,10 +37,13 @@ def test_export_holds_everything_and_is_audited(in_tenant):
 
 def test_erase_blanks_personal_fields_and_keeps_the_row(in_tenant):
     user = UserFactory()
-    resident = ResidentFactory(display_name="徐伯", phone="+8613812340070", user=user)
+    resident = ResidentFactory(
+        display_name="徐伯", phone="+8613812340070", user=user, birth_year=1955
+    )
     resident.tags.add(ResidentTag.objects.create(name="獨居老人"))
     resident_erase(resident_id=resident.pk)
     erased = Resident.objects.get(pk=resident.pk)
+    assert erased.birth_year is None
     assert (erased.display_name, erased.phone, erased.user, erased.status) == (
         "",
         None,
