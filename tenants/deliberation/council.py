@@ -16,7 +16,7 @@ from linli.errors import Conflict, NotFound, ValidationFailed
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Household, Organisation, Resident
 from tenants.deliberation.access import NOT_PRESENT, NotAllowed
-from tenants.deliberation.events import meeting_event
+from tenants.deliberation.events import meeting_event, topic_event
 from tenants.deliberation.models import (
     ActionItem,
     AgendaItem,
@@ -242,6 +242,7 @@ def item_decide(*, item_id: int, outcome: str) -> AgendaItem:
         to_status="decided",
         note=f"{result.for_}/{result.against}/{result.abstain}",
     )
+    topic_event(topic)  # topic.decided, as when a leader moves the topic on by hand
     audit_record(
         action="meeting.decided",
         obj=item,

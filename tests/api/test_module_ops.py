@@ -115,6 +115,14 @@ def council(tenant, modules):
     }
 
 
+def test_a_decision_tells_integrators_the_topic_is_decided(tenant, council):
+    from tenants.events.models import Event
+
+    with tenant_context(tenant):
+        decided = Event.objects.filter(type="topic.decided").values_list("object_id", flat=True)
+        assert [int(i) for i in decided] == [council["decided"].topic_id]
+
+
 def test_meetings_are_listed_as_the_caller_may_see_them(tenant, api, make_key, council):
     meeting = council["meeting"]
     listed = api.get("/api/v1/deliberation/meetings")
