@@ -171,6 +171,35 @@ def test_resuming_a_closed_tenant_cancels_its_deletion(tenant: Tenant, api: Clie
     assert api.get("/api/v1/community/estates").status_code == 200
 
 
+@pytest.mark.parametrize("pause", ["suspend", "close"])
+@pytest.mark.parametrize("was", [Tenant.Status.TRIAL, Tenant.Status.PAST_DUE])
+def test_a_resumed_tenant_returns_to_the_status_it_had(
+    tenant: Tenant, pause: str, was: str
+) -> None:
+    from linli.registry.services import tenant_set_status, tenant_suspend
+
+    tenant_set_status(slug="alpha", status=was)
+    if pause == "suspend":
+        tenant_suspend(slug="alpha")
+        tenant_suspend(slug="alpha")  # twice: still resumes as it was before the first
+    else:
+        tenant_close(slug="alpha")
+    resumed = tenant_resume(slug="alpha")
+
+    assert (resumed.status, resumed.resumes_as) == (was, "")
+    assert Tenant.objects.get(schema_name="alpha").status == was
+
+
+def test_a_closure_after_a_suspension_still_resumes_as_before_both(tenant: Tenant) -> None:
+    from linli.registry.services import tenant_set_status, tenant_suspend
+
+    tenant_set_status(slug="alpha", status=Tenant.Status.TRIAL)
+    tenant_suspend(slug="alpha")
+    tenant_close(slug="alpha")
+
+    assert tenant_resume(slug="alpha").status == Tenant.Status.TRIAL
+
+
 def test_a_negative_retention_is_refused(tenant: Tenant) -> None:
     from linli.errors import ValidationFailed
 

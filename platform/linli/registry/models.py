@@ -30,6 +30,11 @@ class Tenant(TenantMixin):
         _("status"), max_length=16, choices=Status.choices, default=Status.TRIAL
     )
     status_changed_at = models.DateTimeField(_("status changed at"), auto_now_add=True)
+    # The serving status a suspension or closure interrupted: a resume returns to it (a
+    # trial stays a trial), unless billing says otherwise.
+    resumes_as = models.CharField(
+        _("resumes as"), max_length=16, choices=Status.choices, blank=True, default=""
+    )
     # Set when the tenant is closed: its schema and files are deleted after this time.
     purge_after = models.DateTimeField(_("delete data after"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

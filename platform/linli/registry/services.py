@@ -138,11 +138,18 @@ def tenant_set_status(*, slug: str, status: str, actor: str = "") -> Tenant:
     tenant = _tenant_for_update(slug)
     if tenant.status != status:
         before = tenant.status
+        paused = {Tenant.Status.SUSPENDED, Tenant.Status.CLOSED}
+        if status in paused and before not in paused:
+            tenant.resumes_as = before  # what a resume goes back to
+        elif status not in paused:
+            tenant.resumes_as = ""
         tenant.status = status
         tenant.status_changed_at = timezone.now()
         if status != Tenant.Status.CLOSED:
             tenant.purge_after = None
-        tenant.save(update_fields=["status", "status_changed_at", "purge_after", "updated_at"])
+        tenant.save(
+            update_fields=["status", "status_changed_at", "purge_after", "resumes_as", "updated_at"]
+        )
         ops_record(slug=slug, action="status", actor=actor, before=before, after=status)
     tenant_cache_clear()
     transaction.on_commit(tenant_cache_clear)
@@ -156,7 +163,8 @@ def tenant_suspend(*, slug: str, actor: str = "") -> Tenant:
 
 @transaction.atomic
 def tenant_resume(*, slug: str, actor: str = "", trial_days: int | None = None) -> Tenant:
-    """Serve again: a suspended tenant, or a closed one whose data is not yet deleted.
+    """Serve again: a suspended tenant, or a closed one whose data is not yet deleted, in
+    the status it had before (a trial stays a trial), unless billing says otherwise.
 
     Billing resumes first (its account is locked before the tenant row): a subscription
     that ended is replaced, billed from now or after a trial of ``trial_days``, and a
@@ -168,7 +176,10 @@ def tenant_resume(*, slug: str, actor: str = "", trial_days: int | None = None) 
     if tenant is None:
         raise NotFound(_("No tenant “%(slug)s”.") % {"slug": slug}, code="tenant_not_found")
     status = billing.tenant_resuming(tenant=tenant, trial_days=trial_days)
-    return tenant_set_status(slug=slug, status=status or Tenant.Status.ACTIVE, actor=actor)
+    # Billing's word first (its subscription says trial, active or past due); else the
+    # status the suspension or closure interrupted: a trial resumes as a trial.
+    status = status or tenant.resumes_as or Tenant.Status.ACTIVE
+    return tenant_set_status(slug=slug, status=status, actor=actor)
 
 
 @transaction.atomic
