@@ -76,9 +76,7 @@ def _public_schema_between_tests() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _api_answers_conform(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _api_answers_conform(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every API answer a test receives is one the API's document declares
     (``tests/conformance.py``); ``@pytest.mark.undocumented`` opts a test out."""
     if request.node.get_closest_marker("undocumented"):

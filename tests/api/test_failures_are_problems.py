@@ -51,13 +51,17 @@ def test_an_unexpected_error_is_a_500_problem_with_the_request_id(
 
 
 def test_a_reference_the_database_refuses_is_a_422_naming_its_field(tenant):
-    with tenant_context(tenant), pytest.raises(IntegrityError) as refused:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "INSERT INTO community_household (flat_number, unit_id, created_at, updated_at) "
-                "VALUES ('x', 987654321, now(), now())"
-            )
+    with (
+        tenant_context(tenant),
+        pytest.raises(IntegrityError) as refused,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "INSERT INTO community_household (flat_number, unit_id, created_at, updated_at) "
+            "VALUES ('x', 987654321, now(), now())"
+        )
 
     answer = integrity_problem(refused.value)
 

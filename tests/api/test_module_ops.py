@@ -392,7 +392,7 @@ def products(tenant, other_tenant, modules):
 
     def stock(names: list[str]) -> list:
         shop = catalogue.shop_create(
-            estate_id=EstateFactory().pk, name="鄰家小店", zones=["daily_goods"]
+            estate_id=EstateFactory.create().pk, name="鄰家小店", zones=["daily_goods"]
         )
         return [
             catalogue.product_create(

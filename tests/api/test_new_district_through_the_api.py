@@ -72,7 +72,9 @@ def _signed_up(mailbox: list[Any], capture: Any) -> Client:
     assert created.status_code == 201
     assert created.json()["status"] == "pending"
     [message] = mailbox
-    link = re.search(r"http://localhost(/signup/verify/\S+)", message.body).group(1)
+    found = re.search(r"http://localhost(/signup/verify/\S+)", message.body)
+    assert found is not None, message.body
+    link = found.group(1)
     landed = platform.get(link)
     assert landed.status_code == 302
     admin = Client(HTTP_HOST="guiyi.localhost", HTTP_ACCEPT_LANGUAGE="en")
