@@ -86,7 +86,7 @@ class _BirthYear(In):
     @classmethod
     def _not_in_the_future(cls, value: int | None) -> int | None:
         if value is not None and value > timezone.localdate().year:
-            raise ValueError("a birth year cannot be in the future")
+            raise ValueError(_("A birth year cannot be in the future."))
         return value
 
 

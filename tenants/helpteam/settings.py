@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -29,5 +30,5 @@ class HelpteamSettings(BaseModel):
     @classmethod
     def ascending(cls, value: list[int]) -> list[int]:
         if any(b <= a for a, b in itertools.pairwise(value)) or any(v <= 0 for v in value):
-            raise ValueError("thresholds are positive and strictly ascending")
+            raise ValueError(_("Star thresholds are positive and strictly ascending."))
         return value

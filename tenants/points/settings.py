@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -31,7 +32,7 @@ class PointsSettings(BaseModel):
     def categories_unique(self) -> PointsSettings:
         names = [rule.category for rule in self.earning_rules]
         if len(names) != len(set(names)):
-            raise ValueError("each category has one earning rule")
+            raise ValueError(_("Each category has one earning rule."))
         return self
 
     def rule_for(self, category: str) -> EarningRule | None:

@@ -283,7 +283,7 @@ def test_a_change_that_changes_nothing_records_nothing(admin, tenant):
         (
             "points",
             {"earning_rules": [{"category": "a", "points": 1}, {"category": "a", "points": 2}]},
-            [("/body", "each category has one earning rule")],
+            [("/body", "Each category has one earning rule.")],
         ),
         (
             "helpteam",
@@ -291,7 +291,7 @@ def test_a_change_that_changes_nothing_records_nothing(admin, tenant):
             [
                 (
                     "/body/star_thresholds",
-                    "thresholds are positive and strictly ascending",
+                    "Star thresholds are positive and strictly ascending.",
                 )
             ],
         ),
