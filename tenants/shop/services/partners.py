@@ -232,8 +232,13 @@ def booking_confirm(*, booking_id: int) -> Booking:
 
 @transaction.atomic
 def booking_complete(*, booking_id: int) -> Booking:
+    """The partner did the work: no earlier than the slot starts (409 ``slot_not_started``)."""
     booking = _booking_for_update(booking_id)
     _move(booking, (Status.CONFIRMED,), Status.COMPLETED)
+    if timezone.now() < booking.slot.starts_at:
+        raise Conflict(
+            _("This slot has not started yet; it cannot be completed."), code="slot_not_started"
+        )
     booking.completed_at = timezone.now()
     booking.save(update_fields=["status", "completed_at"])
     audit_record(action="shop.booking.completed", obj=booking)

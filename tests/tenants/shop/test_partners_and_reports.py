@@ -40,6 +40,29 @@ def code_of(call, **kwargs) -> str:
     return caught.value.code
 
 
+def slot_started(slot: ServiceSlot) -> None:
+    """The slot began an hour ago (its length and its day stay as they were)."""
+    shift = timezone.now() - timedelta(hours=1) - slot.starts_at
+    ServiceSlot.objects.filter(pk=slot.pk).update(
+        starts_at=slot.starts_at + shift, ends_at=slot.ends_at + shift
+    )
+
+
+def test_a_booking_completes_no_earlier_than_its_slot_starts(estate, care):
+    # given a confirmed booking for a slot that starts tomorrow
+    booking = partners.booking_create(
+        resident_id=estate["xu"].pk, slot_id=care["slot"].pk, pay_with="money"
+    )
+    partners.booking_confirm(booking_id=booking.pk)
+    # when the partner marks it completed today, then it is refused and stays confirmed
+    assert code_of(partners.booking_complete, booking_id=booking.pk) == "slot_not_started"
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"
+    assert Booking.objects.get(pk=booking.pk).completed_at is None
+    # once the slot has started, it completes
+    slot_started(care["slot"])
+    assert partners.booking_complete(booking_id=booking.pk).status == "completed"
+
+
 def test_booked_in_points_confirmed_and_completed(estate, care):
     give_points(estate["xu"], 30)
     booking = partners.booking_create(
@@ -50,6 +73,7 @@ def test_booked_in_points_confirmed_and_completed(estate, care):
     assert Account.objects.get(organisation=care["partner"]).balance == 25
     assert partners.booking_confirm(booking_id=booking.pk).status == "confirmed"
     assert code_of(partners.booking_confirm, booking_id=booking.pk) == "transition_not_allowed"
+    slot_started(care["slot"])
     assert partners.booking_complete(booking_id=booking.pk).status == "completed"
     assert code_of(partners.booking_cancel, booking_id=booking.pk) == "transition_not_allowed"
     assert balance(estate["xu"]) == 5
@@ -140,6 +164,7 @@ def test_monthly_settlement_per_partner(estate, care):
     by_money = partners.booking_create(
         resident_id=estate["neighbour"].pk, slot_id=care["slot"].pk, pay_with="money"
     )
+    slot_started(care["slot"])
     for booking in (by_points, by_money):
         partners.booking_confirm(booking_id=booking.pk)
         partners.booking_complete(booking_id=booking.pk)

@@ -22,6 +22,7 @@ from api.scopes import ALL_SCOPES
 from tenants.shop.services import orders, partners
 from tests.conftest import key_client
 from tests.tenants.shop.conftest import ACTORS
+from tests.tenants.shop.test_partners_and_reports import slot_started
 
 # The outcomes in the table: a success status, or (status, problem code).
 Outcome = int | tuple[int, str]
@@ -263,8 +264,9 @@ ACTIONS: dict[str, Callable[[Client, dict[str, Any]], Any]] = {
     "booking: confirm": lambda c, w: post(c, f"{S}/bookings/{w['booking'].pk}/confirm"),
     "booking: complete": lambda c, w: (
         partners.booking_confirm(booking_id=w["booking"].pk),
+        slot_started(w["slot"]),  # type: ignore[func-returns-value]  # completes once started
         post(c, f"{S}/bookings/{w['booking'].pk}/complete"),
-    )[1],
+    )[2],
     "booking: complete unconfirmed": lambda c, w: post(
         c, f"{S}/bookings/{w['booking'].pk}/complete"
     ),
