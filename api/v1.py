@@ -15,6 +15,7 @@ from api.helpteam.routes import router as helpteam_router
 from api.notices.routes import router as notices_router
 from api.platform.routes import router as platform_router
 from api.points.routes import router as points_router
+from api.rendering import LocalTimeRenderer
 from api.shop.routes import router as shop_router
 from api.tenancy.routes import router as tenancy_router
 
@@ -40,6 +41,7 @@ api = LinliAPI(
         "with a stable `code`; POSTs accept an `Idempotency-Key`."
     ),
     urls_namespace="api-v1",
+    renderer=LocalTimeRenderer(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
@@ -58,6 +60,7 @@ platform_api = LinliAPI(
     title="Linli platform API",
     version="1",
     urls_namespace="platform-api-v1",
+    renderer=LocalTimeRenderer(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )

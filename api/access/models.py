@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
+
 
 class ApiKey(models.Model):
     """An integrator's key. Only ``prefix`` and a SHA-256 of the secret are stored.
@@ -79,4 +81,4 @@ class RateCounter(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.key_id}@{self.window:%H:%M}: {self.hits}"
+        return f"{self.key_id}@{clock.hhmm(self.window)}: {self.hits}"

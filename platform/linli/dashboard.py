@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from linli import clock
 
 
 @dataclass
@@ -54,8 +56,8 @@ class Chart:
 
 
 def _month_start() -> datetime:
-    today = timezone.localdate()
-    return timezone.make_aware(datetime.combine(today.replace(day=1), time.min))
+    start, _end = clock.month_bounds(clock.today())
+    return start
 
 
 def tenant_dashboard(*, user: Any, modules: frozenset[str]) -> tuple[list[Figure], list[Chart]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
+
 
 class AuditEntry(models.Model):
     """Who did what to which object, and what changed. Never updated, never deleted.
@@ -30,4 +32,4 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+        return f"{clock.stamp(self.at)} {self.action} {self.object_type}:{self.object_id}"

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
+
 # The earliest birth year a resident may have (the latest is the current year, checked by
 # the services: a constraint cannot know what year it is).
 BIRTH_YEAR_MIN = 1900
@@ -472,7 +474,7 @@ class StaffDeactivation(models.Model):
         verbose_name_plural = _("staff deactivations")
 
     def __str__(self) -> str:
-        return f"{self.user} {self.deactivated_at:%Y-%m-%d}"
+        return f"{self.user} {clock.day_of(self.deactivated_at)}"
 
 
 class Term(models.Model):

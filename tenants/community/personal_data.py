@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.errors import NotFound
 from tenants.audit.models import AuditEntry
 from tenants.audit.services import audit_record
@@ -56,7 +57,7 @@ def resident_export(*, resident_id: int) -> dict[str, Any]:
     )
     audit_record(action="resident.exported", obj=resident)
     return {
-        "exported_at": timezone.now().isoformat(),
+        "exported_at": clock.iso(timezone.now()),
         "resident": {
             "id": resident.pk,
             "display_name": resident.display_name,
@@ -69,7 +70,7 @@ def resident_export(*, resident_id: int) -> dict[str, Any]:
             "moved_in_on": _date(resident.moved_in_on),
             "moved_out_on": _date(resident.moved_out_on),
             "login": resident.user.get_username() if resident.user else None,
-            "created_at": resident.created_at.isoformat(),
+            "created_at": clock.iso(resident.created_at),
         },
         "home": place,
         "tags": [tag.name for tag in resident.tags.all()],
@@ -87,7 +88,7 @@ def resident_export(*, resident_id: int) -> dict[str, Any]:
             for m in resident.memberships.all()
         ],
         "history": [
-            {"at": e.at.isoformat(), "action": e.action, "changes": e.changes} for e in history
+            {"at": clock.iso(e.at), "action": e.action, "changes": e.changes} for e in history
         ],
     }
 

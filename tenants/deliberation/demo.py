@@ -4,11 +4,11 @@ minutes and votes, and a year of leaders' outreach logs. Bulk inserts."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+from linli import clock
 from tenants.community.models import Household, Resident, Role, RoleAssignment
 from tenants.deliberation.models import (
     AgendaItem,
@@ -37,7 +37,7 @@ SHAPES = {
 def deliberation_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
     shape = SHAPES[scale]
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
-    now = timezone.now()
+    today = clock.today()
     statuses = [s for s in Topic.Status.values if s != "merged"]
     residents = list(
         Resident.objects.exclude(household=None).values_list(
@@ -81,7 +81,7 @@ def deliberation_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
         Meeting(
             title="鄰里議事會",
             estate_id=estate,
-            starts_at=now - timedelta(days=30),
+            starts_at=clock.at(today - timedelta(days=30), time(19, 30)),  # an evening council
             place="黨群服務中心",
             convener_id=people[0],
             status="closed",
@@ -111,7 +111,7 @@ def deliberation_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
                     leader_id=leader,
                     household_id=household,
                     kind=rng.choice(["greeting", "greeting", "meeting", "visit"]),
-                    on=(now - timedelta(days=rng.randint(0, 365))).date(),
+                    on=today - timedelta(days=rng.randint(0, 365)),  # the city's days
                 )
             )
     Contact.objects.bulk_create(contacts, batch_size=10000)

@@ -40,6 +40,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone, translation
 
+from linli import clock
 from tenants.events.http import (
     DEADLINE_SECONDS,
     SIGNATURE_HEADER,
@@ -79,7 +80,7 @@ def event_body(event: Event, *, personal: bool) -> dict[str, Any]:
         "id": event.pk,
         "type": event.type,
         "version": event.version,
-        "occurred_at": event.occurred_at.isoformat(),
+        "occurred_at": clock.iso(event.occurred_at),
         "object": {"type": event.object_type, "id": event.object_id},
         "data": event.payload,
         "personal": event.personal if personal else None,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from tenants.helpteam.models import Volunteer
 from tenants.helpteam.selectors import recognition, service_history
 
@@ -45,9 +45,9 @@ def certificate_pdf(*, volunteer: Volunteer, tenant_name: str, thresholds: list[
             page.showPage()
             page.setFont("STSong-Light", 10)
             y = height - 72
-        page.drawString(72, y, f"{timezone.localtime(when):%Y-%m-%d}   {category}   {hours} h")
+        page.drawString(72, y, f"{clock.day_of(when)}   {category}   {hours} h")
         y -= 15
-    page.drawString(72, 50, _("Issued %(date)s") % {"date": f"{timezone.localdate():%Y-%m-%d}"})
+    page.drawString(72, 50, _("Issued %(date)s") % {"date": clock.today().isoformat()})
     page.showPage()
     page.save()
     return buffer.getvalue()

@@ -8,12 +8,12 @@ as in production."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+from linli import clock
 from tenants.community.models import Estate, Household, Organisation, Resident, Role, RoleAssignment
 from tenants.helpteam.models import (
     Activity,
@@ -109,15 +109,16 @@ def helpteam_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
         Resident.objects.exclude(pk__in=volunteer_ids).values_list("pk", "household_id")[:20000]
     )
     requester_ids = list(requesters)
-    now = timezone.now()
+    today = clock.today()
     requests = []
     for _n in range(shape["requests"]):
         who = rng.choice(requester_ids)
-        start = now - timedelta(days=rng.randint(1, 180), hours=rng.randint(0, 12))
+        # help asked for daytime hours on the city's clock, on the days it happened
+        start = clock.at(today - timedelta(days=rng.randint(1, 180)), time(rng.randint(8, 17)))
         volunteer = rng.choice(volunteers)
         status = rng.choices(["confirmed", "open", "cancelled"], [85, 10, 5])[0]
         if status == "open":
-            start = now + timedelta(hours=rng.randint(2, 72))
+            start = clock.at(today + timedelta(days=rng.randint(1, 3)), time(rng.randint(8, 17)))
         hours = Decimal(rng.choice(["0.5", "1", "1.5", "2", "3"]))
         requests.append(
             HelpRequest(
@@ -147,8 +148,8 @@ def helpteam_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
             title=rng.choice(["小事我幫您", "義剪進小區", "親子讀書會", "長者健康講座"]),
             estate=space.estate,
             space=space,
-            starts_at=now + timedelta(days=rng.randint(1, 30), hours=n % 8),
-            ends_at=now + timedelta(days=rng.randint(31, 32)),
+            starts_at=clock.at(today + timedelta(days=rng.randint(1, 30)), time(9 + n % 8)),
+            ends_at=clock.at(today + timedelta(days=rng.randint(31, 32)), time(18)),
             capacity=20,
             points_category="activity",
         )
@@ -189,6 +190,7 @@ def _award_history(confirmed: list[HelpRequest]) -> int:
         if rid not in existing
     )
     accounts = {a.resident_id: a for a in Account.objects.filter(resident_id__in=resident_ids)}
+    # posted when the service was confirmed, not at build time
     transactions = Transaction.objects.bulk_create(
         (
             Transaction(
@@ -197,6 +199,8 @@ def _award_history(confirmed: list[HelpRequest]) -> int:
                 source=f"helpteam.request:{r.pk}",
                 idempotency_key=f"helpteam.request:{r.pk}:confirm",
                 request_hash="demo",
+                created_at=r.confirmed_at,
+                served_on=clock.day_of(r.window_start),
             )
             for r in confirmed
         ),
@@ -207,8 +211,13 @@ def _award_history(confirmed: list[HelpRequest]) -> int:
         points = int((r.hours or 0) * 10)
         assert r.claimed_by is not None  # confirmed requests were claimed
         postings += [
-            Posting(transaction=tx, account=issuance, amount=-points),
-            Posting(transaction=tx, account=accounts[r.claimed_by.resident_id], amount=points),
+            Posting(transaction=tx, account=issuance, amount=-points, created_at=tx.created_at),
+            Posting(
+                transaction=tx,
+                account=accounts[r.claimed_by.resident_id],
+                amount=points,
+                created_at=tx.created_at,
+            ),
         ]
     Posting.objects.bulk_create(postings, batch_size=5000)
     for r, tx in zip(confirmed, transactions, strict=True):

@@ -25,8 +25,8 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
+from linli import clock
 from tenants.helpteam.models import HelpRequest, Volunteer
 
 ACTIVE_CLAIMS = [HelpRequest.Status.CLAIMED, HelpRequest.Status.IN_PROGRESS]
@@ -61,8 +61,8 @@ def suggestions(*, help_request: HelpRequest, limit: int = 10) -> list[Suggestio
     """The best ``limit`` volunteers, scored and ordered in the database in one query,
     whatever the number of volunteers."""
     home = help_request.household
-    start = timezone.localtime(help_request.window_start)
-    end = timezone.localtime(help_request.window_end)
+    start = clock.local(help_request.window_start)
+    end = clock.local(help_request.window_end)
     day = DAYS[start.weekday()]
     end_hour = end.hour if end.date() == start.date() else 24
     skill = Exists(

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from linli import clock
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.notify import Notice, notify
 from linli.storage import stored_file_delete_on_commit
@@ -327,6 +328,7 @@ def _award(help_request: HelpRequest) -> int | None:
                 source=f"helpteam.request:{help_request.pk}",
                 idempotency_key=f"helpteam.request:{help_request.pk}:confirm",
                 memo=help_request.category,
+                served_on=clock.day_of(help_request.window_start),  # caps count by that day
             )
     except Conflict as exc:
         if exc.code == "cap_reached":  # service is confirmed; the cap allows no more points
@@ -486,6 +488,7 @@ def _attend(activity: Activity, resident_ids: list[int]) -> list[Signup]:
                         idempotency_key=source,
                         hours=None,
                         memo=activity.title,
+                        served_on=clock.day_of(activity.starts_at),
                     )
                 signup.points_transaction_id = tx.pk
             except Conflict as exc:

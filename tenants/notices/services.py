@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.errors import NotFound, ValidationFailed
 from linli.notify import Notice
 from tenants.audit.services import audit_record
@@ -88,13 +89,13 @@ def quiet_until(preference: ChannelPreference | None, now: datetime) -> datetime
     """When the resident's quiet hours end, if ``now`` falls inside them (tenant time)."""
     if preference is None or preference.quiet_start is None or preference.quiet_end is None:
         return None
-    local = timezone.localtime(now)
-    start, end, clock = preference.quiet_start, preference.quiet_end, local.time()
-    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    local = clock.local(now)
+    start, end, wall = preference.quiet_start, preference.quiet_end, local.time()
+    inside = start <= wall < end if start < end else (wall >= start or wall < end)
     if not inside:
         return None
-    day = local.date() if clock < end else local.date() + timedelta(days=1)
-    return timezone.make_aware(datetime.combine(day, end))
+    day = local.date() if wall < end else local.date() + timedelta(days=1)
+    return clock.at(day, end)
 
 
 # --- storing ---------------------------------------------------------------------------------

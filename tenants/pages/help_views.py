@@ -9,7 +9,7 @@ the same checks; a refusal is shown with its status (403, 409, 422) and its code
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli import clock
 from linli.errors import LinliError, NotFound, ValidationFailed
 from tenants.pages.views import _not_here, resident_page
 
@@ -84,8 +85,8 @@ def help_ask(request: HttpRequest) -> HttpResponse:
         try:
             if slot is None:
                 raise ValidationFailed(_("Choose when you need help."), code="when_required")
-            day = timezone.localdate() + timedelta(days=slot[3])
-            start = timezone.make_aware(datetime.combine(day, time(slot[2])))
+            day = clock.today() + timedelta(days=slot[3])
+            start = clock.at(day, time(slot[2]))
             start = max(start, timezone.now() + timedelta(minutes=5))
             asking = may_ask(request.actor)  # type: ignore[attr-defined]
             created = request_create(

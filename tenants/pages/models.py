@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
 from tenants.community.models import Resident
 
 
@@ -23,7 +24,7 @@ class SignInCode(models.Model):
         verbose_name_plural = _("sign-in codes")
 
     def __str__(self) -> str:
-        return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.phone} {clock.stamp(self.created_at)}"
 
 
 class ResidentSession(models.Model):
@@ -40,7 +41,7 @@ class ResidentSession(models.Model):
         verbose_name_plural = _("resident sessions")
 
     def __str__(self) -> str:
-        return f"{self.resident_id} {self.created_at:%Y-%m-%d}"
+        return f"{self.resident_id} {clock.day_of(self.created_at)}"
 
 
 class HouseholdPass(models.Model):
@@ -62,4 +63,4 @@ class HouseholdPass(models.Model):
         verbose_name_plural = _("household sign-in passes")
 
     def __str__(self) -> str:
-        return f"{self.household_id} {self.created_at:%Y-%m-%d}"
+        return f"{self.household_id} {clock.day_of(self.created_at)}"

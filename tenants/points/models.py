@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tenants.community.models import Organisation, Resident
@@ -94,7 +95,13 @@ class Transaction(models.Model):
     )
     actor_user_id = models.BigIntegerField(null=True, blank=True)
     actor_key_id = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # Stamped now unless given: a demo's history carries the times it describes.
+    created_at = models.DateTimeField(
+        _("time"), default=timezone.now, editable=False, db_index=True
+    )
+    # An award's caps count by the tenant's day of the service it is for, which may be
+    # days before it is posted (confirmed late, or demo history).
+    served_on = models.DateField(_("served on"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -116,7 +123,7 @@ class Posting(models.Model):
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="postings")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
     amount = models.BigIntegerField(_("amount"))
-    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["id"]

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.errors import Conflict, LinliError, NotFound, ValidationFailed
 from tenants.audit.context import current_actor
 from tenants.audit.services import audit_record
@@ -156,6 +157,7 @@ def _post(
     source: str = "",
     reverses: Transaction | None = None,
     refunds: Transaction | None = None,
+    served_on: date | None = None,
 ) -> Transaction:
     """Record one balanced transaction, locking the accounts it debits (in id order)."""
     key = _key(idempotency_key)
@@ -188,6 +190,7 @@ def _post(
                 source=source,
                 reverses=reverses,
                 refunds=refunds,
+                served_on=served_on,
                 actor_user_id=actor.user_id,
                 actor_key_id=actor.key_id,
             )
@@ -249,13 +252,22 @@ def _event(tx: Transaction, kind: str, lines: list[tuple[Account, int]]) -> None
 # --- services other modules call ---------------------------------------------------------------
 
 
-def _awarded_since(account: Account, since: Any) -> int:
-    total = Posting.objects.filter(
-        account=account,
-        amount__gt=0,
-        transaction__kind=Transaction.Kind.EARN,
-        created_at__gte=since,
-    ).aggregate(total=Sum("amount"))["total"]
+def _awarded_within(account: Account, first: date, following: date) -> int:
+    """Points the account earned for service on the tenant's days ``first`` up to (not
+    including) ``following``; an award that names no day of service counts on the local
+    day it was posted."""
+    start, _end = clock.day_bounds(first)
+    end, _next = clock.day_bounds(following)
+    total = (
+        Posting.objects.filter(
+            account=account, amount__gt=0, transaction__kind=Transaction.Kind.EARN
+        )
+        .filter(
+            Q(transaction__served_on__gte=first, transaction__served_on__lt=following)
+            | Q(transaction__served_on=None, created_at__gte=start, created_at__lt=end)
+        )
+        .aggregate(total=Sum("amount"))["total"]
+    )
     return int(total or 0)
 
 
@@ -268,8 +280,12 @@ def points_award(
     idempotency_key: str,
     hours: float | None = None,
     memo: str = "",
+    served_on: date | None = None,
 ) -> Transaction:
-    """Earn points by the tenant's rule for ``category``, exactly once per ``source`` event."""
+    """Earn points by the tenant's rule for ``category``, exactly once per ``source`` event.
+
+    The rule's daily and monthly caps count by the tenant's day of the service
+    (``served_on``, today if not given), not by the moment the award is posted."""
     source = (source or "").strip()
     if not source:
         raise ValidationFailed(
@@ -302,11 +318,15 @@ def points_award(
         points = rule.points
     account = account_for_resident(resident_id=resident_id)
     Account.objects.select_for_update().filter(pk=account.pk).first()  # serialise the caps
-    now = timezone.localtime()
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    for cap, since in ((rule.daily_cap, day_start), (rule.monthly_cap, day_start.replace(day=1))):
+    day = served_on or clock.today()
+    month = day.replace(day=1)
+    periods = (
+        (rule.daily_cap, day, day + timedelta(days=1)),
+        (rule.monthly_cap, month, (month + timedelta(days=32)).replace(day=1)),
+    )
+    for cap, first, following in periods:
         if cap is not None:
-            points = min(points, cap - _awarded_since(account, since))
+            points = min(points, cap - _awarded_within(account, first, following))
     if points <= 0:
         raise Conflict(_("The volunteer has reached this period's cap."), code="cap_reached")
     return _post(
@@ -316,6 +336,7 @@ def points_award(
         memo=memo,
         source=source,
         lines=[(_system_account(ISSUANCE), -points), (account, points)],
+        served_on=day,
     )
 
 
@@ -534,6 +555,7 @@ def points_expire(*, now: Any = None) -> list[Transaction]:
         return []
     now = now or timezone.now()
     cutoff = now - timedelta(days=round(months * 30.44))
+    cutoff_day = clock.day_of(cutoff).isoformat()  # the tenant's day, as its statements read
     expired: list[Transaction] = []
     expiry = _system_account(EXPIRY)
     with connection.cursor() as cursor:
@@ -560,13 +582,9 @@ def points_expire(*, now: Any = None) -> list[Transaction]:
         expired.append(
             _post(
                 kind=Transaction.Kind.EXPIRE,
-                idempotency_key=f"expire:{account_id}:{cutoff:%Y-%m-%d}:{amount}",
-                arguments={
-                    "account": account_id,
-                    "cutoff": cutoff.date().isoformat(),
-                    "amount": amount,
-                },
-                memo=f"expired: earned before {cutoff:%Y-%m-%d}",
+                idempotency_key=f"expire:{account_id}:{cutoff_day}:{amount}",
+                arguments={"account": account_id, "cutoff": cutoff_day, "amount": amount},
+                memo=f"expired: earned before {cutoff_day}",
                 lines=[(account, -amount), (expiry, amount)],
             )
         )

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli import clock
 from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
 from linli.http import absolute_url
@@ -202,7 +203,7 @@ class PreorderBatchAdmin(Scoped):
         context = {
             "batch": batch,
             "groups": selectors.packing_list(batch=batch),
-            "printed_at": timezone.localtime(),
+            "printed_at": clock.now(),
         }
         return render(request, "admin/shop/preorderbatch/packing.html", context)
 

@@ -10,12 +10,13 @@ so no two demo tenants share them."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from linli import clock
 from tenants.community.models import Estate, Organisation, Resident
 from tenants.shop.models import (
     BatchItem,
@@ -140,17 +141,20 @@ def shop_demo_build(*, scale: str, seed: int = 2022) -> dict[str, int]:
     for s in shops:
         for week in range(shape["weeks"]):
             weeks_ago = shape["weeks"] - 1 - week
-            opens = now - timedelta(days=7 * weeks_ago + 3)
+            # Orders open at 08:00 and close at 20:00 four days later, on the city's clock.
+            first_day = today - timedelta(days=7 * weeks_ago + 3)
+            opens = clock.at(first_day, time(8))
+            closes = clock.at(first_day + timedelta(days=4), time(20))
             batches.append(
                 PreorderBatch(
                     shop=s,
                     supplier=suppliers[(s.pk + week) % len(suppliers)],
                     title=f"第{week + 1}週 鄉村直供",
                     opens_at=opens,
-                    closes_at=opens + timedelta(days=4),
+                    closes_at=closes,
                     opened_at=opens,
-                    closed_at=None if weeks_ago == 0 else opens + timedelta(days=4),
-                    pickup_on=timezone.localtime(opens + timedelta(days=5)).date(),
+                    closed_at=None if weeks_ago == 0 else closes,
+                    pickup_on=first_day + timedelta(days=5),
                 )
             )
     PreorderBatch.objects.bulk_create(batches, batch_size=5000)
@@ -167,11 +171,16 @@ def shop_demo_build(*, scale: str, seed: int = 2022) -> dict[str, int]:
                     limit_per_household=5,
                 )
             )
-        day = timezone.make_aware(datetime.combine(b.pickup_on, time(9)))
-        slots += [
-            PickupSlot(batch=b, starts_at=day, ends_at=day + timedelta(hours=3)),
+        slots += [  # the shop's wall clock: 09:00-12:00 and 17:00-20:00
             PickupSlot(
-                batch=b, starts_at=day + timedelta(hours=8), ends_at=day + timedelta(hours=11)
+                batch=b,
+                starts_at=clock.at(b.pickup_on, time(9)),
+                ends_at=clock.at(b.pickup_on, time(12)),
+            ),
+            PickupSlot(
+                batch=b,
+                starts_at=clock.at(b.pickup_on, time(17)),
+                ends_at=clock.at(b.pickup_on, time(20)),
             ),
         ]
     BatchItem.objects.bulk_create(items, batch_size=5000)
@@ -230,8 +239,8 @@ def _orders(rng, shape, shops, batches, items, slots, now) -> dict[str, int]:  #
                 if is_open
                 else rng.choices(["picked_up", "expired", "cancelled"], [90, 5, 5])[0]
             )
-            placed_at = b.opens_at + timedelta(hours=rng.randint(1, 90))
-            pickup = timezone.make_aware(datetime.combine(b.pickup_on, time(10)))
+            placed_at = min(b.opens_at + timedelta(hours=rng.randint(1, 90)), now)
+            pickup = clock.at(b.pickup_on, time(10))
             due = total - points * 100
             orders.append(
                 Order(
@@ -277,6 +286,8 @@ def _orders(rng, shape, shops, batches, items, slots, now) -> dict[str, int]:  #
         "timestamptz",
         [(o.pk, at) for o, at in zip(orders, placed, strict=True)],
     )
+    for o, at in zip(orders, placed, strict=True):
+        o.placed_at = at
     all_lines = []
     for order, lines in zip(orders, lines_of, strict=True):
         for line in lines:
@@ -314,6 +325,7 @@ def _redeem_history(orders: list[Order], spend: list[tuple[int, int, int, bool]]
         Account(kind="shop", code=f"shop:{sid}", name=names[sid]) for sid in shop_ids
     )
     accounts = {a.code: a for a in Account.objects.filter(kind__in=["shop", "resident"])}
+    # spent when ordered, given back when the order ended
     redemptions = Transaction.objects.bulk_create(
         (
             Transaction(
@@ -321,6 +333,7 @@ def _redeem_history(orders: list[Order], spend: list[tuple[int, int, int, bool]]
                 memo=f"Order {o.pk}",
                 idempotency_key=f"shop.order:{o.pk}:redeem",
                 request_hash="demo",
+                created_at=o.placed_at,
             )
             for o, *_rest in paying
         ),
@@ -328,9 +341,12 @@ def _redeem_history(orders: list[Order], spend: list[tuple[int, int, int, bool]]
     )
     postings = []
     for (_o, rid, pts, shop, _back), tx in zip(paying, redemptions, strict=True):
+        at = tx.created_at
         postings += [
-            Posting(transaction=tx, account=accounts[f"resident:{rid}"], amount=-pts),
-            Posting(transaction=tx, account=accounts[f"shop:{shop}"], amount=pts),
+            Posting(
+                transaction=tx, account=accounts[f"resident:{rid}"], amount=-pts, created_at=at
+            ),
+            Posting(transaction=tx, account=accounts[f"shop:{shop}"], amount=pts, created_at=at),
         ]
     Posting.objects.bulk_create(postings, batch_size=5000)
     refunded = [(row, tx) for row, tx in zip(paying, redemptions, strict=True) if row[4]]
@@ -342,6 +358,7 @@ def _redeem_history(orders: list[Order], spend: list[tuple[int, int, int, bool]]
                 refunds=tx,
                 idempotency_key=f"shop.order:{row[0].pk}:refund",
                 request_hash="demo",
+                created_at=row[0].ended_at or row[0].placed_at,
             )
             for row, tx in refunded
         ),
@@ -349,9 +366,17 @@ def _redeem_history(orders: list[Order], spend: list[tuple[int, int, int, bool]]
     )
     postings = []
     for ((_o, rid, pts, shop, _b), _tx), refund in zip(refunded, refunds, strict=True):
+        at = refund.created_at
         postings += [
-            Posting(transaction=refund, account=accounts[f"shop:{shop}"], amount=-pts),
-            Posting(transaction=refund, account=accounts[f"resident:{rid}"], amount=pts),
+            Posting(
+                transaction=refund, account=accounts[f"shop:{shop}"], amount=-pts, created_at=at
+            ),
+            Posting(
+                transaction=refund,
+                account=accounts[f"resident:{rid}"],
+                amount=pts,
+                created_at=at,
+            ),
         ]
     Posting.objects.bulk_create(postings, batch_size=5000)
     _set(
@@ -437,13 +462,13 @@ def _services(rng: random.Random, shape: dict[str, int], now: Any, today: Any) -
     slots = ServiceSlot.objects.bulk_create(
         ServiceSlot(
             service=s,
-            starts_at=now + timedelta(days=d, hours=h),
-            ends_at=now + timedelta(days=d, hours=h + 2),
+            starts_at=clock.at(today + timedelta(days=d), time(h)),
+            ends_at=clock.at(today + timedelta(days=d), time(h + 2)),
             capacity=4,
         )
         for s in services
         for d in range(-60, 15)
-        for h in (1, 5)
+        for h in (9, 14)  # the partner's morning and afternoon visits, local time
     )
     residents = list(Resident.objects.values_list("pk", flat=True)[:5000])
     bookings: list[Booking] = []

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
 from tenants.community.models import Estate, Household, Organisation, Resident
 
 # Pickup codes avoid characters that read alike (0/O, 1/I/L, 2/Z, 5/S, 8/B).
@@ -201,7 +202,7 @@ class PickupSlot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+        return clock.span(self.starts_at, self.ends_at)
 
 
 class Order(models.Model):
@@ -420,7 +421,7 @@ class ServiceSlot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service_id} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.service_id} {clock.stamp(self.starts_at)}"
 
 
 class Booking(models.Model):

@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from linli import clock
 from tenants.community.models import Household
 from tenants.shop.models import (
     BatchItem,
@@ -213,11 +214,7 @@ def packing_list(*, batch: PreorderBatch) -> list[PackingSlot]:
     groups: dict[int | None, PackingSlot] = {}
     for order in orders:
         slot = order.slot
-        label = (
-            f"{timezone.localtime(slot.starts_at):%H:%M}-{timezone.localtime(slot.ends_at):%H:%M}"
-            if slot
-            else "-"
-        )
+        label = clock.span(slot.starts_at, slot.ends_at) if slot else "-"
         group = groups.setdefault(order.slot_id, PackingSlot(label, order.slot_id, [], []))
         group.orders.append(
             PackingOrder(
@@ -297,8 +294,7 @@ def parcels_daily(*, shop_id: int, day: date) -> dict[str, Any]:
     settings = shop_settings()
     remind: Any = timedelta(days=settings.parcel_remind_days)
     back: Any = timedelta(days=settings.parcel_return_days)
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    end = start + timedelta(days=1)
+    start, end = clock.day_bounds(day)  # a local day (23 or 25 hours when clocks change)
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -377,12 +373,7 @@ def _round(value: Any) -> float | None:
 
 def _month_bounds(month: date) -> tuple[datetime, datetime]:
     """The month holding ``month``, from its first local midnight to the next month's."""
-    first = month.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return (
-        timezone.make_aware(datetime.combine(first, time.min)),
-        timezone.make_aware(datetime.combine(following, time.min)),
-    )
+    return clock.month_bounds(month)
 
 
 # --- sales, batches, partners -------------------------------------------------------------------

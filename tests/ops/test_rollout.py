@@ -28,6 +28,13 @@ from linli.registry.rollout import (
 from linli.registry.services import tenant_create, tenant_delete
 
 MIGRATION = ("community", "0002_staff")
+# Migrations after MIGRATION are put back too, so the history stays consistent.
+LATER = {
+    (
+        "community",
+        "0003_resident_birth_year",
+    ): 'ALTER TABLE "{schema}".community_resident DROP COLUMN IF EXISTS birth_year'
+}
 TABLES = [
     "community_staffdeactivation",
     "community_staffdeactivation_ended_roles",
@@ -56,6 +63,9 @@ def _has_table(schema: str, table: str) -> bool:
 
 def _unapply(schema: str) -> None:
     """Put ``schema`` back to before the migration: its tables and its record gone."""
+    for (app, name), undo in LATER.items():
+        _sql(undo.format(schema=schema))
+        _sql(f'DELETE FROM "{schema}".django_migrations WHERE app = %s AND name = %s', [app, name])
     for table in TABLES:
         _sql(f'DROP TABLE IF EXISTS "{schema}"."{table}" CASCADE')
     _sql(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.hashers import make_password
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 
 from linli.errors import Conflict
+from linli.registry.context import within
 from linli.registry.models import Tenant
 from linli.registry.selectors import tenant_get
 from linli.registry.services import tenant_create
@@ -33,7 +33,7 @@ def demo_tenant_ensure() -> tuple[Tenant, bool]:
 def demo_build(*, scale: str, slug: str = DEMO_SLUG) -> tuple[Tenant, dict[str, int]]:
     """Build the demo city in ``slug`` (created if missing; it must hold no estates yet)."""
     tenant = tenant_get(slug=slug) or _demo_tenant_create(slug)
-    with tenant_context(tenant):
+    with within(tenant):  # the city's schema and its clock: history at its local hours
         if Estate.objects.exists():
             raise Conflict(
                 _("Tenant “%(slug)s” already has data; delete it first (linli tenants delete).")

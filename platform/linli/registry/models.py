@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from linli import clock
+
 
 class Tenant(TenantMixin):
     """A city or district. ``schema_name`` is its slug: schema name and subdomain."""
@@ -160,7 +162,7 @@ class ModuleSettingVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tenant_id}:{self.module} @ {self.changed_at:%Y-%m-%d %H:%M}"
+        return f"{self.tenant_id}:{self.module} @ {clock.stamp(self.changed_at)}"
 
 
 class OpsAction(models.Model):

@@ -12,6 +12,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli import clock
+
 
 class LoginAttempt(models.Model):
     """One sign-in step being tried or that failed.
@@ -43,7 +45,7 @@ class LoginAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.ip or '-'} {self.step}"
+        return f"{clock.stamp(self.at)} {self.username} {self.ip or '-'} {self.step}"
 
 
 class TwoFactorDevice(models.Model):

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.storage import stored_file_delete_on_commit
 from linli.uploads import photo_extension, photo_name
@@ -261,13 +262,13 @@ def batch_create(
         raise ValidationFailed(
             _("The order window is already over."), code="window_past", field="closes_at"
         )
-    if pickup_on < timezone.localtime(closes_at).date():
+    if pickup_on < clock.day_of(closes_at):
         raise ValidationFailed(
             _("The pickup day cannot come before orders close."),
             code="pickup_before_close",
             field="pickup_on",
         )
-    if pickup_on > timezone.localtime(closes_at).date() + timedelta(days=14):
+    if pickup_on > clock.day_of(closes_at) + timedelta(days=14):
         raise ValidationFailed(
             _("The pickup day is at most 14 days after orders close."),
             code="pickup_too_late",
@@ -331,7 +332,7 @@ def batch_create(
                 code="slot_invalid",
                 field=f"slots/{n}/ends_at",
             )
-        if timezone.localtime(slot.starts_at).date() != pickup_day:
+        if clock.day_of(slot.starts_at) != pickup_day:
             raise ValidationFailed(
                 _("Pickup slots are on the pickup day."),
                 code="slot_invalid",

@@ -9,7 +9,7 @@ idempotency key of the order's own, so a cancel racing an expiry refunds once.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,6 +17,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli import clock
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.notify import Notice, notify
 from tenants.audit.services import audit_record
@@ -79,8 +80,7 @@ def _batch_open(batch: PreorderBatch, now: datetime) -> None:
 
 
 def _collect_by_batch(batch: PreorderBatch, settings: ShopSettings) -> datetime:
-    day_end = datetime.combine(batch.pickup_on + timedelta(days=1), time.min)
-    end = timezone.make_aware(day_end, timezone.get_current_timezone())
+    _start, end = clock.day_bounds(batch.pickup_on)  # the end of the local pickup day
     return end + timedelta(hours=settings.pickup_grace_hours)
 
 
