@@ -64,6 +64,12 @@ def help_requests_filtered(
     return requests
 
 
+def help_requests_recent(requests: QuerySet[HelpRequest], *, limit: int) -> list[HelpRequest]:
+    """A resident's own requests as their pages list them (home and help alike): the newest
+    first, whatever their state, so a confirmed request is never missing from one of them."""
+    return list(requests.order_by("-id")[:limit])
+
+
 def activities_counted(activities: QuerySet[Activity]) -> QuerySet[Activity]:
     """Activities with their places taken (``confirmed``) and waiting list (``waitlisted``)."""
     return activities.select_related("space").annotate(

@@ -50,6 +50,7 @@ def _refused(exc: LinliError) -> dict[str, Any]:
 @resident_page
 def help_home(request: HttpRequest) -> HttpResponse:
     from tenants.helpteam import access
+    from tenants.helpteam.selectors import help_requests_recent
 
     if not _on(request, "helpteam"):
         return _not_here(request)
@@ -58,7 +59,7 @@ def help_home(request: HttpRequest) -> HttpResponse:
     if volunteer is not None and volunteer.status != volunteer.Status.ACTIVE:
         volunteer = None
     context: dict[str, Any] = {
-        "mine": access.help_requests_asked(me).order_by("-id")[:10],
+        "mine": help_requests_recent(access.help_requests_asked(me), limit=10),
         "volunteer": volunteer,
     }
     if volunteer is not None:

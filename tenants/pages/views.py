@@ -124,13 +124,10 @@ def home(request: HttpRequest) -> HttpResponse:
         context["balance"] = _balance(resident)
     if "helpteam" in modules:
         from tenants.helpteam.access import help_requests_asked
+        from tenants.helpteam.selectors import help_requests_recent
 
         asked = help_requests_asked(request.actor)  # type: ignore[attr-defined]
-        context["requests"] = list(
-            asked.filter(status__in=["open", "claimed", "in_progress", "done"]).order_by(
-                "window_start"
-            )[:5]
-        )
+        context["requests"] = help_requests_recent(asked, limit=5)  # as /r/help lists them
     if "shop" in modules:
         from tenants.shop import access as shop_access
         from tenants.shop import selectors as shop_selectors
