@@ -496,17 +496,22 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    from django_tenants.utils import tenant_context
-
     from api.access.models import ApiKey
+    from linli import clock
+    from linli.registry.context import within
 
     tenant = _tenant_or_fail(args.tenant)
-    with tenant_context(tenant):
+    with within(tenant):  # times on the district's clock, as its admin shows them
         keys = list(ApiKey.objects.order_by("created_at"))
+        stamps = [
+            (
+                clock.stamp(key.expires_at) if key.expires_at else "-",
+                clock.stamp(key.last_used_at) if key.last_used_at else "-",
+            )
+            for key in keys
+        ]
     _print(f"{'PREFIX':<14} {'ACTIVE':<7} {'EXPIRES':<17} {'LAST USED':<17} {'NAME':<24} SCOPES")
-    for key in keys:
-        expires = f"{key.expires_at:%Y-%m-%d %H:%M}" if key.expires_at else "-"
-        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-"
+    for key, (expires, used) in zip(keys, stamps, strict=True):
         active = "yes" if key.is_active else "no"
         _print(
             f"{key.prefix:<14} {active:<7} {expires:<17} {used:<17} {key.name:<24} "

@@ -234,3 +234,18 @@ def test_the_demo_city_keeps_its_own_hours_and_its_history_its_dates(db: None) -
         assert not earned.filter(created_at__gte=built - timedelta(minutes=30)).exists()
         assert not earned.filter(served_on=None).exists()
         assert not earned.filter(served_on__gte=clock.today()).exists()
+
+
+def test_the_key_list_shows_the_districts_clock(
+    zoned: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.access.models import ApiKey
+    from linli.cli import main
+
+    token = _token(zoned)
+    expires = clock.at(clock.today() + timedelta(days=30), time(9, 30))
+    ApiKey.objects.filter(prefix=token.split("_")[1]).update(expires_at=expires)
+
+    assert main(["keys", "list", "--tenant", zoned.schema_name]) == 0
+    listed = capsys.readouterr().out
+    assert f"{expires.date()} 09:30" in listed, listed
