@@ -25,6 +25,9 @@
     over HTTP (the signup form posted, the emailed link opened, which provisions
     the tenant, the welcome link followed, the new admin's home page loaded),
     against stock django-tenants' provisioning alone measured in the same run.
+(i) The API document: GET /api/v1/openapi.json through the full stack, warm (built once
+    per process, served as bytes), against building it on every call as django-ninja
+    does (the baseline, also the first call's cost); and a 304 for a client holding it.
 (d) List endpoints at demo-city scale: community lists (50 per page, with
     filters) on the full demo city (about 50,000 residents) against the same
     requests on the small demo city: p50 server time and queries per request.
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import os
 import statistics
 import sys
@@ -65,6 +69,7 @@ from django.test.utils import CaptureQueriesContext, override_settings  # noqa: 
 from django_tenants.utils import tenant_context  # noqa: E402
 
 from linli.db.access import tenant_db  # noqa: E402
+from linli.ops import usage  # noqa: E402
 from linli.registry import provisioning  # noqa: E402
 from linli.registry.models import Domain, Tenant  # noqa: E402
 from linli.registry.selectors import tenant_cache_clear  # noqa: E402
@@ -254,6 +259,54 @@ def bench_requests(rounds: int, per_round: int) -> dict[str, Any]:
     result["ratio_linli"] = result["linli"] / result["fixed"]
     result["ratio_stock"] = result["stock"] / result["fixed"]
     result["queries"] = queries
+    tenant_cache_clear()
+    tenant_db().set_schema_to_public()
+    return result
+
+
+def bench_document(rounds: int) -> dict[str, Any]:
+    from api import document, v1
+
+    settings.ROOT_URLCONF = "linli.urls_tenant"
+    slug = "bench_requests"
+    if not Tenant.objects.filter(schema_name=slug).exists():
+        tenant_create(slug=slug, name="Bench", status=Tenant.Status.ACTIVE, admin_username="admin")
+    host = Tenant.objects.get(schema_name=slug).domains.get().domain
+    handler = _handler(list(settings.MIDDLEWARE))
+
+    def get(etag: str = "") -> Any:
+        environ = _environ(host, "/api/v1/openapi.json")
+        if etag:
+            environ["HTTP_IF_NONE_MATCH"] = etag
+        response = handler(environ, _ignore_start_response)
+        b"".join(response)
+        response.close()
+        return response
+
+    start = time.perf_counter()
+    first = get()
+    first_ms = (time.perf_counter() - start) * 1000
+    assert first.status_code == 200, first.status_code
+    etag = first["ETag"]
+    rebuilt, warm, unchanged = [], [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        document.build(v1.api, "/api/v1/")
+        rebuilt.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        assert get().status_code == 200
+        warm.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        assert get(etag).status_code == 304
+        unchanged.append(time.perf_counter() - start)
+    result = {
+        "first": first_ms,
+        "rebuilt": median_ms(rebuilt),
+        "warm": median_ms(warm),
+        "unchanged": median_ms(unchanged),
+        "size": len(document.built(v1.api, "/api/v1/").body),
+    }
+    result["ratio"] = result["warm"] / result["rebuilt"]
     tenant_cache_clear()
     tenant_db().set_schema_to_public()
     return result
@@ -712,11 +765,14 @@ def main() -> int:
             "shop",
             "coverage",
             "signup",
+            "document",
         ],
     )
     parser.add_argument("--points-ops", type=int, default=400, help="operations per case")
     parser.add_argument("--shop-ops", type=int, default=400, help="orders per case")
     args = parser.parse_args()
+    # One access line per request is noise here (thousands of them): keep warnings.
+    logging.getLogger("linli.access").setLevel(logging.WARNING)
 
     connection.settings_dict["TEST"]["NAME"] = "linli_bench"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
@@ -740,6 +796,13 @@ def main() -> int:
                 f"  stock django-tenants        {r['stock']:.3f} ms   {q['stock']} queries"
                 f"   x{r['ratio_stock']:.3f}"
             )
+        if args.only in (None, "document"):
+            print("\n(i) The API document, GET /api/v1/openapi.json (median per request):")
+            d = bench_document(args.rounds)
+            print(f"  built per call (baseline)   {d['rebuilt']:.3f} ms   ({d['size']} bytes)")
+            print(f"  first call of a process     {d['first']:.3f} ms")
+            print(f"  warm, built once            {d['warm']:.3f} ms   x{d['ratio']:.4f}")
+            print(f"  304 with If-None-Match      {d['unchanged']:.3f} ms")
         if args.only in (None, "requests", "keys"):
             print("\n(c) API key verification, trivial endpoint on a tenant host (median):")
             k = bench_keys(args.rounds, args.per_round)
@@ -802,6 +865,7 @@ def main() -> int:
             bench_provisioning(levels, args.samples, args.stock_samples)
     finally:
         tenant_db().set_schema_to_public()
+        usage.counter.flush()  # the counts go to the benchmark's database, before it goes
         connection.creation.destroy_test_db("linli_bench", verbosity=0)
     return 0
 
