@@ -131,14 +131,31 @@ def votes_create(request: HttpRequest, meeting_id: int, item_id: int, body: Vote
     "/meetings/{meeting_id}/items/{item_id}/decision",
     response={200: MeetingOut, **WRITE_ERRORS},
     summary="Close the vote and record the decision",
+    description="A decision takes the meeting's quorum (409 `no_quorum`). Its convener "
+    "alone may decide without quorum (`without_quorum` and a `reason`, else 422 "
+    "`reason_required`; anyone else 403 `not_convener`); the item then shows "
+    "`decided_without_quorum` and the reason.",
     operation_id="deliberation_decision_create",
 )
 def decision_create(
     request: HttpRequest, meeting_id: int, item_id: int, body: DecideIn
 ) -> MeetingView:
-    item = access.access_agenda_item(actor=actor(request), meeting_id=meeting_id, item_id=item_id)
-    access.may_run_meeting(actor(request), item.meeting)
-    council.item_decide(item_id=item.pk, outcome=body.outcome)
+    caller = actor(request)
+    item = access.access_agenda_item(actor=caller, meeting_id=meeting_id, item_id=item_id)
+    decided_by = None
+    if body.without_quorum:
+        convener = access.named(caller, body.convener_id, field="convener_id")
+        access.may_decide_without_quorum(convener, item.meeting)
+        decided_by = access.person_id(convener)
+    else:
+        access.may_run_meeting(caller, item.meeting)
+    council.item_decide(
+        item_id=item.pk,
+        outcome=body.outcome,
+        without_quorum=body.without_quorum,
+        reason=body.reason,
+        decided_by_id=decided_by,
+    )
     return selectors.meeting_detail(meeting_id=item.meeting_id)
 
 

@@ -133,6 +133,12 @@ class AgendaItemOut(Schema):
     voting_open: bool
     decided: bool
     outcome: str
+    decided_without_quorum: bool = Field(
+        description="Decided although the meeting had no quorum, on its convener's word."
+    )
+    without_quorum_reason: str = Field(
+        description="Why the convener decided without quorum (empty otherwise)."
+    )
     votes_for: int
     votes_against: int
     votes_abstain: int
@@ -213,6 +219,20 @@ class VoteIn(In):
 
 class DecideIn(In):
     outcome: Text = Field("", max_length=2000)
+    without_quorum: bool = Field(
+        False,
+        description="Decide although the meeting has no quorum: only its convener, with a "
+        "reason. With the quorum reached the decision is an ordinary one.",
+    )
+    reason: Text = Field(
+        "", max_length=500, description="Why it is decided without quorum (required then)."
+    )
+    convener_id: int | None = Field(
+        None,
+        ge=1,
+        description="With without_quorum: the convener the district's tool acts for. Omit "
+        "when acting for the convener.",
+    )
 
 
 class ContactIn(In):

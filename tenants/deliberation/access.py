@@ -24,6 +24,9 @@ The policy in one place:
   household, ``not_your_household``) if they lead elsewhere.
 - Residents take part (support, rate) where the topic is; leaders of the place may
   comment too; anyone who sees a topic may report it.
+- A meeting decides with its quorum; only its convener (acting, or named by the
+  district's tool) may record a decision without one, with a reason: ``not_convener``
+  for anyone else.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ PHOTO_OUT_OF_SCOPE = gettext_noop("Only residents where the topic is can add pho
 NOT_SEEN = gettext_noop("This resident cannot see this topic.")
 NOT_INVITED = gettext_noop("This resident is not invited to this meeting.")
 NOT_PRESENT = gettext_noop("Only those present vote.")
+NOT_CONVENER = gettext_noop("Only the meeting's convener may decide without quorum.")
 NO_HOME = gettext_noop("Only residents of an estate can raise a topic here.")
 LEADERS_KINDS = frozenset({"before", "after"})  # photos of the fix: the leaders' to add
 
@@ -330,6 +334,20 @@ def may_run_meeting(actor: Actor, meeting: Meeting) -> None:
     """Open a vote, record a decision, print the record: a leader of the meeting's place."""
     if not leads_meeting(actor, estate_id=meeting.estate_id, building_id=meeting.building_id):
         _refuse_leader(actor, MEETING_OUT_OF_SCOPE, "out_of_scope")
+
+
+def is_convener(person: Actor, meeting: Meeting) -> bool:
+    return person.resident_id is not None and person.resident_id == meeting.convener_id
+
+
+def may_decide_without_quorum(person: Actor, meeting: Meeting) -> None:
+    """Record a decision the meeting's quorum does not carry: its convener only, in their
+    own name (the district's tool names them), and only while they still lead its place.
+    Anyone else, leader or not, is ``not_convener``: whoever may run the meeting decides
+    with quorum; only its convener answers for a decision without one."""
+    if not is_convener(person, meeting):
+        raise NotAllowed(_(NOT_CONVENER), code="not_convener")
+    may_run_meeting(person, meeting)
 
 
 def may_check_in(person: Actor, meeting: Meeting) -> None:

@@ -205,7 +205,8 @@ class AgendaInline(ScopedInline):
     model = AgendaItem
     extra = 0
     raw_id_fields = ["topic"]
-    readonly_fields = ["voting_open", "decided"]
+    # a decision without quorum is the convener's, through the service: shown, never set here
+    readonly_fields = ["voting_open", "decided", "decided_without_quorum", "without_quorum_reason"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # the agenda moves topics on: it is set when the meeting is scheduled (access checked)

@@ -11,11 +11,12 @@ from datetime import date, datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from linli.errors import Conflict, NotFound, ValidationFailed
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Household, Organisation, Resident
-from tenants.deliberation.access import NOT_PRESENT, NotAllowed
+from tenants.deliberation.access import NOT_CONVENER, NOT_PRESENT, NotAllowed
 from tenants.deliberation.events import meeting_event, topic_event
 from tenants.deliberation.models import (
     ActionItem,
@@ -27,6 +28,9 @@ from tenants.deliberation.models import (
     Vote,
 )
 from tenants.deliberation.settings import DeliberationSettings
+
+NO_QUORUM = gettext_noop("The meeting has no quorum; it cannot decide.")
+REASON_REQUIRED = gettext_noop("Say why the meeting decides without quorum.")
 
 
 def deliberation_settings() -> DeliberationSettings:
@@ -140,10 +144,14 @@ class Quorum:
         return self.present >= self.required
 
 
+def quorum_required(*, invited: int) -> int:
+    """The households that must be present: the tenant's share of those invited, at least one."""
+    return max(1, math.ceil(invited * deliberation_settings().quorum_share))
+
+
 def quorum(*, meeting: Meeting) -> Quorum:
     present = meeting.attendance.values("household_id").distinct().count()
-    share = deliberation_settings().quorum_share
-    required = max(1, math.ceil(meeting.invited_households * share))
+    required = quorum_required(invited=meeting.invited_households)
     return Quorum(meeting.invited_households, present, required)
 
 
@@ -157,7 +165,7 @@ def voting_open(*, item_id: int) -> AgendaItem:
     if item.decided:
         raise Conflict(_("This item is already decided."), code="already_decided")
     if not quorum(meeting=item.meeting).reached:
-        raise Conflict(_("The meeting has no quorum; it cannot decide."), code="no_quorum")
+        raise Conflict(_(NO_QUORUM), code="no_quorum")
     item.voting_open = True
     item.save(update_fields=["voting_open"])
     return item
@@ -215,8 +223,21 @@ def tally(*, item: AgendaItem) -> Tally:
 
 
 @transaction.atomic
-def item_decide(*, item_id: int, outcome: str) -> AgendaItem:
-    """Close the vote and record the decision; the topic is decided."""
+def item_decide(
+    *,
+    item_id: int,
+    outcome: str,
+    without_quorum: bool = False,
+    reason: str = "",
+    decided_by_id: int | None = None,
+) -> AgendaItem:
+    """Close the vote and record the decision; the topic is decided.
+
+    A decision takes the meeting's quorum (409 ``no_quorum``), unless its convener
+    (``decided_by_id``; ``access.may_decide_without_quorum`` judges the caller first) asks
+    ``without_quorum`` and says why (422 ``reason_required``): then it is recorded, flagged
+    and audited as decided without quorum. With the quorum reached the flag stays unset:
+    the decision is an ordinary one, whatever was asked."""
     item = (
         AgendaItem.objects.select_for_update()
         .select_related("meeting", "topic")
@@ -225,28 +246,53 @@ def item_decide(*, item_id: int, outcome: str) -> AgendaItem:
     )
     if item is None:
         raise NotFound(_("No agenda item %(id)s.") % {"id": item_id}, code="item_not_found")
+    if without_quorum:
+        if decided_by_id is None or decided_by_id != item.meeting.convener_id:
+            raise NotAllowed(_(NOT_CONVENER), code="not_convener")
+        if not reason.strip():
+            raise ValidationFailed(_(REASON_REQUIRED), code="reason_required", field="reason")
     if item.decided:
         raise Conflict(_("This item is already decided."), code="already_decided")
-    if not quorum(meeting=item.meeting).reached:
-        raise Conflict(_("The meeting has no quorum; it cannot decide."), code="no_quorum")
+    counted = quorum(meeting=item.meeting)
+    if not counted.reached and not without_quorum:
+        raise Conflict(_(NO_QUORUM), code="no_quorum")
+    flagged = not counted.reached
     result = tally(item=item)
     item.voting_open, item.decided = False, True
     item.outcome = outcome.strip() or (_("Carried") if result.carried else _("Not carried"))
-    item.save(update_fields=["voting_open", "decided", "outcome"])
+    item.decided_without_quorum = flagged
+    item.without_quorum_reason = reason.strip() if flagged else ""
+    item.save(
+        update_fields=[
+            "voting_open",
+            "decided",
+            "outcome",
+            "decided_without_quorum",
+            "without_quorum_reason",
+        ]
+    )
     topic = item.topic
     topic.status = Topic.Status.DECIDED
     topic.save(update_fields=["status", "updated_at"])
     TopicEvent.objects.create(
         topic=topic,
+        actor_id=decided_by_id if flagged else None,
         from_status="on_agenda",
         to_status="decided",
         note=f"{result.for_}/{result.against}/{result.abstain}",
     )
     topic_event(topic)  # topic.decided, as when a leader moves the topic on by hand
+    changes: dict[str, list[object]] = {
+        "votes": [None, [result.for_, result.against, result.abstain]],
+        "quorum": [None, [counted.invited, counted.present, counted.required]],
+    }
+    if flagged:  # the reason is on the record; free text stays out of the audit log
+        changes["decided_without_quorum"] = [False, True]
+        changes["convener"] = [None, decided_by_id]
     audit_record(
-        action="meeting.decided",
+        action="meeting.decided_without_quorum" if flagged else "meeting.decided",
         obj=item,
-        changes={"votes": [None, [result.for_, result.against, result.abstain]]},
+        changes=changes,
     )
     return item
 

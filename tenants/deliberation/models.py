@@ -192,11 +192,26 @@ class AgendaItem(models.Model):
     outcome = models.TextField(_("decision"), blank=True)
     voting_open = models.BooleanField(default=False)
     decided = models.BooleanField(default=False)
+    # A decision takes the meeting's quorum, or the convener's explicit word that it was
+    # decided without one, and why: the record shows which.
+    decided_without_quorum = models.BooleanField(
+        _("decided without quorum"), default=False, editable=False
+    )
+    without_quorum_reason = models.CharField(
+        _("why it was decided without quorum"), max_length=500, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["meeting_id", "position"]
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda items")
         constraints = [
             models.UniqueConstraint(fields=["meeting", "topic"], name="deliberation_topic_once"),
+            models.CheckConstraint(
+                condition=Q(decided_without_quorum=False, without_quorum_reason="")
+                | Q(decided_without_quorum=True, decided=True) & ~Q(without_quorum_reason=""),
+                name="deliberation_without_quorum_is_a_decision_with_a_reason",
+            ),
         ]
 
     def __str__(self) -> str:
