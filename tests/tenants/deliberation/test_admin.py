@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from tenants.deliberation.models import Contact, Topic
 from tests.conftest import ADMIN_PASSWORD, host_of
 from tests.factories import UserFactory
-from tests.tenants.deliberation.world import World, build_world
+from tests.tenants.deliberation.world import World, build_world, post
 
 
 def staff(world: World, who: str) -> Client:
@@ -97,3 +97,31 @@ def test_meeting_records_and_contacts_follow_the_places(tenant, make_key):
     assert "102" not in staff(world, "other_leader").get(contacts).content.decode()
     assert staff(world, "other_leader").get("/admin/deliberation/blockedword/").status_code == 403
     assert district(world).get("/admin/deliberation/blockedword/").status_code == 200
+
+
+def test_a_decision_without_quorum_is_shown_as_such_and_never_set_in_the_admin(tenant, make_key):
+    # given: the convener decided the bare meeting's item without quorum, through the API
+    world = build_world(tenant, make_key)
+    meeting, item = world.things["bare_meeting"], world.things["bare_item"]
+    path = f"/api/v1/deliberation/meetings/{meeting}/items/{item}/decision"
+    body = {"outcome": "維修電梯", "without_quorum": True, "reason": "颱風夜無人到場"}
+    assert post(world.api("leader"), path, body).status_code == 200
+    # then: the printed record says so, with the reason
+    record = staff(world, "leader").get(f"/admin/deliberation/meeting/{meeting}/record/")
+    text = record.content.decode()
+    assert record.status_code == 200
+    assert "Decided without quorum by the convener" in text and "颱風夜無人到場" in text
+    # and the meeting's screen shows the flag and the reason, read-only even to the district
+    screen = district(world).get(f"/admin/deliberation/meeting/{meeting}/change/")
+    page = screen.content.decode()
+    assert screen.status_code == 200
+    assert "Decided without quorum" in page and "颱風夜無人到場" in page
+    assert "Why it was decided without quorum" in page
+    assert 'name="agenda-0-outcome"' in page  # the district edits the agenda's wording
+    assert 'name="agenda-0-decided_without_quorum"' not in page
+    assert 'name="agenda-0-without_quorum_reason"' not in page
+    # an ordinary decision's record does not
+    other = staff(world, "leader").get(
+        f"/admin/deliberation/meeting/{world.things['meeting']}/record/"
+    )
+    assert "Decided without quorum" not in other.content.decode()

@@ -13,8 +13,9 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from linli.errors import Conflict, LinliError
+from linli.errors import Conflict, LinliError, ValidationFailed
 from linli.registry.services import tenant_create, tenant_delete
+from tenants.audit.models import AuditEntry
 from tenants.community.actor import actor_for_resident
 from tenants.community.models import ResidentTag
 from tenants.deliberation.access import NotAllowed, may_vote
@@ -29,7 +30,7 @@ from tenants.deliberation.council import (
     vote_cast,
     voting_open,
 )
-from tenants.deliberation.models import Topic
+from tenants.deliberation.models import AgendaItem, Topic
 from tenants.deliberation.outreach import (
     contact_log,
     coverage,
@@ -80,8 +81,126 @@ def test_no_quorum_no_decision(in_tenant):
     with pytest.raises(Conflict) as err:
         voting_open(item_id=item.pk)
     assert err.value.code == "no_quorum"
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as err:
         item_decide(item_id=item.pk, outcome="")
+    assert (err.value.status, err.value.code) == (409, "no_quorum")
+    # nothing recorded: the item open, the topic on the agenda, no decision audited
+    item.refresh_from_db()
+    assert (item.decided, item.decided_without_quorum, item.outcome) == (False, False, "")
+    assert Topic.objects.get(pk=item.topic_id).status == "on_agenda"
+    assert not AuditEntry.objects.filter(action__startswith="meeting.decided").exists()
+
+
+def test_its_convener_decides_without_quorum_with_a_reason_flagged_and_audited(in_tenant):
+    # given: one household of four present, two needed
+    unit, _homes, people = build_estate(4)
+    meeting, item = schedule(unit, people, accepted_topic(people[0][0], unit))
+    meeting_check_in(meeting_id=meeting.pk, resident_id=people[1][0].pk)
+    assert not quorum(meeting=meeting).reached
+    convener = meeting.convener_id
+    # when
+    decided = item_decide(
+        item_id=item.pk,
+        outcome="先行維修",
+        without_quorum=True,
+        reason="  颱風夜到場不足、漏水須即修  ",
+        decided_by_id=convener,
+    )
+    # then: recorded and flagged, the reason kept (trimmed), the topic decided
+    decided.refresh_from_db()
+    assert (decided.decided, decided.decided_without_quorum, decided.outcome) == (
+        True,
+        True,
+        "先行維修",
+    )
+    assert decided.without_quorum_reason == "颱風夜到場不足、漏水須即修"
+    assert Topic.objects.get(pk=item.topic_id).status == "decided"
+    [entry] = AuditEntry.objects.filter(action__startswith="meeting.decided")
+    assert (entry.action, entry.object_id) == ("meeting.decided_without_quorum", str(item.pk))
+    assert entry.changes == {
+        "votes": [None, [0, 0, 0]],
+        "quorum": [None, [4, 1, 2]],
+        "decided_without_quorum": [False, True],
+        "convener": [None, convener],
+    }
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_deciding_without_quorum_needs_a_reason(in_tenant, reason):
+    unit, _homes, people = build_estate(4)
+    meeting, item = schedule(unit, people, accepted_topic(people[0][0], unit))
+    with pytest.raises(ValidationFailed) as err:
+        item_decide(
+            item_id=item.pk,
+            outcome="",
+            without_quorum=True,
+            reason=reason,
+            decided_by_id=meeting.convener_id,
+        )
+    assert (err.value.status, err.value.code, err.value.field) == (
+        422,
+        "reason_required",
+        "reason",
+    )
+    item.refresh_from_db()
+    assert (item.decided, item.decided_without_quorum) == (False, False)
+    assert not AuditEntry.objects.filter(action__startswith="meeting.decided").exists()
+
+
+@pytest.mark.parametrize("who", ["another resident", "no one"])
+def test_only_the_convener_decides_without_quorum(in_tenant, who):
+    """The service keeps the rule too (``access.may_decide_without_quorum`` refuses first)."""
+    unit, _homes, people = build_estate(4)
+    _meeting, item = schedule(unit, people, accepted_topic(people[0][0], unit))
+    decided_by = people[1][0].pk if who == "another resident" else None
+    with pytest.raises(NotAllowed) as refused:
+        item_decide(
+            item_id=item.pk,
+            outcome="",
+            without_quorum=True,
+            reason="颱風夜",
+            decided_by_id=decided_by,
+        )
+    assert (refused.value.status, refused.value.code) == (403, "not_convener")
+    item.refresh_from_db()
+    assert (item.decided, item.decided_without_quorum) == (False, False)
+    assert Topic.objects.get(pk=item.topic_id).status == "on_agenda"
+    assert not AuditEntry.objects.filter(action__startswith="meeting.decided").exists()
+
+
+def test_with_its_quorum_a_meeting_decides_as_usual_even_if_asked_otherwise(in_tenant):
+    unit, _homes, people = build_estate(2)
+    meeting, item = schedule(unit, people, accepted_topic(people[0][0], unit))
+    meeting_check_in(meeting_id=meeting.pk, resident_id=people[0][0].pk)
+    assert quorum(meeting=meeting).reached
+    decided = item_decide(
+        item_id=item.pk,
+        outcome="",
+        without_quorum=True,
+        reason="以防萬一",
+        decided_by_id=meeting.convener_id,
+    )
+    decided.refresh_from_db()
+    assert (decided.decided, decided.decided_without_quorum) == (True, False)
+    assert decided.without_quorum_reason == ""
+    [entry] = AuditEntry.objects.filter(action__startswith="meeting.decided")
+    assert entry.action == "meeting.decided"
+    assert entry.changes["quorum"] == [None, [2, 1, 1]]
+
+
+def test_the_database_keeps_a_flag_without_a_reason_or_a_decision_out(in_tenant):
+    from django.db import IntegrityError, transaction
+
+    unit, _homes, people = build_estate(1)
+    _meeting, item = schedule(unit, people, accepted_topic(people[0][0], unit))
+    flagged = AgendaItem.objects.filter(pk=item.pk)
+    for fields in (
+        {"decided": True, "decided_without_quorum": True, "without_quorum_reason": ""},
+        {"decided": False, "decided_without_quorum": True, "without_quorum_reason": "颱風"},
+        {"decided": True, "decided_without_quorum": False, "without_quorum_reason": "颱風"},
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            flagged.update(**fields)
 
 
 def test_one_vote_per_household_then_a_database_tally(in_tenant):

@@ -17,7 +17,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
-from tenants.deliberation.models import Contact, Meeting, Support, Topic
+from tenants.audit.models import AuditEntry
+from tenants.deliberation.models import AgendaItem, Contact, Meeting, Support, Topic
 from tests.photos import png
 from tests.tenants.deliberation.world import CALLERS, PEOPLE, World, build_world, post
 
@@ -30,6 +31,8 @@ NYH = (403, "not_your_household")
 INV = (403, "not_invited")
 ABS = (403, "not_present")
 UNR = (409, "not_resolved")
+NOQ = (409, "no_quorum")
+NCV = (403, "not_convener")
 
 Expected = int | tuple[int, str]
 
@@ -73,6 +76,11 @@ ACTIONS: dict[str, tuple[str, str, dict[str, Any] | None, str | None, str | None
                   "resident_id", "author"),
     "decision": ("post", "/meetings/{meeting}/items/{item}/decision", {"outcome": "劃線"},
                  None, None),
+    "decision.no_quorum": ("post", "/meetings/{bare_meeting}/items/{bare_item}/decision",
+                           {"outcome": "維修電梯"}, None, None),
+    "decision.without_quorum": ("post", "/meetings/{bare_meeting}/items/{bare_item}/decision",
+                                {"outcome": "維修電梯", "without_quorum": True,
+                                 "reason": "颱風夜無人到場、電梯須即修"}, "convener_id", "leader"),
     "contact.log": ("post", "/contacts", {"household_id": "{household}", "kind": "visit"},
                     "leader_id", "leader"),
     "coverage": ("get", "/coverage", None, None, None),
@@ -115,6 +123,12 @@ TABLE: dict[str, dict[str, Expected]] = {
     # those present (the author checked in)
     "vote.cast":        row(200,   200,   ABS,   ABS,   ABS,   MNF,   ABS,   ABS,   MNF),
     "decision":         row(200,   LDR,   LDR,   200,   OOS,   MNF,   LDR,   LDR,   MNF),
+    # nobody came: whoever may run the meeting is told it has no quorum
+    "decision.no_quorum":
+                        row(NOQ,   LDR,   LDR,   NOQ,   OOS,   MNF,   LDR,   LDR,   MNF),
+    # its convener alone (B1's leader) decides without quorum; the district names them
+    "decision.without_quorum":
+                        row(200,   NCV,   NCV,   200,   NCV,   MNF,   NCV,   NCV,   MNF),
     # a leader of the household's place
     "contact.log":      row(201,   LDR,   LDR,   201,   NYH,   NYH,   LDR,   LDR,   LDR),
     # the households a leader leads
@@ -208,7 +222,10 @@ def test_the_refused_change_nothing(world):
     with tenant_context(world.tenant):
         assert not Support.objects.filter(topic_id=world.things["topic"]).exists()
         assert not Contact.objects.exists()
-        assert Meeting.objects.count() == 1
+        assert set(Meeting.objects.values_list("pk", flat=True)) == {
+            world.things["meeting"],
+            world.things["bare_meeting"],
+        }
         assert Topic.objects.get(pk=world.things["topic"]).status == "accepted"
 
 
@@ -253,6 +270,7 @@ NAMED_UNSEEN = {
     "topic.report": OOS,
     "meeting.attend": INV,
     "vote.cast": ABS,
+    "decision.without_quorum": NCV,
 }
 NAMING = [a for a, spec in ACTIONS.items() if spec[3] is not None]
 
@@ -310,7 +328,10 @@ def test_a_meeting_is_convened_only_by_a_leader_of_its_place(world):
     assert outcome(unknown) == (422, "resident_not_found")
     assert unknown.json()["errors"][0]["pointer"] == "/body/convener_id"
     with tenant_context(world.tenant):
-        assert Meeting.objects.count() == 1
+        assert set(Meeting.objects.values_list("pk", flat=True)) == {
+            world.things["meeting"],
+            world.things["bare_meeting"],
+        }
 
 
 def test_a_building_leader_acting_as_themself_leads_their_building_everywhere_and_no_more(
@@ -343,3 +364,84 @@ def test_refusals_are_403_and_conflicts_409(world):
     assert outcome(call(world, "topic.support", "neighbour")) == (409, "already_supported")
     assert outcome(call(world, "vote.cast", "author")) == 200
     assert outcome(call(world, "vote.cast", "author")) == (409, "already_voted")
+
+
+# --- a decision without quorum -------------------------------------------------------------
+
+
+def bare_item(world: World) -> AgendaItem:
+    with tenant_context(world.tenant):
+        return AgendaItem.objects.select_related("topic").get(pk=world.things["bare_item"])
+
+
+def test_a_meeting_nobody_attended_decides_nothing_unless_its_convener_says_so(world):
+    # given: nobody came to the bare meeting; every caller tries to decide its item
+    for caller in CALLERS:
+        call(world, "decision.no_quorum", caller)
+    for caller in ("author", "other_leader", "estate_resident", "volunteer"):
+        call(world, "decision.without_quorum", caller)
+    for who in ("author", "other_leader", "far_leader"):
+        call(world, "decision.without_quorum", "district", named=who)
+    # then: nothing is decided, the topic is still on the agenda, nothing audited
+    item = bare_item(world)
+    assert (item.decided, item.decided_without_quorum, item.without_quorum_reason) == (
+        False,
+        False,
+        "",
+    )
+    assert item.topic.status == "on_agenda"
+    with tenant_context(world.tenant):
+        assert not AuditEntry.objects.filter(action__startswith="meeting.decided").exists()
+
+
+def test_the_convener_decides_without_quorum_on_the_record(world):
+    # when: B1's leader, who convened it, decides without quorum and says why
+    response = call(world, "decision.without_quorum", "leader")
+    # then: decided, flagged, the reason shown, the meeting still without quorum
+    assert response.status_code == 200
+    meeting = response.json()
+    assert (meeting["quorum_reached"], meeting["present_households"]) == (False, 0)
+    [shown] = meeting["agenda"]
+    assert (shown["decided"], shown["decided_without_quorum"]) == (True, True)
+    assert shown["without_quorum_reason"] == "颱風夜無人到場、電梯須即修"
+    item = bare_item(world)
+    assert (item.decided_without_quorum, item.topic.status) == (True, "decided")
+    with tenant_context(world.tenant):
+        [entry] = AuditEntry.objects.filter(action__startswith="meeting.decided")
+        assert entry.action == "meeting.decided_without_quorum"
+        assert (entry.object_type, entry.object_id) == ("deliberation.agendaitem", str(item.pk))
+        assert entry.acting_resident_id == world.id("leader")
+        assert entry.changes["decided_without_quorum"] == [False, True]
+        assert entry.changes["quorum"] == [None, [2, 0, 1]]
+        assert entry.changes["convener"] == [None, world.id("leader")]
+    # and once decided it stays decided
+    again = call(world, "decision.without_quorum", "leader")
+    assert outcome(again) == (409, "already_decided")
+
+
+def test_a_decision_without_quorum_needs_a_reason(world):
+    path = API + "/meetings/{bare_meeting}/items/{bare_item}/decision".format(**world.things)
+    for reason in ("", "   "):
+        body = {"outcome": "維修電梯", "without_quorum": True, "reason": reason}
+        response = post(world.api("leader"), path, body)
+        assert outcome(response) == (422, "reason_required")
+        assert [e["pointer"] for e in response.json()["errors"]] == ["/body/reason"]
+    # a non-convener is refused before the reason is looked at
+    no_reason = {"outcome": "維修電梯", "without_quorum": True}
+    assert outcome(post(world.api("other_leader"), path, no_reason)) == NCV
+    assert bare_item(world).decided is False
+
+
+def test_with_quorum_reached_asking_to_decide_without_it_is_an_ordinary_decision(world):
+    # the first meeting has its quorum (the author checked in); the district names its convener
+    path = API + "/meetings/{meeting}/items/{item}/decision".format(**world.things)
+    body = {"without_quorum": True, "reason": "以防萬一", "convener_id": world.id("leader")}
+    response = post(world.api("district"), path, body)
+    assert response.status_code == 200
+    [shown] = response.json()["agenda"]
+    assert (shown["decided"], shown["decided_without_quorum"]) == (True, False)
+    assert shown["without_quorum_reason"] == ""
+    with tenant_context(world.tenant):
+        [entry] = AuditEntry.objects.filter(action__startswith="meeting.decided")
+        assert entry.action == "meeting.decided"
+        assert "decided_without_quorum" not in entry.changes

@@ -19,6 +19,9 @@ for them (API) or signed in (resident pages). Things, all about B1:
 - ``agenda_topic``: accepted, free for a new meeting's agenda;
 - ``meeting``: a council meeting of B1 whose item (``item``) is open for votes; the author
   checked in;
+- ``bare_meeting``: another council of B1, convened by ``leader`` too, that nobody attended:
+  its item (``bare_item``) has no quorum, so only its convener may decide it (without
+  quorum, with a reason);
 - ``household``: flat 102, for contacts.
 """
 
@@ -155,6 +158,15 @@ def build_world(tenant: Tenant, make_key: Any) -> World:
         meeting_check_in(meeting_id=meeting.pk, resident_id=author.pk)
         item = AgendaItem.objects.get(meeting=meeting)
         voting_open(item_id=item.pk)
+        bare_topic = _topic(author, building, "電梯異響", "accepted")
+        bare_meeting = meeting_schedule(
+            title="B1 council, nobody came",
+            estate_id=e.pk,
+            building_id=building,
+            starts_at=timezone.now(),
+            convener_id=people["leader"].pk,
+            topic_ids=[bare_topic.pk],
+        )
         things = {
             "estate": e.pk,
             "building": building,
@@ -165,6 +177,8 @@ def build_world(tenant: Tenant, make_key: Any) -> World:
             "agenda_topic": agenda_topic.pk,
             "meeting": meeting.pk,
             "item": item.pk,
+            "bare_meeting": bare_meeting.pk,
+            "bare_item": AgendaItem.objects.get(meeting=bare_meeting).pk,
             "household": flats["102"].pk,
             "organisation": Organisation.objects.create(name="物業公司", kind="company").pk,
         }
