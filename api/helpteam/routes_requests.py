@@ -14,6 +14,7 @@ from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.helpteam.schemas import (
     CancelIn,
     ConfirmIn,
+    DoneIn,
     FeedbackIn,
     HelpCategoryOut,
     HelpRequestIn,
@@ -112,7 +113,6 @@ def _volunteer_step(step: Callable[..., HelpRequest], *, claim: bool) -> Callabl
 for _path, _step, _summary in [
     ("claim", services.request_claim, "Claim a request (one volunteer wins)"),
     ("start", services.request_start, "Start the claimed work"),
-    ("done", services.request_done, "Mark the work done"),
 ]:
     router.add_api_operation(
         f"/requests/{{request_id}}/{_path}",
@@ -121,6 +121,28 @@ for _path, _step, _summary in [
         response={200: HelpRequestOut, **WRITE_ERRORS},
         summary=_summary,
         operation_id=f"helpteam_requests_{_path}",
+    )
+
+
+@router.post(
+    "/requests/{request_id}/done",
+    response={200: HelpRequestOut, **WRITE_ERRORS},
+    summary="Mark the work done (no earlier than its window, unless a leader says why)",
+    operation_id="helpteam_requests_done",
+)
+def requests_done(request: HttpRequest, request_id: int, body: DoneIn) -> HelpRequest:
+    """The claimer's step, as ``_volunteer_step``; an ``early_reason`` is judged by the
+    caller's standing (a leader of the place or the district's tool), not the volunteer's."""
+    caller = actor(request)
+    access.access_help_request(actor=caller, help_request_id=request_id)
+    volunteer = access.named_resident_id(
+        caller, body.volunteer_resident_id, field="volunteer_resident_id"
+    )
+    return services.request_done(
+        request_id=request_id,
+        volunteer_resident_id=volunteer,
+        actor=caller,
+        early_reason=body.early_reason,
     )
 
 

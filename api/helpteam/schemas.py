@@ -29,10 +29,18 @@ class HelpRequestOut(Schema):
     hours: Decimal | None
     points_transaction_id: int | None
     rating: int | None
+    done_early_reason: str | None = Field(
+        description="Why a leader recorded it done before its window opened; null when it "
+        "was not recorded early."
+    )
 
     @staticmethod
     def resolve_claimed_by_resident_id(obj: Any) -> int | None:
         return obj.claimed_by.resident_id if obj.claimed_by_id is not None else None
+
+    @staticmethod
+    def resolve_done_early_reason(obj: Any) -> str | None:
+        return obj.done_early_reason or None
 
 
 class HelpRequestPage(Page[HelpRequestOut]):
@@ -63,6 +71,17 @@ class HelpRequestIn(In):
 class VolunteerActionIn(In):
     volunteer_resident_id: int | None = Field(
         None, ge=1, description="Omit when acting for the volunteer."
+    )
+
+
+class DoneIn(VolunteerActionIn):
+    early_reason: Text | None = Field(
+        None,
+        max_length=255,
+        description="Record it done before its window opens, and why: for a leader of the "
+        "request's place or the district's tool (403 `early_for_leaders` otherwise; blank: 422 "
+        "`reason_required`). Without it, done before the window opens is 409 "
+        "`window_not_started`.",
     )
 
 

@@ -34,6 +34,10 @@ The policy:
   it, enters its hours or resolves its dispute (403 ``own_service``), whatever roles they hold
   and whoever names them; confirmation is by the requester, a leader of the request's place
   or the district's tool.
+- **Not before its time**: the claimer marks the work done once its window has opened (409
+  ``window_not_started`` before, a state the services judge); recording it done earlier
+  takes a reason and a leader of the place or the district's tool (403
+  ``early_for_leaders`` for anyone else, the claimer included unless they lead it).
 - **A claim**: a volunteer may claim any request of their own estate, so a request another
   volunteer has just claimed answers 409 ``already_claimed`` to every volunteer who saw it
   open, not 404 (see ``access_help_request_to_claim``).
@@ -76,6 +80,7 @@ OWN_REQUEST = "own_request"
 NOT_YOUR_CLAIM = "not_your_claim"
 OWN_SERVICE = "own_service"
 OWN_DISPUTE = "own_dispute"
+EARLY_FOR_LEADERS = "early_for_leaders"
 
 MESSAGES = {
     NOT_FOR_RESIDENTS: gettext_noop("Residents cannot do this."),
@@ -87,6 +92,9 @@ MESSAGES = {
     NOT_YOUR_CLAIM: gettext_noop("Only the volunteer who claimed it can do this."),
     OWN_SERVICE: gettext_noop("Nobody confirms or judges their own service."),
     OWN_DISPUTE: gettext_noop("Another leader must resolve your own dispute."),
+    EARLY_FOR_LEADERS: gettext_noop(
+        "Only a leader of the place can record help as done before its time."
+    ),
 }
 ONLY_THE_REQUESTER = gettext_noop("Only the requester can do this.")
 ASK_FOR_OTHERS = gettext_noop(
@@ -286,6 +294,14 @@ def may_work_on(actor: Actor, help_request: HelpRequest) -> None:
     """Start, mark done, scan in and out, add a photo: the volunteer who claimed it."""
     if not actor.is_self(_claimer_id(help_request)):
         raise refusal(NOT_YOUR_CLAIM)
+
+
+def may_record_early(actor: Actor, help_request: HelpRequest) -> None:
+    """Record the claimer's work as done before its window opens, with a reason: a leader of
+    the request's place (the claimer themself, if they lead it) or the district's tool; any
+    other caller, 403 ``early_for_leaders``. Who does the step is still ``may_work_on``'s."""
+    if not actor.leads_household(help_request.household_id):
+        raise refusal(EARLY_FOR_LEADERS)
 
 
 def may_confirm(actor: Actor, help_request: HelpRequest) -> None:

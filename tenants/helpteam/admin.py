@@ -88,6 +88,7 @@ class HelpRequestAdmin(PhotoAdminMixin, SeenAdmin):
         "claimed_at",
         "started_at",
         "done_at",
+        "done_early_reason",
         "confirmed_at",
         "points_transaction_id",
     ]

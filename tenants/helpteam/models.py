@@ -181,6 +181,11 @@ class HelpRequest(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Help is done no earlier than its window opens; a leader of the place who records it
+    # done before then says why, and the request keeps it (empty: not recorded early).
+    done_early_reason = models.CharField(
+        _("recorded done early because"), max_length=255, blank=True
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     confirmed_by = models.ForeignKey(
         Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -38,6 +38,10 @@ ALREADY_CLAIMED = gettext_noop("This request has already been claimed.")
 NOT_OPEN = gettext_noop("This request is no longer open.")
 ALREADY_RATED = gettext_noop("Feedback on this request was already given.")
 ALREADY_CONFIRMED = gettext_noop("This request was already confirmed with %(hours)s hours.")
+WINDOW_NOT_STARTED = gettext_noop(
+    "This help is booked for later; it cannot be done before its time."
+)
+EARLY_REASON_REQUIRED = gettext_noop("Say why it is recorded as done before its time.")
 MAX_WINDOW = timedelta(days=14)
 HUNDREDTHS = Decimal("0.01")
 # A request someone holds (or held): claiming it again is "already claimed".
@@ -214,14 +218,56 @@ def request_start(*, request_id: int, volunteer_resident_id: int) -> HelpRequest
     return help_request
 
 
+def _window_started(help_request: HelpRequest, now: datetime, *, field: str = "") -> None:
+    """Help is done no earlier than its window opens (409 ``window_not_started``)."""
+    if now < help_request.window_start:
+        raise Conflict(_(WINDOW_NOT_STARTED), code="window_not_started", field=field or None)
+
+
 @transaction.atomic
-def request_done(*, request_id: int, volunteer_resident_id: int) -> HelpRequest:
+def request_done(
+    *,
+    request_id: int,
+    volunteer_resident_id: int,
+    actor: Actor | None = None,
+    early_reason: str | None = None,
+) -> HelpRequest:
+    """The volunteer who claimed it did the work, no earlier than its window opens (409
+    ``window_not_started``, nothing changed).
+
+    Before then a leader of the request's place (``actor``: the caller, when it is not the
+    volunteer in person; the district's tool leads every place) may record it done with an
+    ``early_reason``, which the request keeps (``done_early_reason``) and the audit log
+    records. A caller who leads no such place cannot give one (403 ``early_for_leaders``);
+    a blank one is 422 ``reason_required``. Once the window has opened the reason is not
+    needed and not kept: the help was not recorded early."""
     help_request = _request_for_update(request_id)
     _by_claimer(help_request, volunteer_resident_id)
+    if early_reason is not None:
+        access.may_record_early(actor or _volunteer_in_person(volunteer_resident_id), help_request)
     _move(help_request, {Status.CLAIMED, Status.IN_PROGRESS}, Status.DONE)
-    help_request.done_at = timezone.now()
-    help_request.save(update_fields=["status", "done_at", "updated_at"])
+    now = timezone.now()
+    reason = ""
+    if now < help_request.window_start:
+        if early_reason is None:
+            _window_started(help_request, now)
+        reason = (early_reason or "").strip()[:255]
+        if not reason:
+            raise ValidationFailed(
+                _(EARLY_REASON_REQUIRED), code="reason_required", field="early_reason"
+            )
+    help_request.done_at, help_request.done_early_reason = now, reason
+    help_request.save(update_fields=["status", "done_at", "done_early_reason", "updated_at"])
     audit_record(action="help_request.done", obj=help_request)
+    if reason:
+        audit_record(
+            action="help_request.done_early",
+            obj=help_request,
+            changes={
+                "done_early_reason": [None, reason],
+                "window_start": [None, help_request.window_start.isoformat()],
+            },
+        )
     help_request_event("done", help_request)
     notify(
         [
@@ -544,6 +590,7 @@ def request_check_out(*, request_id: int, volunteer_resident_id: int, token: str
     _by_claimer(help_request, volunteer_resident_id)
     _token_matches(help_request, token)
     _move(help_request, {Status.IN_PROGRESS}, Status.DONE)
+    _window_started(help_request, timezone.now())  # early is a leader's, with a reason
     help_request.done_at = help_request.checked_out_at = timezone.now()
     help_request.save(update_fields=["status", "done_at", "checked_out_at", "updated_at"])
     audit_record(action="help_request.checked_out", obj=help_request)
@@ -587,6 +634,8 @@ def hours_record_bulk(*, actor: Actor, entries: list[tuple[int, Decimal]]) -> li
         )
         access.may_record_hours(actor, help_request)
         if help_request.status in {Status.CLAIMED, Status.IN_PROGRESS}:
+            # not done before its time here: early is ``request_done``'s, with a reason
+            _window_started(help_request, timezone.now(), field=f"entries/{n}/request_id")
             help_request.status, help_request.done_at = Status.DONE, timezone.now()
             help_request.save(update_fields=["status", "done_at", "updated_at"])
         try:

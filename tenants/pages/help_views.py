@@ -135,7 +135,13 @@ def help_request(request: HttpRequest, request_id: int) -> HttpResponse:
 def _help_request_page(me: Any, found: Any) -> dict[str, Any]:
     from tenants.helpteam import access
 
-    return {"r": found, "allowed": access.help_request_actions(me, found)}
+    allowed = access.help_request_actions(me, found)
+    # Work is marked done once its window has opened (the service refuses it before: 409
+    # window_not_started), so the page does not offer it until then, and says when.
+    done_later = "done" in allowed and timezone.now() < found.window_start
+    if done_later:
+        allowed -= {"done"}
+    return {"r": found, "allowed": allowed, "done_later": done_later}
 
 
 def _act(me: Any, found: Any, action: str, hours: str | None) -> None:

@@ -180,7 +180,7 @@ def done_request(tenant, place):
     first, second = place["residents"]
     with tenant_context(tenant):
         Volunteer.objects.create(resident=second)
-        start = timezone.now() + timedelta(hours=1)
+        start = timezone.now() - timedelta(hours=1)  # the window has opened
         request = request_create(
             requester_id=first.pk,
             category="default",

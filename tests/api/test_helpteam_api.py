@@ -12,9 +12,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from linli.registry.services import module_set_enabled
-from tenants.helpteam.models import Volunteer
+from tenants.helpteam.models import HelpRequest, Volunteer
 from tests.conftest import key_client
 from tests.factories import HouseholdFactory, ResidentFactory, UnitFactory
+from tests.tenants.helpteam.conftest import window_opened
 
 
 @pytest.fixture
@@ -58,6 +59,9 @@ def test_the_neighbour_across_the_landing_picks_up_the_child(tenant, make_key, l
     # B, across the landing, claims it, does it
     claimed = post(neighbour, f"/api/v1/helpteam/requests/{request_id}/claim")
     assert claimed.json()["status"] == "claimed"
+    # tomorrow at 17:00 comes
+    with tenant_context(tenant):
+        window_opened(HelpRequest.objects.get(pk=request_id))
     assert (
         post(neighbour, f"/api/v1/helpteam/requests/{request_id}/done").json()["status"] == "done"
     )
@@ -193,7 +197,7 @@ def test_a_building_leader_acting_in_the_app_confirms_for_an_elderly_neighbour(
         role_assign(
             resident_id=leader.pk, role="building_leader", scope="building", place_id=building.pk
         )
-        start = timezone.now() + timedelta(hours=3)
+        start = timezone.now() - timedelta(hours=1)  # the window has opened
         r = request_create(
             requester_id=landing["parent"].pk,
             category="x",
@@ -236,7 +240,7 @@ def place(tenant, make_key, landing):
             household=HouseholdFactory(unit=UnitFactory(building__estate=building.estate))
         )
         Volunteer.objects.create(resident=other)
-        start = timezone.now() + timedelta(hours=3)
+        start = timezone.now() - timedelta(hours=1)  # the window has opened
         r = request_create(
             requester_id=landing["parent"].pk,
             category="plumbing",

@@ -25,7 +25,7 @@ def world(tenant, other_tenant):
     with tenant_context(tenant):
         requester, helper = ResidentFactory(), ResidentFactory()
         Volunteer.objects.create(resident=helper)
-        start = timezone.now() + timedelta(hours=5)
+        start = timezone.now() - timedelta(hours=1)  # the window has opened
         r = request_create(
             requester_id=requester.pk,
             category="plumbing",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from tenants.helpteam.models import HelpRequest, Volunteer
@@ -22,7 +23,9 @@ def street(in_tenant):
     return {"parent": parent, "neighbour": neighbour, "far": far, "volunteers": volunteers}
 
 
-def ask(requester, category="child_pickup", hours_from_now=20, length=2) -> HelpRequest:
+def ask(requester, category="child_pickup", hours_from_now=-1, length=2) -> HelpRequest:
+    """A request whose window opened an hour ago (so its work may be marked done at once);
+    a positive ``hours_from_now`` books it for later."""
     start = timezone.now() + timedelta(hours=hours_from_now)
     return request_create(
         requester_id=requester.pk,
@@ -31,3 +34,13 @@ def ask(requester, category="child_pickup", hours_from_now=20, length=2) -> Help
         window_start=start,
         window_end=start + timedelta(hours=length),
     )
+
+
+def window_opened(help_request: HelpRequest, *, hours_ago: float = 1) -> HelpRequest:
+    """The booked time comes: the request's window moves to have opened ``hours_ago`` (its
+    length stays), as if the clock had run on to it. Returns the request as stored."""
+    shift = timezone.now() - timedelta(hours=hours_ago) - help_request.window_start
+    HelpRequest.objects.filter(pk=help_request.pk).update(
+        window_start=F("window_start") + shift, window_end=F("window_end") + shift
+    )
+    return HelpRequest.objects.get(pk=help_request.pk)

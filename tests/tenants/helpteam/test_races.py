@@ -70,7 +70,7 @@ def test_concurrent_confirmations_award_points_once(race_tenant):
     with tenant_context(race_tenant):
         requester = ResidentFactory()
         volunteer = Volunteer.objects.create(resident=ResidentFactory())
-        start = timezone.now() + timedelta(hours=2)
+        start = timezone.now() - timedelta(hours=1)  # the window has opened
         r = request_create(
             requester_id=requester.pk,
             category="child_pickup",

@@ -14,6 +14,7 @@ from tenants.notices.models import Message
 from tests.conftest import host_of
 from tests.factories import HouseholdFactory, ResidentFactory, UnitFactory
 from tests.photos import png
+from tests.tenants.helpteam.conftest import window_opened
 
 PNG = png()
 
@@ -58,6 +59,7 @@ def test_the_neighbour_across_the_landing_picks_up_the_child(tenant, in_tenant):
     helper = signed_in(tenant, neighbour)
     assert f"/r/help/{request.pk}" in helper.get("/r/help").content.decode()  # nearby
     helper.post(f"/r/help/{request.pk}", {"action": "claim"})
+    window_opened(request)  # tomorrow afternoon comes
     helper.post(f"/r/help/{request.pk}", {"action": "done"})
     # the parent may not mark it done; only confirm
     refused = mum.post(f"/r/help/{request.pk}", {"action": "done"})
