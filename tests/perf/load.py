@@ -147,14 +147,24 @@ def request_mix(city: City, rng: random.Random) -> tuple[str, str, dict[str, Any
     return "GET", rng.choice(reads), None, 200
 
 
-def client(port: int, city: City, count: int, deadline: float, tally: Tally, seed: int) -> None:
+def request_bare(city: City, rng: random.Random) -> tuple[str, str, dict[str, Any] | None, int]:
+    """The machine's limit for this stack: a key check, one indexed query, a small body."""
+    return "GET", f"/api/v1/community/estates/{rng.choice(city.estates)}", None, 200
+
+
+MIXES = {"mix": request_mix, "bare": request_bare}
+
+
+def client(
+    port: int, city: City, count: int, deadline: float, tally: Tally, seed: int, mix: str = "mix"
+) -> None:
     rng = random.Random(seed)  # noqa: S311 - a reproducible load mix, not secrets
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Host": HOST, "Authorization": f"Bearer {city.token}"}
     for _i in range(count):
         if time.monotonic() > deadline:
             break
-        method, path, body, expected = request_mix(city, rng)
+        method, path, body, expected = MIXES[mix](city, rng)
         payload = json.dumps(body).encode() if body is not None else None
         sent = dict(headers)
         if payload is not None:
@@ -182,7 +192,7 @@ def client(port: int, city: City, count: int, deadline: float, tally: Tally, see
 
 
 def run_load(
-    ports: list[int], city: City, requests: int, clients: int, seconds: float
+    ports: list[int], city: City, requests: int, clients: int, seconds: float, mix: str = "mix"
 ) -> dict[str, Any]:
     tally = Tally()
     deadline = time.monotonic() + seconds
@@ -190,7 +200,7 @@ def run_load(
     threads = [
         threading.Thread(
             target=client,
-            args=(ports[i % len(ports)], city, per_client, deadline, tally, i),
+            args=(ports[i % len(ports)], city, per_client, deadline, tally, i, mix),
         )
         for i in range(clients)
     ]
@@ -265,7 +275,7 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
         )
         print(
-            f"\n(j) API load (`linli web`, loopback)  {'requests':>8} {'req/s':>7} "
+            f"\n(j) API load (`linli web`, loopback)   {'requests':>8} {'req/s':>7} "
             f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6}",
             flush=True,
         )
@@ -276,14 +286,23 @@ def main() -> int:
             for port in ports[:count]:
                 wait_ready(port)
             run_load(ports[:count], city, args.requests // 10, args.clients, 30)  # warm-up
+            # The limit first, then the mix, through the same processes in the same run.
+            bare = run_load(ports[:count], city, args.requests, args.clients, args.seconds, "bare")
             r = run_load(ports[:count], city, args.requests, args.clients, args.seconds)
+            name = f"{count} web process{'es' if count > 1 else ''}"
+            for label, result in ((f"{name}, bare endpoint", bare), (f"{name}, mix", r)):
+                print(
+                    f"  {label:<34} {result['done']:>8} {result['throughput']:7.0f}"
+                    f" {result['p50']:7.1f} {result['p95']:7.1f} {result['p99']:7.1f}"
+                    f" {len(result['errors']):>6}",
+                    flush=True,
+                )
             print(
-                f"  {count} web process{'es' if count > 1 else '  '}"
-                f"{'':>21} {r['done']:>8} {r['throughput']:7.0f} {r['p50']:7.1f}"
-                f" {r['p95']:7.1f} {r['p99']:7.1f} {len(r['errors']):>6}",
+                f"    mix / bare: throughput x{r['throughput'] / bare['throughput']:.2f},"
+                f" p99 x{r['p99'] / bare['p99']:.2f}",
                 flush=True,
             )
-            for error in r["errors"][:5]:
+            for error in (bare["errors"] + r["errors"])[:5]:
                 print(f"    {error}")
             if args.detail:
                 for kind, (n, p50) in r["kinds"].items():
