@@ -1,17 +1,18 @@
 from django.urls import path
 
-from tenants.pages import help_views, topic_views, views
+from tenants.pages import help_views, shop_views, topic_views, views
 
 urlpatterns = [
     path("", views.home, name="pages-home"),
     path("sign-in", views.sign_in, name="pages-sign-in"),
     path("sign-out", views.sign_out, name="pages-sign-out"),
     path("pass/<str:token>", views.household_pass, name="pages-pass"),
-    path("shop", views.shop, name="pages-shop"),
-    path("shop/batches/<str:token>", views.batch, name="pages-batch"),
-    path("orders", views.orders, name="pages-orders"),
-    path("orders/<int:order_id>", views.order, name="pages-order"),
-    path("parcels", views.parcels, name="pages-parcels"),
+    path("shop", shop_views.shop, name="pages-shop"),
+    path("shop/batches/<str:token>", shop_views.batch, name="pages-batch"),
+    path("orders", shop_views.orders, name="pages-orders"),
+    path("orders/<int:order_id>", shop_views.order, name="pages-order"),
+    path("orders/<int:order_id>/cancel", shop_views.order_cancel, name="pages-order-cancel"),
+    path("parcels", shop_views.parcels, name="pages-parcels"),
     path("points", views.points, name="pages-points"),
     path("help", help_views.help_home, name="pages-help"),
     path("help/ask", help_views.help_ask, name="pages-help-ask"),

@@ -10,10 +10,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from linli.errors import LinliError, NotFound
+from linli.errors import LinliError
 from linli.http import client_ip
 from tenants.community.actor import actor_for_resident
 from tenants.pages import signin
@@ -146,115 +145,6 @@ def _shop_on(request: HttpRequest) -> bool:
 
 def _not_here(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/not_found.html", status=404)
-
-
-@resident_page
-def shop(request: HttpRequest) -> HttpResponse:
-    from tenants.shop import access, selectors
-
-    if not _shop_on(request):
-        return _not_here(request)
-    batches = selectors.batches_open_now(access.batches_visible(request.actor))  # type: ignore[attr-defined]
-    batches = batches.select_related("shop", "supplier").order_by("closes_at")[:20]
-    return render(request, "pages/shop.html", {"batches": batches})
-
-
-def batch(request: HttpRequest, token: str) -> HttpResponse:
-    """What the batch's QR code opens: the items, and the order form once signed in."""
-    from tenants.shop import access, selectors
-    from tenants.shop.services.common import shop_settings
-
-    if not _shop_on(request):
-        return _not_here(request)
-    resident = signin.session_resident(request.COOKIES.get(COOKIE))
-    actor = actor_for_resident(resident) if resident is not None else None
-    try:
-        found = access.access_batch_by_code(actor=actor, token=token)
-    except NotFound:
-        return _not_here(request)
-    found = selectors.batch_shown(found)
-    for item in found.items.all():
-        item.left = None if item.limit_total is None else item.limit_total - item.ordered  # type: ignore[attr-defined]
-    context: dict[str, Any] = {
-        "batch": found,
-        "resident": resident,
-        "is_open": selectors.batch_state(found) == "open",
-        "fen_per_point": shop_settings().fen_per_point,
-        "balance": _balance(resident) if resident else None,
-    }
-    if request.method == "POST" and actor is not None:
-        return _order(request, found, actor, context)
-    return render(request, "pages/batch.html", context)
-
-
-def _order(request: HttpRequest, found: Any, actor: Any, context: dict[str, Any]) -> HttpResponse:
-    from tenants.shop import access
-    from tenants.shop.services.orders import order_place
-
-    lines = []
-    for item in found.items.all():
-        raw = request.POST.get(f"item_{item.pk}", "0").strip() or "0"
-        if raw.isdigit() and int(raw) > 0:
-            lines.append((item.pk, int(raw)))
-    raw_points = request.POST.get("points", "0").strip() or "0"
-    slot = request.POST.get("slot")
-    try:
-        if not lines:
-            raise LinliError(_("Choose how many of something you want."))
-        if not raw_points.isdigit():
-            raise LinliError(_("Points are a whole number."))
-        orderer = access.named_resident(actor, None)  # the signed-in resident, for themselves
-        order = order_place(
-            resident_id=orderer.resident_id,  # type: ignore[arg-type]
-            batch_id=found.pk,
-            slot_id=int(slot) if slot and slot.isdigit() else None,
-            lines=lines,
-            points=int(raw_points),
-        )
-    except LinliError as exc:
-        context["error"] = exc.message
-        return render(request, "pages/batch.html", context, status=200)
-    return HttpResponseRedirect(f"/r/orders/{order.pk}")
-
-
-@resident_page
-def orders(request: HttpRequest) -> HttpResponse:
-    """My orders: those the signed-in resident placed."""
-    from tenants.shop import access
-
-    if not _shop_on(request):
-        return _not_here(request)
-    mine = access.orders_placed(request.actor).select_related("shop")[:30]  # type: ignore[attr-defined]
-    return render(request, "pages/orders.html", {"orders": mine})
-
-
-@resident_page
-def order(request: HttpRequest, order_id: int) -> HttpResponse:
-    """One order, as the API shows it to the same resident (theirs, or their shop's)."""
-    from tenants.shop import access, selectors
-
-    if not _shop_on(request):
-        return _not_here(request)
-    try:
-        found = access.access_order(actor=request.actor, order_id=order_id)  # type: ignore[attr-defined]
-    except NotFound:
-        return _not_here(request)
-    context = {
-        "order": selectors.order_shown(found),
-        "mine": request.actor.is_self(found.resident_id),  # type: ignore[attr-defined]
-    }
-    return render(request, "pages/order.html", context)
-
-
-@resident_page
-def parcels(request: HttpRequest) -> HttpResponse:
-    """My parcels: those waiting for the signed-in resident's household."""
-    from tenants.shop import access, selectors
-
-    if not _shop_on(request):
-        return _not_here(request)
-    waiting = selectors.parcels_waiting(access.parcels_of_household(request.actor))  # type: ignore[attr-defined]
-    return render(request, "pages/parcels.html", {"parcels": waiting})
 
 
 @resident_page
