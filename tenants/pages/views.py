@@ -149,6 +149,7 @@ def _not_here(request: HttpRequest) -> HttpResponse:
 
 @resident_page
 def points(request: HttpRequest) -> HttpResponse:
+    from tenants.pages.statement import statement_in_words
     from tenants.points.models import Account
     from tenants.points.selectors import statement
 
@@ -159,5 +160,5 @@ def points(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "pages/points.html",
-        {"balance": account.balance if account else 0, "lines": list(reversed(lines))},
+        {"balance": account.balance if account else 0, "lines": statement_in_words(lines)},
     )
