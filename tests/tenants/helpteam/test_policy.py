@@ -30,6 +30,8 @@ NAV = (403, "not_a_volunteer")
 NYC = (403, "not_your_claim")
 OWN = (403, "own_service")
 TAKEN = (409, "already_claimed")
+LATER = (409, "window_not_started")
+EFL = (403, "early_for_leaders")
 
 Expected = int | tuple[int, str]
 
@@ -39,11 +41,12 @@ def row(**cells: Expected) -> dict[str, Expected]:
     return cells
 
 
-def claimers_step(ok: int) -> dict[str, Expected]:
+def claimers_step(ok: Expected, *, claimer: Expected | None = None) -> dict[str, Expected]:
     """A volunteer's step on the claimed request (the district names the claimer)."""
     return row(
         district=ok, secretary=NYC, leader=NYC, volunteer_leader=NYC, other_leader=RNF,
-        far_leader=RNF, requester=NYC, claimer=ok, volunteer=RNF, neighbour=RNF, outsider=RNF,
+        far_leader=RNF, requester=NYC, claimer=ok if claimer is None else claimer,
+        volunteer=RNF, neighbour=RNF, outsider=RNF,
     )  # fmt: skip
 
 
@@ -99,6 +102,10 @@ ACTIONS: dict[str, Action] = {
     "claim.claimed": Action("post", R + "/claim", {}, "claimed", VOLUNTEER),
     "start": Action("post", R + "/start", {}, "claimed", CLAIMER),
     "done": Action("post", R + "/done", {}, "claimed", CLAIMER),
+    "done.before_window": Action("post", R + "/done", {}, "claimed_later", CLAIMER),
+    "done.early": Action(
+        "post", R + "/done", {"early_reason": "asked to come today"}, "claimed_later", CLAIMER
+    ),
     "check_in": Action("post", R + "/check-in", {"token": "{token}"}, "claimed", CLAIMER),
     "confirm.done": Action("post", R + "/confirm", {"hours": 1}, "done"),
     "confirm.own_service": Action("post", R + "/confirm", {"hours": 1}, "done_by_leader"),
@@ -148,6 +155,10 @@ TABLE: dict[str, dict[str, Expected]] = {
     ),
     "start": claimers_step(200),
     "done": claimers_step(200),
+    # not before the window opens; early with a reason only for a leader of the place (the
+    # district's tool, naming the claimer; the claimer leads nothing here)
+    "done.before_window": claimers_step(LATER),
+    "done.early": claimers_step(200, claimer=EFL),
     "check_in": claimers_step(200),
     # confirmation: the requester, a leader of the place, the district; never the volunteer
     "confirm.done": row(
@@ -255,6 +266,7 @@ PAGE_ACTIONS = {
     "claim.open": "claim",
     "claim.claimed": "claim",
     "done": "done",
+    "done.before_window": "done",
     "confirm.done": "confirm",
     "confirm.own_service": "confirm",
     "cancel": "cancel",
@@ -447,3 +459,21 @@ def test_a_central_household_asks_for_the_neighbours_of_its_unit(tenant, world_i
     assert _answer(post(_as(world, "neighbour"), f"{API}/requests", elsewhere)) == NFR
     mine = {**body, "requester_id": None, "household_id": world.people["volunteer"].household_id}
     assert _answer(post(_as(world, "secretary"), f"{API}/requests", mine)) == 201
+
+
+def test_a_volunteer_who_leads_the_place_records_their_work_early_with_a_reason(tenant, world_in):
+    """The cell ``done.early`` has no room for: the claimer who leads the request's unit."""
+    from tenants.helpteam.services import request_claim
+
+    world = world_in("open_later")
+    with tenant_context(tenant):
+        request_claim(
+            request_id=world.request.pk, volunteer_resident_id=world.ids["volunteer_leader"]
+        )
+    done = f"{API}/requests/{world.request.pk}/done"
+    leader = _as(world, "volunteer_leader")
+    assert _answer(post(leader, done)) == LATER
+    assert _answer(post(leader, done, {"early_reason": " "})) == (422, "reason_required")
+    recorded = post(leader, done, {"early_reason": "asked to come today"})
+    assert _answer(recorded) == 200
+    assert recorded.json()["done_early_reason"] == "asked to come today"

@@ -15,9 +15,9 @@ B3 (unit U3). The request is the requester's, at home in U1.
     neighbour         lives in U1, no roles, not a volunteer
     outsider          a volunteer of estate F, lives in U3
 
-The request's window opened an hour ago, except in ``claimed_later`` (claimed by the
-claimer, booked for tomorrow). States of the request: ``open``; ``claimed`` (by the
-claimer); ``done`` (by the claimer);
+The request's window opened an hour ago, except in ``open_later`` and ``claimed_later``
+(open, or claimed by the claimer, booked for tomorrow). States of the request: ``open``;
+``claimed`` (by the claimer); ``done`` (by the claimer);
 ``done_by_leader`` (claimed and done by the volunteer leader); ``confirmed`` (by the
 requester); ``auto`` (confirmed without an answer); ``disputed`` (by the requester).
 """
@@ -68,6 +68,7 @@ PEOPLE = (
 CALLERS = ("district", *PEOPLE)
 STATES = (
     "open",
+    "open_later",
     "claimed",
     "claimed_later",
     "done",
@@ -150,8 +151,8 @@ def build_world(tenant: Tenant, make_key: Any, state: str = "open") -> World:
         ("far_leader", "building_leader", "building", b3),
     ]:
         role_assign(resident_id=people[name].pk, role=role, scope=scope, place_id=place.pk)
-    # The request's window opened an hour ago: its work may be marked done (the state
-    # "claimed_later" books it for tomorrow instead, for the rule that work is not done early).
+    # The request's window opened an hour ago: its work may be marked done (the "_later"
+    # states book it for tomorrow instead, for the rule that work is not done early).
     start = timezone.now() - timedelta(hours=1)
     if state.endswith("_later"):
         start = timezone.now() + timedelta(days=1)
@@ -193,7 +194,7 @@ def _unit(building: Building) -> Unit:
 
 
 def _bring(request: HelpRequest, state: str, people: dict[str, Resident]) -> None:
-    if state == "open":
+    if state in ("open", "open_later"):
         return
     worker = people["volunteer_leader" if state == "done_by_leader" else "claimer"]
     request_claim(request_id=request.pk, volunteer_resident_id=worker.pk)

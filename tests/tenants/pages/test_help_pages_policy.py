@@ -89,3 +89,32 @@ def test_an_activity_of_another_estate_cannot_be_joined_from_the_pages(tenant, m
         "You are signed up."
         in near.post("/r/activities", {"activity": world.activity.pk}).content.decode()
     )
+
+
+def test_done_is_not_offered_before_the_window_and_is_refused_clearly(tenant, make_key):
+    from tenants.helpteam.services import WINDOW_NOT_STARTED
+    from tests.tenants.helpteam.conftest import window_opened
+
+    with tenant_context(tenant):
+        world = build_world(tenant, make_key, "claimed_later")
+    page = world.page("claimer")
+    url = f"/r/help/{world.request.pk}"
+    # the claimer's page offers no "done" yet, and says when it can be
+    shown = page.get(url).content.decode()
+    assert 'value="done"' not in shown
+    assert "This help is booked for" in shown
+    assert "you can mark it done once that time comes." in shown
+    # and refuses it when posted anyway, saying why, with nothing changed
+    refused = page.post(url, {"action": "done"})
+    assert (refused.status_code, problem_code(refused)) == (409, "window_not_started")
+    assert WINDOW_NOT_STARTED in refused.content.decode()
+    assert 'value="done"' not in refused.content.decode()
+    with tenant_context(tenant):
+        assert HelpRequest.objects.get(pk=world.request.pk).status == "claimed"
+        window_opened(world.request)
+    # once the time comes, it is offered and done
+    shown = page.get(url).content.decode()
+    assert 'value="done"' in shown and "This help is booked for" not in shown
+    assert page.post(url, {"action": "done"}).status_code == 302
+    with tenant_context(tenant):
+        assert HelpRequest.objects.get(pk=world.request.pk).status == "done"
