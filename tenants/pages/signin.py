@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -36,6 +36,15 @@ class TooMany(LinliError):
     status = 429
 
 
+class JustSent(TooMany):
+    """A code went to this phone less than a minute ago: it still works, so the page asks
+    for it (a new one can be sent from ``resend_at``)."""
+
+    def __init__(self, message: str, *, resend_at: datetime):
+        super().__init__(message)
+        self.resend_at = resend_at
+
+
 class Locked(LinliError):
     code = "sign_in_locked"
     status = 429
@@ -54,8 +63,13 @@ def code_request(*, phone: str, ip: str | None = None) -> str | None:
         raise ValidationFailed(_("Enter your phone number."), code="phone_required", field="phone")
     now = timezone.now()
     recent = SignInCode.objects.select_for_update().filter(phone=number)
-    if recent.filter(created_at__gt=now - timedelta(minutes=1)).count() >= PER_PHONE_MINUTE:
-        raise TooMany(_("A code was just sent. Please wait a minute."))
+    last_minute = recent.filter(created_at__gt=now - timedelta(minutes=1))
+    if last_minute.count() >= PER_PHONE_MINUTE:
+        oldest = min(entry.created_at for entry in last_minute)
+        raise JustSent(
+            _("A code was just sent. Please wait a minute."),
+            resend_at=oldest + timedelta(minutes=1),
+        )
     if recent.filter(created_at__gt=now - timedelta(hours=1)).count() >= PER_PHONE_HOUR:
         raise TooMany(_("Too many codes for this phone. Please try again in an hour."))
     if (

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from linli.errors import LinliError
@@ -55,8 +56,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 return _session_cookie(HttpResponseRedirect(context["next"]), token)
             code = signin.code_request(phone=request.POST.get("phone", ""), ip=client_ip(request))
             context["code_sent"] = True
+            context["wait"] = 60  # seconds until another code may be sent
             if settings.DEBUG and code:  # development: no SMS provider, show it on the page
                 context["dev_code"] = code
+        except signin.JustSent as exc:
+            # Back on the phone step with a code on its way: the code box, not a dead end.
+            context["code_sent"] = True
+            context["just_sent"] = True
+            context["wait"] = max(1, int((exc.resend_at - timezone.now()).total_seconds()) + 1)
         except LinliError as exc:
             context["error"] = exc.message
             context["code_sent"] = "code" in request.POST
