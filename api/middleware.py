@@ -46,6 +46,17 @@ def answer_once(request: HttpRequest, *, code: str, detail: str) -> None:
 _JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
 
 
+def _unstorable_in_url(request: HttpRequest) -> str | None:
+    """Where the path or the query holds a NUL, which no PostgreSQL text can store (it would
+    reach the database as a refused value): the pointer to it, else None."""
+    if "\x00" in request.path_info:
+        return "/path"
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            return f"/query/{name.replace(chr(0), '')}"
+    return None
+
+
 class ProblemMiddleware:
     """Under ``/api/`` every failure is a problem document, also those answered outside
     the handlers: an unknown method (405), a body past the limit, a reference or a
@@ -56,6 +67,17 @@ class ProblemMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/api/"):
+            unstorable = _unstorable_in_url(request)
+            if unstorable is not None:
+                return problem(
+                    422,
+                    "validation_failed",
+                    _("The request is not valid."),
+                    errors=[
+                        {"pointer": unstorable, "message": _("Text may not hold NUL characters.")}
+                    ],
+                )
         response = self.get_response(request)
         if (
             response.status_code >= 400

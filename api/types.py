@@ -140,6 +140,9 @@ class In(Schema):
     @field_validator("*", mode="before")
     @classmethod
     def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        for text in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+            if isinstance(text, str):  # any text, also in fields not typed Text
+                storable(text)
         kind = _kinds(cls).get(info.field_name or "")
         if value is None or kind is None:
             return value

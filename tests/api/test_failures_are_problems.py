@@ -137,3 +137,45 @@ def test_the_served_document_is_the_checked_in_one(tenant):
     rendered = json.loads(contract.render("api"))
 
     assert served == rendered
+
+
+@pytest.mark.parametrize(
+    ("path", "pointer"),
+    [
+        ("/api/v1/events?type=order.ready&type=a%00b", "/query/type"),
+        ("/api/v1/shop/parcels/recipients?q=%00", "/query/q"),
+        ("/api/v1/tenant/keys/ab%00cd", "/path"),
+    ],
+)
+def test_a_nul_in_the_url_is_a_422_before_anything_reaches_the_database(api, path, pointer):
+    from api.access.models import ApiKey
+
+    with tenant_context_of(api):
+        keys = ApiKey.objects.count()
+    # the same client goes on working: nothing was left half done in the database
+    for _attempt in range(2):
+        response = api.generic("GET" if "keys" not in path else "DELETE", path)
+        body = assert_problem(response, 422, "validation_failed")
+        assert body["errors"] == [
+            {"pointer": pointer, "message": "Text may not hold NUL characters."}
+        ]
+    assert api.get("/api/v1/community/estates").status_code == 200
+    with tenant_context_of(api):
+        assert ApiKey.objects.count() == keys
+
+
+def test_a_nul_in_any_text_of_a_body_is_refused_on_its_field(api):
+    response = api.post(
+        "/api/v1/webhooks",
+        {"url": "https://hooks.example.com/linli", "event_types": ["order.ready", "x\u0000"]},
+        content_type="application/json",
+    )
+    body = assert_problem(response, 422, "validation_failed")
+    assert [e["pointer"] for e in body["errors"]] == ["/body/event_types"]
+    assert api.get("/api/v1/community/estates").status_code == 200
+
+
+def tenant_context_of(client: Client):
+    from linli.registry.models import Tenant
+
+    return tenant_context(Tenant.objects.get(schema_name="alpha"))
