@@ -11,12 +11,11 @@ from datetime import date, datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from linli.errors import Conflict, NotFound, ValidationFailed
 from tenants.audit.services import audit_record
 from tenants.community.models import Building, Estate, Household, Organisation, Resident
-from tenants.deliberation.access import NOT_CONVENER, NOT_PRESENT, NotAllowed
+from tenants.deliberation.access import NOT_PRESENT, NotAllowed
 from tenants.deliberation.events import meeting_event, topic_event
 from tenants.deliberation.models import (
     ActionItem,
@@ -28,9 +27,6 @@ from tenants.deliberation.models import (
     Vote,
 )
 from tenants.deliberation.settings import DeliberationSettings
-
-NO_QUORUM = gettext_noop("The meeting has no quorum; it cannot decide.")
-REASON_REQUIRED = gettext_noop("Say why the meeting decides without quorum.")
 
 
 def deliberation_settings() -> DeliberationSettings:
@@ -165,7 +161,7 @@ def voting_open(*, item_id: int) -> AgendaItem:
     if item.decided:
         raise Conflict(_("This item is already decided."), code="already_decided")
     if not quorum(meeting=item.meeting).reached:
-        raise Conflict(_(NO_QUORUM), code="no_quorum")
+        raise Conflict(_("The meeting has no quorum; it cannot decide."), code="no_quorum")
     item.voting_open = True
     item.save(update_fields=["voting_open"])
     return item
@@ -248,14 +244,20 @@ def item_decide(
         raise NotFound(_("No agenda item %(id)s.") % {"id": item_id}, code="item_not_found")
     if without_quorum:
         if decided_by_id is None or decided_by_id != item.meeting.convener_id:
-            raise NotAllowed(_(NOT_CONVENER), code="not_convener")
+            raise NotAllowed(
+                _("Only the meeting's convener may decide without quorum."), code="not_convener"
+            )
         if not reason.strip():
-            raise ValidationFailed(_(REASON_REQUIRED), code="reason_required", field="reason")
+            raise ValidationFailed(
+                _("Say why the meeting decides without quorum."),
+                code="reason_required",
+                field="reason",
+            )
     if item.decided:
         raise Conflict(_("This item is already decided."), code="already_decided")
     counted = quorum(meeting=item.meeting)
     if not counted.reached and not without_quorum:
-        raise Conflict(_(NO_QUORUM), code="no_quorum")
+        raise Conflict(_("The meeting has no quorum; it cannot decide."), code="no_quorum")
     flagged = not counted.reached
     result = tally(item=item)
     item.voting_open, item.decided = False, True
