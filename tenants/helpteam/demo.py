@@ -199,7 +199,7 @@ def _award_history(confirmed: list[HelpRequest]) -> int:
                 source=f"helpteam.request:{r.pk}",
                 idempotency_key=f"helpteam.request:{r.pk}:confirm",
                 request_hash="demo",
-                created_at=r.confirmed_at,
+                created_at=r.confirmed_at or r.window_end,
                 served_on=clock.day_of(r.window_start),
             )
             for r in confirmed
