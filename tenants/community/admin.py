@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
@@ -329,6 +329,12 @@ class MemberInline(TabularInline):
     model = OrganisationMember
     extra = 0
     raw_id_fields = ["resident"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "title" and field is not None:
+            field.label = pgettext_lazy("job title", "title")  # a member's post, not a heading
+        return field
 
 
 @admin.register(Organisation)

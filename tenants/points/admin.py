@@ -72,13 +72,42 @@ class MonthForm(forms.Form):
     )
 
 
+# The system accounts' stored names are English; the admin names them in the visitor's language.
+SYSTEM_ACCOUNT_NAMES = {
+    services.ISSUANCE: gettext_lazy("Points issued"),
+    services.ADJUSTMENTS: gettext_lazy("Adjustments"),
+    services.EXPIRY: gettext_lazy("Expired points"),
+}
+# What a transaction's source (``helpteam.request:12``) points at, for people.
+SOURCE_NAMES = {
+    "helpteam.request": gettext_lazy("Help request"),
+    "helpteam.activity": gettext_lazy("Activity"),
+    "shop.order": gettext_lazy("Order"),
+    "shop.booking": gettext_lazy("Booking"),
+}
+
+
+def source_shown(source: str) -> str:
+    kind, _sep, rest = source.partition(":")
+    number = rest.split(":")[0]
+    if kind in SOURCE_NAMES and number.isdigit():
+        return f"{SOURCE_NAMES[kind]} #{number}"
+    return source
+
+
 @admin.register(Account)
 class AccountAdmin(LedgerAdmin):
-    list_display = ["code", "name", "kind", "balance"]
+    list_display = ["shown_name", "kind", "balance"]
+    fields = ["shown_name", "kind", "resident", "organisation", "balance", "created_at"]
+    readonly_fields = ["shown_name"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
     change_list_template = "admin/points/account/change_list.html"
     change_form_template = "admin/points/account/change_form.html"
+
+    @admin.display(description=gettext_lazy("name"), ordering="name")
+    def shown_name(self, obj: Account) -> str:
+        return str(SYSTEM_ACCOUNT_NAMES.get(obj.code, obj.name))
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view
@@ -166,7 +195,9 @@ class PostingInline(TabularInline):
 
 @admin.register(Transaction)
 class TransactionAdmin(LedgerAdmin):
-    list_display = ["id", "kind", "memo", "source", "created_at", "reverses"]
+    list_display = ["id", "kind", "memo", "shown_source", "created_at", "reverses"]
+    fields = ["kind", "memo", "shown_source", "reverses", "refunds", "created_at"]
+    readonly_fields = ["shown_source"]
     list_filter = ["kind"]
     search_fields = ["memo", "source", "idempotency_key"]
     date_hierarchy = "created_at"
@@ -179,6 +210,10 @@ class TransactionAdmin(LedgerAdmin):
             path("<int:transaction_id>/reverse/", view, name="points_reverse"),
             *super().get_urls(),
         ]
+
+    @admin.display(description=gettext_lazy("source"), ordering="source")
+    def shown_source(self, obj: Transaction) -> str:
+        return source_shown(obj.source)
 
     def reverse_view(self, request: HttpRequest, transaction_id: int) -> HttpResponse:
         self._guard(request)
