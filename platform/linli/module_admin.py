@@ -7,11 +7,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from linli.admin_settings import (
+    PERCENT,
+    STOPS,
+    YUAN,
+    field_spec,
+    problem_message,
+    shown_value,
+    stored_value,
+)
 from linli.errors import LinliError
 from linli.registry import services
 from linli.registry.models import ALWAYS_ON, Module, ModuleSetting, ModuleSettingVersion
@@ -31,17 +42,39 @@ def _parsed(raw: str) -> Any:
         return raw
 
 
+class _AskFirst(Exception):
+    """Show the page again (a confirmation to give, or problems to fix) without saving."""
+
+
+def _entered(module: str, name: str, raw: str, unit: str) -> Any:
+    value = stored_value(field_spec(module, name), raw) if unit != "field" else raw
+    return _parsed(value) if isinstance(value, str) else value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (list, dict)):
+        return "json"
+    return "text"
+
+
 def modules_view(site: Any, request: HttpRequest) -> HttpResponse:
     if not request.user.is_superuser:
         raise PermissionDenied
     tenant = request.tenant  # type: ignore[attr-defined]
     who = request.user.get_username()
     errors: dict[str, dict[str, str]] = {}
+    confirming = ""
     posted: dict[str, dict[str, str]] = {}
     if request.method == "POST":
         action, module = request.POST.get("action"), request.POST.get("module", "")
         try:
             if action == "toggle":
+                turning_off = request.POST.get("enabled") != "1"
+                if turning_off and request.POST.get("confirmed") != "1":
+                    confirming = module  # ask first, saying what stops
+                    raise _AskFirst
                 services.module_set_enabled(
                     slug=tenant.schema_name,
                     module=module,
@@ -58,19 +91,34 @@ def modules_view(site: Any, request: HttpRequest) -> HttpResponse:
                 )
                 return HttpResponseRedirect(request.path)
             if action == "settings":
-                values = {
-                    key[len("field__") :]: request.POST[key]
-                    for key in request.POST
-                    if key.startswith("field__")
-                }
+                # ``field__<name>`` as stored; ``percent__<name>``, ``yuan__<name>`` in the
+                # unit the form shows.
+                values, settings = {}, {}
+                for key in request.POST:
+                    prefix, _sep, name = key.partition("__")
+                    if prefix in ("field", PERCENT, YUAN) and name:
+                        values[name] = request.POST[key]
+                        settings[name] = _entered(module, name, values[name], prefix)
                 posted[module] = values
+                model = services._settings_model(module)
+                if model is not None:
+                    try:
+                        model.model_validate(settings)
+                    except pydantic.ValidationError as exc:
+                        for problem in exc.errors():
+                            name, message = problem_message(module, dict(problem))
+                            errors.setdefault(module, {}).setdefault(name, message)
+                        raise _AskFirst from exc
                 services.module_settings_update(
                     slug=tenant.schema_name,
                     module=module,
-                    settings={k: _parsed(v) for k, v in values.items()},
+                    settings=settings,
                     changed_by=who,
                 )
+                messages.success(request, _("Settings saved."))
                 return HttpResponseRedirect(request.path)
+        except _AskFirst:
+            pass
         except LinliError as exc:
             field = (exc.field or "").removeprefix("settings.").split(".")[0] or "__all__"
             errors.setdefault(module, {})[field] = exc.message
@@ -84,12 +132,18 @@ def modules_view(site: Any, request: HttpRequest) -> HttpResponse:
             current = model.model_validate(setting.settings if setting else {}).model_dump(
                 mode="json"
             )
-            for name, info in model.model_fields.items():
+            for name in model.model_fields:
+                spec = field_spec(module.value, name)
+                value = shown_value(spec, current.get(name))
                 fields.append(
                     {
                         "name": name,
-                        "value": posted.get(module.value, {}).get(name, _shown(current.get(name))),
-                        "help": info.description or "",
+                        "label": spec.label,
+                        "unit": spec.unit,
+                        "choices": spec.choices,
+                        "kind": _kind(value),
+                        "value": posted.get(module.value, {}).get(name, _shown(value)),
+                        "help": spec.help,
                         "error": errors.get(module.value, {}).get(name, ""),
                     }
                 )
@@ -101,6 +155,8 @@ def modules_view(site: Any, request: HttpRequest) -> HttpResponse:
                 "enabled": module.value in ALWAYS_ON or bool(setting and setting.enabled),
                 "fields": fields,
                 "error": errors.get(module.value, {}).get("__all__", ""),
+                "confirming": confirming == module.value,
+                "stops": STOPS.get(module.value, ""),
             }
         )
     history = ModuleSettingVersion.objects.filter(tenant=tenant)[:30]
