@@ -80,7 +80,6 @@ OWN_REQUEST = "own_request"
 NOT_YOUR_CLAIM = "not_your_claim"
 OWN_SERVICE = "own_service"
 OWN_DISPUTE = "own_dispute"
-EARLY_FOR_LEADERS = "early_for_leaders"
 
 MESSAGES = {
     NOT_FOR_RESIDENTS: gettext_noop("Residents cannot do this."),
@@ -92,9 +91,6 @@ MESSAGES = {
     NOT_YOUR_CLAIM: gettext_noop("Only the volunteer who claimed it can do this."),
     OWN_SERVICE: gettext_noop("Nobody confirms or judges their own service."),
     OWN_DISPUTE: gettext_noop("Another leader must resolve your own dispute."),
-    EARLY_FOR_LEADERS: gettext_noop(
-        "Only a leader of the place can record help as done before its time."
-    ),
 }
 ONLY_THE_REQUESTER = gettext_noop("Only the requester can do this.")
 ASK_FOR_OTHERS = gettext_noop(
@@ -301,7 +297,11 @@ def may_record_early(actor: Actor, help_request: HelpRequest) -> None:
     the request's place (the claimer themself, if they lead it) or the district's tool; any
     other caller, 403 ``early_for_leaders``. Who does the step is still ``may_work_on``'s."""
     if not actor.leads_household(help_request.household_id):
-        raise refusal(EARLY_FOR_LEADERS)
+        # written here, so the error table shows the code with its words
+        raise NotAllowed(
+            _("Only a leader of the place can record help as done before its time."),
+            code="early_for_leaders",
+        )
 
 
 def may_confirm(actor: Actor, help_request: HelpRequest) -> None:

@@ -38,10 +38,6 @@ ALREADY_CLAIMED = gettext_noop("This request has already been claimed.")
 NOT_OPEN = gettext_noop("This request is no longer open.")
 ALREADY_RATED = gettext_noop("Feedback on this request was already given.")
 ALREADY_CONFIRMED = gettext_noop("This request was already confirmed with %(hours)s hours.")
-WINDOW_NOT_STARTED = gettext_noop(
-    "This help is booked for later; it cannot be done before its time."
-)
-EARLY_REASON_REQUIRED = gettext_noop("Say why it is recorded as done before its time.")
 MAX_WINDOW = timedelta(days=14)
 HUNDREDTHS = Decimal("0.01")
 # A request someone holds (or held): claiming it again is "already claimed".
@@ -221,7 +217,11 @@ def request_start(*, request_id: int, volunteer_resident_id: int) -> HelpRequest
 def _window_started(help_request: HelpRequest, now: datetime, *, field: str = "") -> None:
     """Help is done no earlier than its window opens (409 ``window_not_started``)."""
     if now < help_request.window_start:
-        raise Conflict(_(WINDOW_NOT_STARTED), code="window_not_started", field=field or None)
+        raise Conflict(
+            _("This help is booked for later; it cannot be done before its time."),
+            code="window_not_started",
+            field=field or None,
+        )
 
 
 @transaction.atomic
@@ -254,7 +254,9 @@ def request_done(
         reason = (early_reason or "").strip()[:255]
         if not reason:
             raise ValidationFailed(
-                _(EARLY_REASON_REQUIRED), code="reason_required", field="early_reason"
+                _("Say why it is recorded as done before its time."),
+                code="reason_required",
+                field="early_reason",
             )
     help_request.done_at, help_request.done_early_reason = now, reason
     help_request.save(update_fields=["status", "done_at", "done_early_reason", "updated_at"])

@@ -15,12 +15,13 @@ from linli.registry.services import module_set_enabled
 from tenants.audit.models import AuditEntry
 from tenants.community.roles import role_assign
 from tenants.helpteam.models import HelpRequest, Volunteer
-from tenants.helpteam.services import WINDOW_NOT_STARTED, request_claim, request_create
+from tenants.helpteam.services import request_claim, request_create
 from tests.conftest import key_client
 from tests.factories import HouseholdFactory, ResidentFactory, UnitFactory
 from tests.tenants.helpteam.conftest import window_opened
 
 REASON = "The family asked to come this evening"
+WINDOW_NOT_STARTED = "This help is booked for later; it cannot be done before its time."
 
 
 def post(client, path, body=None):

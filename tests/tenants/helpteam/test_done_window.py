@@ -19,8 +19,6 @@ from tenants.helpteam import access
 from tenants.helpteam.access import the_district
 from tenants.helpteam.models import HelpRequest
 from tenants.helpteam.services import (
-    EARLY_REASON_REQUIRED,
-    WINDOW_NOT_STARTED,
     hours_record_bulk,
     request_check_in,
     request_check_out,
@@ -32,6 +30,9 @@ from tenants.helpteam.services import (
 from tests.tenants.helpteam.conftest import ask, window_opened
 
 REASON = "Came this evening instead: the family asked for it"
+WINDOW_NOT_STARTED = "This help is booked for later; it cannot be done before its time."
+EARLY_REASON_REQUIRED = "Say why it is recorded as done before its time."
+EARLY_FOR_LEADERS = "Only a leader of the place can record help as done before its time."
 
 
 def refused(call, **kwargs) -> tuple[int, str, str | None]:
@@ -185,6 +186,11 @@ def test_a_volunteer_who_leads_nothing_there_cannot_record_it_early(street):
     )
     assert answer == (403, "early_for_leaders", None)
     assert unchanged(r)
+    with pytest.raises(LinliError) as caught:
+        request_done(
+            request_id=r.pk, volunteer_resident_id=street["neighbour"].pk, early_reason=REASON
+        )
+    assert caught.value.message == EARLY_FOR_LEADERS
     # a leader of another place is no leader here
     unit_leader(street["far"])
     elsewhere = actor_for_resident(street["far"])
