@@ -106,4 +106,8 @@ def topic(request: HttpRequest, topic_id: int) -> HttpResponse:
         access.comments_visible(me, found).select_related("author").order_by("id")[:50]
     )
     context["supporters"] = found.supports.count()
+    context["photos"] = list(found.photos.all()[:6])
+    # Supporting one's own topic is refused by the deliberation rules' owner; until its
+    # access check says so, the page does not offer it.
+    context["own"] = me.is_self(found.raised_by_id)
     return render(request, "pages/topic.html", context, status=status)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from tenants.community.models import Term
 from tenants.helpteam.models import Skill
 from tenants.points.services import account_for_resident, points_award
+from tenants.shop.models import Order
 from tests.tenants.pages.test_pages import page_client, sign_in
 from tests.tenants.shop.conftest import give_points, items
 
@@ -53,7 +54,7 @@ def test_the_statement_says_what_each_line_was_for(in_shop_tenant, xu, batch):
     assert "My points: 17" in page
     cards = [c.split("</p>")[0] for c in page.split('<p class="card">')[1:]]
     assert cards == [
-        f"{day}<br>Spent: Order 1 at 萬象公館鄰家小店<br>\n<strong>-3</strong> · balance 17",
+        f"{day}<br>Spent: Order {Order.objects.get().pk} at 萬象公館鄰家小店<br>\n<strong>-3</strong> · balance 17",
         f"{day}<br>Helped a neighbour: Small repairs<br>\n<strong>+10</strong> · balance 20",
         f"{day}<br>earned volunteering<br>\n<strong>+10</strong> · balance 10",
     ]
