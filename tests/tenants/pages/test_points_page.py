@@ -52,9 +52,10 @@ def test_the_statement_says_what_each_line_was_for(in_shop_tenant, xu, batch):
     today = timezone.localdate()
     day = f'<span class="d">{today:%m-%d}&nbsp;{WEEKDAYS[today.weekday()]}</span>'
     assert "My points: 17" in page
+    spent = f"Spent: Order {Order.objects.get().pk} at 萬象公館鄰家小店"
     cards = [c.split("</p>")[0] for c in page.split('<p class="card">')[1:]]
     assert cards == [
-        f"{day}<br>Spent: Order {Order.objects.get().pk} at 萬象公館鄰家小店<br>\n<strong>-3</strong> · balance 17",
+        f"{day}<br>{spent}<br>\n<strong>-3</strong> · balance 17",
         f"{day}<br>Helped a neighbour: Small repairs<br>\n<strong>+10</strong> · balance 20",
         f"{day}<br>earned volunteering<br>\n<strong>+10</strong> · balance 10",
     ]
