@@ -79,3 +79,31 @@ def test_a_building_leader_lists_and_counts_only_their_buildings_requests(tenant
         f"/admin/helpteam/helprequest/{ours.pk}/change/"
         not in nobody.get("/admin/helpteam/helprequest/").content.decode()
     )
+
+
+def test_the_admin_shows_why_a_request_was_recorded_done_early_and_does_not_edit_it(tenant):
+    from tenants.helpteam.access import the_district
+    from tenants.helpteam.models import Volunteer
+    from tenants.helpteam.services import request_claim, request_done
+    from tests.conftest import ADMIN_PASSWORD
+
+    module_set_enabled(slug="alpha", module="helpteam", enabled=True)
+    with tenant_context(tenant):
+        unit = UnitFactory()
+        r = _ask(ResidentFactory(household=HouseholdFactory(unit=unit)), "早到")
+        volunteer = ResidentFactory(household=HouseholdFactory(unit=unit))
+        Volunteer.objects.create(resident=volunteer)
+        request_claim(request_id=r.pk, volunteer_resident_id=volunteer.pk)
+        request_done(
+            request_id=r.pk,
+            volunteer_resident_id=volunteer.pk,
+            actor=the_district(),
+            early_reason="住戶要求提早",
+        )
+    client = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
+    with tenant_context(tenant):
+        assert client.login(username="admin-alpha", password=ADMIN_PASSWORD)
+    page = client.get(f"/admin/helpteam/helprequest/{r.pk}/change/").content.decode()
+    assert "Recorded done early because" in page
+    assert "住戶要求提早" in page
+    assert 'name="done_early_reason"' not in page  # shown, not editable
