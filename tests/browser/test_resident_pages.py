@@ -1,0 +1,166 @@
+"""Mr Xu (70) on his phone: back on the phone step the code box is still there; an order
+error keeps what he typed; he checks the total, orders, sees the code as letters and QR,
+cancels after being asked. Every tap target is 48 px tall; no favicon request fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from linli.registry.context import within
+from linli.registry.services import tenant_create, tenant_delete
+from tests.browser.conftest import check, close_other_connections, serve
+
+PHONE = "13800138010"
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:
+    with django_db_blocker.unblock():
+        tenant = tenant_create(
+            slug="residents", name="萬象公館", status="active", modules=["shop", "points"]
+        )
+        try:
+            with within(tenant):
+                data = _estate()
+            with serve() as port:
+                yield {"tenant": tenant, "base": f"http://residents.localhost:{port}", **data}
+        finally:
+            connection.close()
+            tenant_delete(slug="residents")
+            close_other_connections()
+
+
+def _estate() -> dict[str, Any]:
+    from tenants.points.services import account_for_resident, points_adjust
+    from tenants.shop.services import catalogue
+    from tests.factories import EstateFactory, HouseholdFactory, ResidentFactory, UnitFactory
+
+    estate: Any = EstateFactory(name="萬象公館")
+    xu: Any = ResidentFactory(
+        display_name="徐大爺",
+        phone=f"+86{PHONE}",
+        household=HouseholdFactory(unit=UnitFactory(building__estate=estate)),
+    )
+    points_adjust(
+        account_id=account_for_resident(resident_id=xu.pk).pk,
+        amount=20,
+        reason="volunteering",
+        idempotency_key="residents-seed",
+    )
+    shop = catalogue.shop_create(estate_id=estate.pk, name="鄰家小店", zones=["preorders"])
+    coop = catalogue.supplier_create(name="大業村合作社", kind="cooperative")
+    greens = catalogue.product_create(
+        shop_id=shop.pk, name="青菜", unit="斤", price_fen=300, points_share=50
+    )
+    eggs = catalogue.product_create(
+        shop_id=shop.pk, name="土雞蛋", unit="盒", price_fen=2500, points_share=20
+    )
+    now = timezone.now()
+    batch = catalogue.batch_create(
+        shop_id=shop.pk,
+        supplier_id=coop.pk,
+        title="大業村本週蔬菜",
+        opens_at=now - timedelta(minutes=5),
+        closes_at=now + timedelta(hours=20),
+        pickup_on=timezone.localdate() + timedelta(days=2),
+        items=[
+            catalogue.ItemSpec(product_id=greens.pk, limit_total=30, limit_per_household=3),
+            catalogue.ItemSpec(product_id=eggs.pk),
+        ],
+    )
+    return {"batch": batch, "xu": xu}
+
+
+def _in(site: dict[str, Any], read: Any) -> Any:
+    with tenant_context(site["tenant"]):
+        value = read()
+    connection.close()
+    return value
+
+
+def _code(site: dict[str, Any]) -> str:
+    from tenants.notices.models import Message
+
+    return str(
+        _in(
+            site,
+            lambda: Message.objects.filter(kind="pages.sign_in_code").latest("id").data["code"],
+        )
+    )
+
+
+def _small_targets(page: Any) -> list[str]:
+    """Links and buttons shorter than 48 px (CSS pixels)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('a, button')]
+            .filter(e => e.getBoundingClientRect().height < 48)
+            .map(e => e.outerHTML.slice(0, 80))"""
+    )
+
+
+def test_mr_xu_orders_after_a_mistake_and_cancels(site, phone_page):
+    from tenants.shop.models import BatchItem, Order
+
+    page, base, batch = phone_page, site["base"], site["batch"]
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    # sign in, go back to the phone step and send the number again: the code box is there
+    page.goto(f"{base}/r/sign-in?next=/r/shop")
+    page.fill("#phone", PHONE)
+    page.locator("button[type=submit]").click()
+    page.go_back()
+    page.fill("#phone", PHONE)
+    page.locator("button[type=submit]").click()
+    assert page.locator("#code").is_visible()
+    check(page, "resident-1-sign-in-again")
+    assert _small_targets(page) == []
+    page.fill("#code", _code(site))
+    page.locator("button[type=submit]").click()
+    page.wait_for_url("**/r/shop")
+    check(page, "resident-2-my-shop")
+    assert _small_targets(page) == []
+    page.locator("a.card").click()
+    greens, eggs = _in(site, lambda: list(batch.items.order_by("id").values_list("pk", flat=True)))
+    # too many points: the error, and everything he typed still there
+    page.fill(f"#item_{greens}", "2")
+    page.fill(f"#item_{eggs}", "1")
+    page.fill("#points", "9")
+    page.locator("button[value=order]").click()
+    assert "最多可用 8 积分" in page.locator(".error").inner_text()
+    assert page.input_value(f"#item_{greens}") == "2" and page.input_value(f"#item_{eggs}") == "1"
+    assert page.input_value("#points") == "9"
+    assert page.get_attribute("#points", "aria-invalid") == "true"
+    assert _in(site, lambda: Order.objects.count()) == 0
+    check(page, "resident-3-order-error-nothing-lost")
+    page.fill("#points", "8")
+    page.locator("button[value=total]").click()
+    assert "¥23.00" in page.locator("#total").inner_text()
+    check(page, "resident-4-total")
+    assert len(page.content().encode()) < 10 * 1024
+    page.locator("button[value=order]").click()
+    page.wait_for_url("**/r/orders/*")
+    order = _in(site, lambda: Order.objects.get())
+    assert page.locator(".code").inner_text() == order.pickup_code
+    assert page.locator(".qr svg").bounding_box()["width"] >= 200
+    check(page, "resident-5-pickup-code-and-qr")
+    assert _small_targets(page) == []
+    page.locator(f"a[href='/r/orders/{order.pk}/cancel']").click()
+    check(page, "resident-6-cancel-asks")
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(f"**/r/orders/{order.pk}")
+    order = _in(site, lambda: Order.objects.get())
+    assert order.status == "cancelled" and order.pickup_code not in page.content()
+    ordered = _in(site, lambda: list(BatchItem.objects.values_list("ordered", flat=True)))
+    assert ordered == [0, 0]
+    page.goto(f"{base}/r/points")
+    assert "20" in page.locator("h1").inner_text()
+    check(page, "resident-7-statement")
+    assert _small_targets(page) == []
+    assert failed == []  # no favicon (or anything else) answered 404
