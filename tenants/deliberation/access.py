@@ -241,7 +241,12 @@ def _takes_part(person: Actor, topic: Topic, message: str, *, leaders_too: bool)
 
 
 def may_support(person: Actor, topic: Topic) -> None:
+    """Neighbours with the same problem support a topic; its author raised it already."""
     _takes_part(person, topic, SUPPORT_OUT_OF_SCOPE, leaders_too=False)
+    if person.is_self(topic.raised_by_id):
+        raise NotAllowed(
+            _("You raised this topic; your neighbours support it, not you."), code="own_topic"
+        )
 
 
 def may_comment(person: Actor, topic: Topic) -> None:

@@ -27,6 +27,7 @@ TNF = (404, "topic_not_found")
 MNF = (404, "meeting_not_found")
 LDR = (403, "not_a_leader")
 OOS = (403, "out_of_scope")
+OWN = (403, "own_topic")
 NYH = (403, "not_your_household")
 INV = (403, "not_invited")
 ABS = (403, "not_present")
@@ -98,8 +99,8 @@ TABLE: dict[str, dict[str, Expected]] = {
     "comments.list":    row(200,   200,   200,   200,   200,   TNF,   200,   200,   TNF),
     # about where one lives, or a place one leads
     "topic.raise":      row(201,   201,   201,   201,   OOS,   OOS,   OOS,   OOS,   OOS),
-    # residents where the topic is (B1's leader lives next door)
-    "topic.support":    row(200,   200,   200,   OOS,   OOS,   TNF,   OOS,   OOS,   TNF),
+    # residents where the topic is (B1's leader lives next door), but not its author
+    "topic.support":    row(200,   OWN,   200,   OOS,   OOS,   TNF,   OOS,   OOS,   TNF),
     # residents where the topic is, and its leaders
     "topic.comment":    row(201,   201,   201,   201,   OOS,   TNF,   OOS,   OOS,   TNF),
     # residents where the topic is (it is not resolved yet: 409)
