@@ -163,7 +163,7 @@ def points(request: HttpRequest) -> HttpResponse:
     if "points" not in request.tenant.enabled_modules:  # type: ignore[attr-defined]
         return _not_here(request)
     account = Account.objects.filter(resident=request.resident).first()  # type: ignore[attr-defined]
-    lines = statement(account_id=account.pk, limit=200)[-30:] if account else []
+    lines = statement(account_id=account.pk, limit=30, newest=True) if account else []
     return render(
         request,
         "pages/points.html",

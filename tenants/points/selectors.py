@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection
 
+from linli import clock
 from tenants.community.models import Resident
 from tenants.points.models import Account
 
@@ -64,14 +65,20 @@ def statement(
     until: date | None = None,
     after_posting_id: int = 0,
     limit: int = 50,
+    newest: bool = False,
 ) -> list[StatementLine]:
     """An account's postings in order with the running balance after each (one query).
 
-    The running balance counts every earlier posting, also those before ``since``.
+    ``since`` and ``until`` are the tenant's days (from its midnight). The running balance
+    counts every earlier posting, also those before ``since``. ``newest``: the last
+    ``limit`` lines (still in order), for a page that shows the recent ones.
     """
+    start = clock.day_bounds(since)[0] if since is not None else None
+    end = clock.day_bounds(until)[1] if until is not None else None
+    order = "DESC" if newest else "ASC"
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT * FROM (
                 SELECT p.id, p.transaction_id, t.kind, t.memo, p.created_at, p.amount,
                        sum(p.amount) OVER (ORDER BY p.id) AS balance_after
@@ -79,20 +86,16 @@ def statement(
                 WHERE p.account_id = %(account)s
             ) lines
             WHERE id > %(after)s
-              AND (%(since)s::date IS NULL OR created_at >= %(since)s::date)
-              AND (%(until)s::date IS NULL OR created_at < %(until)s::date + 1)
-            ORDER BY id
+              AND (%(start)s::timestamptz IS NULL OR created_at >= %(start)s::timestamptz)
+              AND (%(end)s::timestamptz IS NULL OR created_at < %(end)s::timestamptz)
+            ORDER BY id {order}
             LIMIT %(limit)s
-            """,
-            {
-                "account": account_id,
-                "after": after_posting_id,
-                "since": since,
-                "until": until,
-                "limit": limit,
-            },
-        )
-        return [StatementLine(*row) for row in cursor.fetchall()]
+            """,  # the order is one of two constants; every value is bound
+            {"account": account_id, "after": after_posting_id, "start": start, "end": end,
+             "limit": limit},
+        )  # fmt: skip
+        lines = [StatementLine(*row) for row in cursor.fetchall()]
+    return lines[::-1] if newest else lines
 
 
 @dataclass(frozen=True)

@@ -249,3 +249,42 @@ def test_the_key_list_shows_the_districts_clock(
     assert main(["keys", "list", "--tenant", zoned.schema_name]) == 0
     listed = capsys.readouterr().out
     assert f"{expires.date()} 09:30" in listed, listed
+
+
+def test_a_statement_of_days_is_cut_at_the_tenants_midnights(zoned: Tenant) -> None:
+    from django.db import transaction
+
+    from tenants.points.selectors import statement
+    from tenants.points.services import account_for_resident
+
+    volunteer = ResidentFactory(display_name="熱心鄰居")
+    account = account_for_resident(resident_id=volunteer.pk)
+    issuance = (
+        Account.objects.get(code="system:issuance")
+        if Account.objects.filter(code="system:issuance").exists()
+        else Account.objects.create(kind="system", code="system:issuance", name="issued")
+    )
+    day = clock.today() - timedelta(days=3)
+    moments = [clock.at(day, time(0, 10)), clock.at(day, time(23, 50))]  # both that day
+    moments.append(clock.at(day + timedelta(days=1), time(0, 10)))  # the next
+    with transaction.atomic():
+        for n, at in enumerate(moments):
+            tx = Transaction.objects.create(
+                kind="earn",
+                memo="help",
+                idempotency_key=f"zone:{n}",
+                request_hash="x",
+                created_at=at,
+            )
+            from tenants.points.models import Posting
+
+            Posting.objects.create(transaction=tx, account=issuance, amount=-5, created_at=at)
+            Posting.objects.create(transaction=tx, account=account, amount=5, created_at=at)
+
+    that_day = statement(account_id=account.pk, since=day, until=day)
+    assert [line.at for line in that_day] == moments[:2]
+    assert [line.balance_after for line in that_day] == [5, 10]
+    nxt = statement(account_id=account.pk, since=day + timedelta(days=1))
+    assert [(line.at, line.balance_after) for line in nxt] == [(moments[2], 15)]
+    newest = statement(account_id=account.pk, limit=2, newest=True)
+    assert [line.balance_after for line in newest] == [10, 15]  # the last two, in order
