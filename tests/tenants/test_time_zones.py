@@ -24,7 +24,7 @@ from linli.registry.models import ModuleSetting, Tenant
 from linli.registry.services import module_set_enabled
 from tenants.helpteam.models import HelpRequest, Volunteer
 from tenants.helpteam.services import request_create
-from tenants.points.models import Account, Transaction
+from tenants.points.models import Account, Posting, Transaction
 from tenants.points.services import points_award
 from tenants.shop.models import Parcel, PickupSlot
 from tenants.shop.selectors import packing_list, parcels_daily
@@ -259,10 +259,8 @@ def test_a_statement_of_days_is_cut_at_the_tenants_midnights(zoned: Tenant) -> N
 
     volunteer = ResidentFactory(display_name="熱心鄰居")
     account = account_for_resident(resident_id=volunteer.pk)
-    issuance = (
-        Account.objects.get(code="system:issuance")
-        if Account.objects.filter(code="system:issuance").exists()
-        else Account.objects.create(kind="system", code="system:issuance", name="issued")
+    issuance, _new = Account.objects.get_or_create(
+        code="system:issuance", defaults={"kind": "system", "name": "issued"}
     )
     day = clock.today() - timedelta(days=3)
     moments = [clock.at(day, time(0, 10)), clock.at(day, time(23, 50))]  # both that day
@@ -276,8 +274,6 @@ def test_a_statement_of_days_is_cut_at_the_tenants_midnights(zoned: Tenant) -> N
                 request_hash="x",
                 created_at=at,
             )
-            from tenants.points.models import Posting
-
             Posting.objects.create(transaction=tx, account=issuance, amount=-5, created_at=at)
             Posting.objects.create(transaction=tx, account=account, amount=5, created_at=at)
 
