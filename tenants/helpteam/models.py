@@ -190,6 +190,9 @@ class HelpRequest(models.Model):
     confirmed_by = models.ForeignKey(
         Resident, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # When the best volunteers were told of the request (by a job, right after it was
+    # asked): told once, however often the job runs.
+    suggested_at = models.DateTimeField(null=True, blank=True, editable=False)
     hours = models.DecimalField(
         _("hours given"), max_digits=4, decimal_places=2, null=True, blank=True
     )

@@ -89,6 +89,56 @@ def _move(help_request: HelpRequest, allowed: set[str], to: str) -> None:
     help_request.status = to
 
 
+def _suggest_soon(help_request: HelpRequest) -> None:
+    """Tell the best volunteers by a job queued in this transaction: ranking every volunteer
+    is the costliest part of asking, and the answer to the asker does not wait for it."""
+    from django.db import connection
+
+    from tenants.helpteam.tasks import help_request_suggest
+
+    tenant = getattr(connection, "tenant", None)
+    if tenant is not None and tenant.schema_name != "public":
+        help_request_suggest.defer(tenant=tenant, help_request_id=help_request.pk)
+
+
+@transaction.atomic
+def request_suggest(*, request_id: int, limit: int = 5) -> int:
+    """The job after a request is asked: the ``limit`` best volunteers are told, once (the
+    request records when), and only while it is still open. Returns how many were told."""
+    from tenants.helpteam.matching import suggestions
+    from tenants.helpteam.models import Skill
+    from tenants.helpteam.selectors import help_categories
+
+    help_request = (
+        HelpRequest.objects.select_for_update(of=("self",))
+        .select_related("household__unit__building")
+        .filter(pk=request_id)
+        .first()
+    )
+    if help_request is None or help_request.suggested_at is not None:
+        return 0
+    help_request.suggested_at = timezone.now()
+    help_request.save(update_fields=["suggested_at"])
+    if help_request.status != Status.OPEN:
+        return 0
+    labels = help_categories(Skill.objects.filter(code=help_request.category))
+    category = labels[0].label if labels else help_request.category
+    best = suggestions(help_request=help_request, limit=limit)
+    notify(
+        [
+            Notice(
+                resident_id=s.volunteer.resident_id,
+                kind="help_request.suggested",
+                subject=_("A neighbour needs help: %(category)s") % {"category": category},
+                body=help_request.description[:200],
+                data={"help_request": str(help_request.pk)},
+            )
+            for s in best
+        ]
+    )
+    return len(best)
+
+
 @transaction.atomic
 def request_create(
     *,
@@ -151,20 +201,7 @@ def request_create(
     )
     audit_record(action="help_request.created", obj=help_request)
     help_request_event("created", help_request)
-    from tenants.helpteam.matching import suggestions
-
-    notify(
-        [
-            Notice(
-                resident_id=s.volunteer.resident_id,
-                kind="help_request.suggested",
-                subject=_("A neighbour needs help: %(category)s") % {"category": category},
-                body=description[:200],
-                data={"help_request": str(help_request.pk)},
-            )
-            for s in suggestions(help_request=help_request, limit=5)
-        ]
-    )
+    _suggest_soon(help_request)
     return help_request
 
 

@@ -1,10 +1,11 @@
-"""Scheduled help-team work: requests past their window expire, every ten minutes."""
+"""Help-team jobs: the best volunteers told of a new request; requests past their window
+expire, every ten minutes; done requests confirm themselves, hourly."""
 
 from __future__ import annotations
 
 from procrastinate.contrib.django import app
 
-from linli.jobs.decorators import platform_task
+from linli.jobs.decorators import platform_task, tenant_task
 from linli.registry.context import within
 
 
@@ -35,3 +36,12 @@ def help_requests_auto_confirm_everywhere(*, timestamp: int | None = None) -> in
             with within(tenant):
                 confirmed += requests_auto_confirm()
     return confirmed
+
+
+@tenant_task(queue="notices")
+def help_request_suggest(*, help_request_id: int) -> int:
+    """Right after a request is asked: tell its best volunteers (queued in the asking
+    transaction, so a request is never left untold, nor told twice)."""
+    from tenants.helpteam.services import request_suggest
+
+    return request_suggest(request_id=help_request_id)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from linli.errors import Conflict, LinliError, ValidationFailed
 from linli.notify import MemoryChannel
@@ -23,6 +24,7 @@ from tenants.helpteam.services import (
     request_done,
     request_feedback,
     request_start,
+    request_suggest,
     requests_expire,
 )
 from tenants.points.models import Account
@@ -206,11 +208,25 @@ def test_suggested_volunteers_are_told_after_commit(
     MemoryChannel.sent.clear()
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            ask(street["parent"])
+            asked = ask(street["parent"])
+        # Asking only queues the job, in the asking transaction: nobody is told yet.
+        assert MemoryChannel.sent == []
+        job = ProcrastinateJob.objects.get(task_name="tenants.helpteam.tasks.help_request_suggest")
+        assert (job.args["help_request_id"], job.args["tenant_schema"], job.status) == (
+            asked.pk,
+            "alpha",
+            "todo",
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert request_suggest(request_id=asked.pk) == 2
         told = sorted(n.resident_id for n in MemoryChannel.sent)
         assert told == sorted([street["neighbour"].pk, street["far"].pk])
         assert {n.kind for n in MemoryChannel.sent} == {"help_request.suggested"}
         assert {n.tenant for n in MemoryChannel.sent} == {"alpha"}
+        # A second run (a retried or repeated job) tells nobody again.
+        with django_capture_on_commit_callbacks(execute=True):
+            assert request_suggest(request_id=asked.pk) == 0
+        assert len(MemoryChannel.sent) == 2
     finally:
         notify.channels.cache_clear()
 
@@ -225,7 +241,9 @@ def test_suggestions_are_one_query_and_match_scoring_everyone(street, django_ass
     Volunteer.objects.create(resident=near)
     skilled = Volunteer.objects.create(resident=ResidentFactory())
     skilled.skills.add(pickup)
-    r = ask(street["parent"])
+    r = HelpRequest.objects.select_related("household__unit__building").get(
+        pk=ask(street["parent"]).pk
+    )  # as the suggesting job and the API read it: with its place
     skilled.availability = {
         "mon": [[0, 24]],
         "tue": [[0, 24]],
