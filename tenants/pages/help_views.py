@@ -141,7 +141,21 @@ def _help_request_page(me: Any, found: Any) -> dict[str, Any]:
     done_later = "done" in allowed and timezone.now() < found.window_start
     if done_later:
         allowed -= {"done"}
-    return {"r": found, "allowed": allowed, "done_later": done_later}
+    return {
+        "r": found,
+        "allowed": allowed,
+        "done_later": done_later,
+        "category": _category_label(found.category),
+    }
+
+
+def _category_label(code: str) -> str:
+    """The tenant's word for a help category in the page's language, not its code."""
+    from tenants.helpteam.models import Skill
+    from tenants.helpteam.selectors import help_categories
+
+    labels = help_categories(Skill.objects.filter(code=code))
+    return labels[0].label if labels else code
 
 
 def _act(me: Any, found: Any, action: str, hours: str | None) -> None:

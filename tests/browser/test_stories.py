@@ -179,6 +179,17 @@ def test_the_child_pick_up_story_with_two_residents(site, phone_page):
     sign_in(other, site, site["neighbour_phone"], "/r/help")
     other.locator(f"a[href='/r/help/{request.pk}']").first.click()
     other.locator("button[name=action][value=claim]").click()
+    # tomorrow afternoon has not come: no Done yet, the page says when
+    assert other.locator("button[name=action][value=done]").count() == 0
+    check(other, "help-3-volunteer-claimed")
+    # tomorrow afternoon, after the pick-up
+    with tenant_context(tenant):
+        started = timezone.now() - timedelta(hours=1)
+        HelpRequest.objects.filter(pk=request.pk).update(
+            window_start=started, window_end=started + timedelta(hours=2)
+        )
+    connection.close()
+    other.reload()
     other.locator("button[name=action][value=done]").click()
     check(other, "help-3-volunteer-done")
     neighbour.close()

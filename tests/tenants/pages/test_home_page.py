@@ -49,3 +49,23 @@ def test_a_confirmed_request_is_on_the_home_page_as_on_the_help_page(tenant, in_
         assert "接孩子放學" in page
         assert "廚房漏水" not in page  # only their own
     assert "No requests yet." not in home
+
+
+def test_a_request_page_is_headed_by_its_category_in_the_tenants_words(tenant, in_tenant):
+    from tenants.helpteam.models import Skill
+
+    module_set_enabled(slug=tenant.schema_name, module="helpteam", enabled=True)
+    Skill.objects.create(code="child_pickup", name="接送孩子")
+    parent = ResidentFactory(phone="+8613811112003")
+    start = timezone.now() + timedelta(days=1)
+    asked = HelpRequest.objects.create(
+        requester=parent,
+        household=parent.household,
+        category="child_pickup",
+        description="接孩子放學",
+        window_start=start,
+        window_end=start + timedelta(hours=2),
+    )
+    page = signed_in(tenant, parent).get(f"/r/help/{asked.pk}").content.decode()
+    assert "<h1>接送孩子</h1>" in page
+    assert "child_pickup" not in page
