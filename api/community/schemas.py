@@ -61,7 +61,11 @@ class ResidentOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Resident, context: Any) -> list[str] | None:
-        return [tag.name for tag in obj.tags.all()] if _unmasked(obj, context) else None
+        if not _unmasked(obj, context):
+            return None
+        if hasattr(obj, "tag_names"):  # a list's residents come with their names
+            return list(obj.tag_names or [])
+        return [tag.name for tag in obj.tags.all()]
 
     @staticmethod
     def resolve_masked(obj: Resident, context: Any) -> bool:
