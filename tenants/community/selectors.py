@@ -93,7 +93,7 @@ def with_tag_names(residents: QuerySet[Resident]) -> QuerySet[Resident]:
         .order_by()
         .values("resident_id")
         .annotate(names=ArrayAgg("residenttag__name", order_by="residenttag__name"))
-        .values("names")
+        .values("names")  # type: ignore[misc]  # the annotation just made
     )
     return residents.annotate(tag_names=Subquery(names))
 

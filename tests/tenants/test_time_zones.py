@@ -52,9 +52,9 @@ def _offset(zone: str, day: date) -> str:
 
 
 def _shop_with_batch() -> dict[str, Any]:
-    estate = EstateFactory(name="萬象公館")
+    estate: Any = EstateFactory(name="萬象公館")
     unit = UnitFactory(building__estate=estate)
-    xu = ResidentFactory(
+    xu: Any = ResidentFactory(
         display_name="徐大爺", household=HouseholdFactory(unit=unit, flat_number="A101")
     )
     shop = catalogue.shop_create(
@@ -83,7 +83,7 @@ def _shop_with_batch() -> dict[str, Any]:
     return {"shop": shop, "batch": batch, "xu": xu, "pickup": pickup}
 
 
-def test_pickup_slots_read_the_shops_hours_in_every_place(zoned: Tenant) -> None:
+def test_pickup_slots_read_the_shops_hours_in_every_place(zoned):
     world = _shop_with_batch()
     batch, xu = world["batch"], world["xu"]
     morning, evening = PickupSlot.objects.filter(batch=batch).order_by("starts_at")
@@ -119,7 +119,7 @@ def _token(tenant: Tenant) -> str:
     return key_create(name="zone test", scopes=list(ALL_SCOPES)).token
 
 
-def test_a_local_day_runs_from_the_tenants_midnight_to_the_next(zoned: Tenant) -> None:
+def test_a_local_day_runs_from_the_tenants_midnight_to_the_next(zoned):
     world = _shop_with_batch()
     household = world["xu"].household
     day = clock.today() - timedelta(days=1)
@@ -143,7 +143,7 @@ def catalogue_parcel(shop_id: int, household_id: int, tracking: str) -> Parcel:
     )
 
 
-def test_award_caps_count_by_the_services_local_day(zoned: Tenant) -> None:
+def test_award_caps_count_by_the_services_local_day(zoned):
     ModuleSetting.objects.filter(tenant=zoned, module="points").update(
         settings={
             "earning_rules": [{"category": "default", "per": "hour", "points": 10, "daily_cap": 10}]
@@ -174,7 +174,7 @@ def test_award_caps_count_by_the_services_local_day(zoned: Tenant) -> None:
     assert Account.objects.get(resident=volunteer).balance == 20
 
 
-def test_a_confirmed_help_request_is_awarded_for_the_day_it_was_done(zoned: Tenant) -> None:
+def test_a_confirmed_help_request_is_awarded_for_the_day_it_was_done(zoned):
     from tenants.helpteam.services import request_claim, request_confirm, request_done
 
     ModuleSetting.objects.filter(tenant=zoned, module="points").update(
@@ -213,7 +213,7 @@ def test_a_confirmed_help_request_is_awarded_for_the_day_it_was_done(zoned: Tena
     assert datetime.fromisoformat(answer.json()["window_start"]) == evening  # the same instant
 
 
-def test_the_demo_city_keeps_its_own_hours_and_its_history_its_dates(db: None) -> None:
+def test_the_demo_city_keeps_its_own_hours_and_its_history_its_dates(db):
     from linli.registry.demo import demo_build
     from tenants.shop.models import PreorderBatch, ServiceSlot
 
@@ -236,9 +236,7 @@ def test_the_demo_city_keeps_its_own_hours_and_its_history_its_dates(db: None) -
         assert not earned.filter(served_on__gte=clock.today()).exists()
 
 
-def test_the_key_list_shows_the_districts_clock(
-    zoned: Tenant, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_key_list_shows_the_districts_clock(zoned, capsys):
     from api.access.models import ApiKey
     from linli.cli import main
 
@@ -251,7 +249,7 @@ def test_the_key_list_shows_the_districts_clock(
     assert f"{expires.date()} 09:30" in listed, listed
 
 
-def test_a_statement_of_days_is_cut_at_the_tenants_midnights(zoned: Tenant) -> None:
+def test_a_statement_of_days_is_cut_at_the_tenants_midnights(zoned):
     from django.db import transaction
 
     from tenants.points.selectors import statement
