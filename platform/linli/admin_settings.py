@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 PERCENT, YUAN = "percent", "yuan"
+# Kinds of input beyond a single box: a list of whole numbers, the points' earning rules.
+NUMBERS, RULES = "numbers", "rules"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class SettingField:
     help: Any = ""
     unit: Any = ""  # PERCENT and YUAN convert; any other text is shown after the box
     choices: tuple[tuple[str, Any], ...] = ()
+    kind: str = ""
 
 
 DAYS, HOURS, MONTHS = gettext_lazy("days"), gettext_lazy("hours"), gettext_lazy("months")
@@ -68,6 +71,7 @@ FIELDS: dict[tuple[str, str], SettingField] = {
     ("helpteam", "star_thresholds"): SettingField(
         gettext_lazy("Hours for each star"),
         gettext_lazy("Confirmed service hours a volunteer needs for each star, ascending."),
+        kind=NUMBERS,
     ),
     ("shop", "fen_per_point"): SettingField(
         gettext_lazy("Value of one point"),
@@ -98,8 +102,10 @@ FIELDS: dict[tuple[str, str], SettingField] = {
         gettext_lazy("Earning rules"),
         gettext_lazy(
             "Points per hour or per task for each kind of service, with daily and monthly "
-            "caps and who confirms."
+            "caps and who confirms. To remove a rule, empty its kind of service; the rule "
+            "for all other services applies where no rule of their own does."
         ),
+        kind=RULES,
     ),
     ("points", "allow_transfers"): SettingField(
         gettext_lazy("Residents may give points to each other"),
@@ -131,6 +137,68 @@ STOPS = {
 }
 
 
+# The columns of an earning rule (``tenants.points.settings.EarningRule``).
+RULE_FIELDS = {
+    "category": gettext_lazy("Kind of service"),
+    "per": gettext_lazy("Counted"),
+    "points": gettext_lazy("Points"),
+    "daily_cap": gettext_lazy("At most a day"),
+    "monthly_cap": gettext_lazy("At most a month"),
+    "confirmers": gettext_lazy("Confirmed by"),
+}
+RULE_PER = (("hour", gettext_lazy("per hour")), ("task", gettext_lazy("per task")))
+RULE_CONFIRMERS = (
+    ("requester", gettext_lazy("the requester")),
+    ("leader", gettext_lazy("a leader")),
+    ("admin", gettext_lazy("a district admin")),
+)
+DEFAULT_CATEGORY = "default"
+
+
+def rule_categories(used: Any = ()) -> list[tuple[str, Any]]:
+    """The kinds of service a rule is for: the help team's skills, everything else, and any
+    kind a rule already names that is no skill (any longer)."""
+    from tenants.helpteam.models import Skill  # every tenant's schema has the table
+
+    choices: list[tuple[str, Any]] = [(DEFAULT_CATEGORY, gettext_lazy("All other services"))]
+    choices += [(skill.code, skill.name) for skill in Skill.objects.order_by("name")]
+    known = {code for code, _name in choices}
+    return choices + [(code, code) for code in used if code and code not in known]
+
+
+def rules_posted(post: Any) -> list[dict[str, Any]] | None:
+    """The earning rules from the table's rows (``rule-<n>-<column>``); None if not posted.
+
+    A row without a kind of service is left out (that is how a rule is removed)."""
+    numbers = sorted(
+        {int(key.split("-")[1]) for key in post if key.startswith("rule-") and key[5:6].isdigit()}
+    )
+    if not numbers:
+        return None
+    rules = []
+    for n in numbers:
+        category = post.get(f"rule-{n}-category", "").strip()
+        if not category:
+            continue
+        rule: dict[str, Any] = {"category": category, "per": post.get(f"rule-{n}-per", "task")}
+        for column in ("points", "daily_cap", "monthly_cap"):
+            raw = post.get(f"rule-{n}-{column}", "").strip()
+            rule[column] = None if raw == "" else (int(raw) if raw.lstrip("-").isdigit() else raw)
+        rule["confirmers"] = post.getlist(f"rule-{n}-confirmers")
+        rules.append(rule)
+    return rules
+
+
+def rules_rows(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table's rows: each rule, and an empty one to add a rule."""
+    blank = {"category": "", "per": "task", "points": None, "daily_cap": None}
+    rows = [*rules, {**blank, "monthly_cap": None, "confirmers": ["requester", "leader"]}]
+    return [
+        {**row, "n": n, **{c: "" if row.get(c) is None else row[c] for c in RULE_FIELDS}}
+        for n, row in enumerate(rows)
+    ]
+
+
 def field_spec(module: str, name: str) -> SettingField:
     return FIELDS.get((module, name), SettingField(name.replace("_", " ").capitalize()))
 
@@ -139,6 +207,8 @@ def shown_value(spec: SettingField, value: Any) -> Any:
     """A stored value as the form shows it (a share as a percentage, fen as yuan)."""
     if value is None:
         return ""
+    if spec.kind == NUMBERS and isinstance(value, list):
+        return ", ".join(str(item) for item in value)
     if spec.unit == PERCENT:
         return f"{Decimal(str(value)) * 100:.0f}"
     if spec.unit == YUAN:
@@ -149,6 +219,9 @@ def shown_value(spec: SettingField, value: Any) -> Any:
 def stored_value(spec: SettingField, raw: str) -> Any:
     """A value as entered, in the unit the model stores (left as typed if not a number)."""
     raw = raw.strip()
+    if spec.kind == NUMBERS:
+        items = [item.strip() for item in raw.replace("\uff0c", ",").split(",") if item.strip()]
+        return [int(item) if item.isdigit() else item for item in items]
     if raw == "" or spec.unit not in (PERCENT, YUAN):
         return raw
     try:
@@ -171,9 +244,17 @@ def _limit_shown(spec: SettingField, limit: Any) -> str:
 
 def problem_message(module: str, error: dict[str, Any]) -> tuple[str, str]:
     """The field and a message naming its label for one pydantic error."""
-    name = str(error["loc"][0]) if error.get("loc") else "__all__"
+    loc: tuple[Any, ...] = tuple(error.get("loc") or ())
+    name = str(loc[0]) if loc else "__all__"
     spec = field_spec(module, name)
     label, ctx, kind = spec.label, error.get("ctx") or {}, error.get("type", "")
+    if spec.kind == RULES and len(loc) >= 3 and str(loc[2]) in RULE_FIELDS:
+        label = _("%(rules)s, row %(row)s: %(column)s") % {
+            "rules": spec.label,
+            "row": int(loc[1]) + 1,
+            "column": RULE_FIELDS[str(loc[2])],
+        }
+        spec = SettingField(label)
     limits = {
         "greater_than": _("%(label)s must be more than %(limit)s."),
         "greater_than_equal": _("%(label)s must be at least %(limit)s."),

@@ -15,11 +15,19 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from linli.admin_settings import (
+    NUMBERS,
     PERCENT,
+    RULE_CONFIRMERS,
+    RULE_FIELDS,
+    RULE_PER,
+    RULES,
     STOPS,
     YUAN,
     field_spec,
     problem_message,
+    rule_categories,
+    rules_posted,
+    rules_rows,
     shown_value,
     stored_value,
 )
@@ -47,11 +55,15 @@ class _AskFirst(Exception):
 
 
 def _entered(module: str, name: str, raw: str, unit: str) -> Any:
-    value = stored_value(field_spec(module, name), raw) if unit != "field" else raw
+    spec = field_spec(module, name)
+    as_shown = unit != "field" or (spec.kind == NUMBERS and not raw.strip().startswith("["))
+    value = stored_value(spec, raw) if as_shown else raw
     return _parsed(value) if isinstance(value, str) else value
 
 
-def _kind(value: Any) -> str:
+def _kind(spec: Any, value: Any) -> str:
+    if spec.kind:
+        return str(spec.kind)
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (list, dict)):
@@ -67,6 +79,7 @@ def modules_view(site: Any, request: HttpRequest) -> HttpResponse:
     errors: dict[str, dict[str, str]] = {}
     confirming = ""
     posted: dict[str, dict[str, str]] = {}
+    posted_rules: dict[str, list[dict[str, Any]]] = {}
     if request.method == "POST":
         action, module = request.POST.get("action"), request.POST.get("module", "")
         try:
@@ -99,6 +112,9 @@ def modules_view(site: Any, request: HttpRequest) -> HttpResponse:
                     if prefix in ("field", PERCENT, YUAN) and name:
                         values[name] = request.POST[key]
                         settings[name] = _entered(module, name, values[name], prefix)
+                rules = rules_posted(request.POST)
+                if rules is not None:
+                    settings["earning_rules"] = posted_rules[module] = rules
                 posted[module] = values
                 model = services._settings_model(module)
                 if model is not None:
@@ -141,12 +157,21 @@ def modules_view(site: Any, request: HttpRequest) -> HttpResponse:
                         "label": spec.label,
                         "unit": spec.unit,
                         "choices": spec.choices,
-                        "kind": _kind(value),
+                        "kind": _kind(spec, value),
                         "value": posted.get(module.value, {}).get(name, _shown(value)),
                         "help": spec.help,
                         "error": errors.get(module.value, {}).get(name, ""),
                     }
                 )
+                if spec.kind == RULES:
+                    entered = posted_rules.get(module.value, current.get(name) or [])
+                    fields[-1] |= {
+                        "rows": rules_rows(entered),
+                        "categories": rule_categories([r.get("category") for r in entered]),
+                        "columns": RULE_FIELDS,
+                        "per_choices": RULE_PER,
+                        "confirmer_choices": RULE_CONFIRMERS,
+                    }
         modules.append(
             {
                 "code": module.value,
