@@ -4,9 +4,12 @@ that makemessages keeps them in our catalogue.
 - Fields and models without a verbose name of their own: ``linli.admin_names`` looks their
   default English name up in the catalogue.
 - The theme's (django-unfold) strings: it ships no Chinese catalogue.
+- The codes of the modules and other parts of a tenant the ops console counts requests
+  by (``{% translate row.module context "admin area" %}``).
 """
 
 from django.utils.translation import gettext_noop as _
+from django.utils.translation import pgettext_lazy
 
 DEFAULT_NAMES = [
     _("Abort requested"),
@@ -249,4 +252,21 @@ THEME = [
     _("You can not create nested object without parent"),
     _("You have been successfully logged out from the administration"),
     _("%(full_result_count)s total"),
+]
+
+AREAS = [
+    pgettext_lazy("admin area", "community"),
+    pgettext_lazy("admin area", "deliberation"),
+    pgettext_lazy("admin area", "helpteam"),
+    pgettext_lazy("admin area", "shop"),
+    pgettext_lazy("admin area", "points"),
+    pgettext_lazy("admin area", "admin"),
+    pgettext_lazy("admin area", "api_access"),
+    pgettext_lazy("admin area", "auth"),
+    pgettext_lazy("admin area", "pages"),
+    pgettext_lazy("admin area", "audit"),
+    pgettext_lazy("admin area", "events"),
+    pgettext_lazy("admin area", "notices"),
+    pgettext_lazy("admin area", "procrastinate"),
+    pgettext_lazy("admin area", "other"),
 ]

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextInputWidget
 
 from linli.admin_base import ModelAdmin, TabularInline
 from linli.errors import LinliError
@@ -56,18 +57,25 @@ def _refused(check: Any, *args: Any) -> None:
 
 
 class AdjustForm(forms.Form):
-    amount = forms.IntegerField(label=gettext_lazy("points (negative to take away)"))
-    reason = forms.CharField(label=gettext_lazy("reason"), max_length=255)
+    amount = forms.IntegerField(
+        label=gettext_lazy("points (negative to take away)"),
+        widget=UnfoldAdminIntegerFieldWidget,
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("reason"), max_length=255, widget=UnfoldAdminTextInputWidget
+    )
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("reason"), max_length=255)
+    reason = forms.CharField(
+        label=gettext_lazy("reason"), max_length=255, widget=UnfoldAdminTextInputWidget
+    )
 
 
 class MonthForm(forms.Form):
     month = forms.DateField(
         label=gettext_lazy("month"),
-        widget=forms.DateInput(attrs={"type": "month"}),
+        widget=UnfoldAdminTextInputWidget(attrs={"type": "month"}),
         input_formats=["%Y-%m", "%Y-%m-%d"],
     )
 

@@ -47,7 +47,43 @@ from tenants.shop.models import (
 from tenants.shop.services import catalogue, orders, parcels, partners
 
 
-class Scoped(ModelAdmin):
+def yuan(fen: int | None) -> str:
+    """Money as the district reads it: yuan with two decimals (it is stored in fen)."""
+    return "—" if fen is None else f"¥{fen / 100:.2f}"
+
+
+class InYuan:
+    """Money columns and read-only fields shown in yuan, sorted by the stored fen."""
+
+    @admin.display(description=gettext_lazy("price"), ordering="price_fen")
+    def price_yuan(self, obj: Any) -> str:
+        return yuan(obj.price_fen)
+
+    @admin.display(description=gettext_lazy("unit price"), ordering="unit_price_fen")
+    def unit_price_yuan(self, obj: Any) -> str:
+        return yuan(obj.unit_price_fen)
+
+    @admin.display(description=gettext_lazy("total"), ordering="total_fen")
+    def total_yuan(self, obj: Any) -> str:
+        return yuan(obj.total_fen)
+
+    @admin.display(description=gettext_lazy("money due"), ordering="money_due_fen")
+    def money_due_yuan(self, obj: Any) -> str:
+        return yuan(obj.money_due_fen)
+
+    @admin.display(description=gettext_lazy("paid"), ordering="paid_fen")
+    def paid_yuan(self, obj: Any) -> str:
+        return yuan(obj.paid_fen)
+
+
+def in_yuan(names: list[str]) -> list[str]:
+    """Field names with each money field (``*_fen``) replaced by its yuan display."""
+    return [
+        name.removesuffix("_fen") + "_yuan" if name.endswith("_fen") else name for name in names
+    ]
+
+
+class Scoped(InYuan, ModelAdmin):
     """The rows an access rule gives the admin's actor, and nothing else."""
 
     def visible(self, actor: Actor) -> QuerySet[Any]:
@@ -133,7 +169,7 @@ class SupplierAdmin(SetUpByTheDistrict):
 @admin.register(Product)
 class ProductAdmin(PhotoAdminMixin, Scoped):
     photo_fields = ("photo",)
-    list_display = ["name", "unit", "shop", "price_fen", "points_share", "stock", "active"]
+    list_display = ["name", "unit", "shop", "price_yuan", "points_share", "stock", "active"]
     list_filter = ["active", "shop", "supplier"]
     search_fields = ["name"]
 
@@ -213,12 +249,12 @@ class PreorderBatchAdmin(Scoped):
         return HttpResponse(qr.qr_svg(link), content_type="image/svg+xml")
 
 
-class OrderLineInline(TabularInline):
+class OrderLineInline(InYuan, TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = ["product", "quantity", "unit_price_fen", "total_fen", "points_allowed"]
-    readonly_fields = ["product", "quantity", "unit_price_fen", "total_fen", "points_allowed"]
+    fields = ["product", "quantity", "unit_price_yuan", "total_yuan", "points_allowed"]
+    readonly_fields = ["product", "quantity", "unit_price_yuan", "total_yuan", "points_allowed"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -226,12 +262,12 @@ class OrderLineInline(TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(Scoped):
-    list_display = ["id", "shop", "batch", "status", "total_fen", "points_used", "placed_at"]
+    list_display = ["id", "shop", "batch", "status", "total_yuan", "points_used", "placed_at"]
     list_filter = ["status", "shop", "batch"]
     search_fields = ["pickup_code"]
     inlines = [OrderLineInline]
     actions = ["mark_ready", "cancel"]
-    readonly_fields = [f.name for f in Order._meta.fields]
+    fields = readonly_fields = in_yuan([f.name for f in Order._meta.fields])
 
     def visible(self, actor: Actor) -> QuerySet[Order]:
         return access.orders_visible(actor)
@@ -313,11 +349,18 @@ class ParcelAdmin(Scoped):
             **self.admin_site.each_context(request),
             "title": _("Shop report"),
             "month": month,
-            "sales": [r for r in selectors.sales_daily(month=month) if r["shop_id"] in shops],
+            "sales": [
+                r | {"cash": yuan(r["cash_fen"]), "terminal": yuan(r["terminal_fen"])}
+                for r in selectors.sales_daily(month=month)
+                if r["shop_id"] in shops
+            ],
             "parcels": [
                 r for r in selectors.parcel_turnaround(month=month) if r["shop_id"] in shops
             ],
-            "settlement": selectors.partner_settlement(month=month)
+            "settlement": [
+                r | {"money": yuan(r["money_fen"])}
+                for r in selectors.partner_settlement(month=month)
+            ]
             if access.permits(access.may_read_district_reports, actor)
             else [],
         }
@@ -335,7 +378,7 @@ class PartnerServiceAdmin(Scoped):
     """The partners' members keep their services' slots; offering a service is the
     district's."""
 
-    list_display = ["title", "organisation", "category", "price_fen", "points_price", "active"]
+    list_display = ["title", "organisation", "category", "price_yuan", "points_price", "active"]
     list_filter = ["category", "active", "organisation"]
     search_fields = ["title"]
     inlines = [ServiceSlotInline]
