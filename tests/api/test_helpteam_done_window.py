@@ -21,7 +21,6 @@ from tests.factories import HouseholdFactory, ResidentFactory, UnitFactory
 from tests.tenants.helpteam.conftest import window_opened
 
 REASON = "The family asked to come this evening"
-WINDOW_NOT_STARTED = "This help is booked for later; it cannot be done before its time."
 
 
 def post(client, path, body=None):
@@ -91,7 +90,7 @@ def test_done_before_the_window_is_a_409_problem_and_nothing_changes(tenant, tom
     response = post(tomorrow["acting"](tomorrow["volunteer"]), done_url(tomorrow["plain"]))
     assert answer(response) == (409, "window_not_started")
     assert response["Content-Type"].startswith("application/problem+json")
-    assert response.json()["detail"] == WINDOW_NOT_STARTED
+    assert response.json()["detail"] == "这项帮助约在稍后进行，时间未到，不能标记为完成。"  # the tenant's language
     after = stored(tenant, tomorrow["plain"])
     assert (after.status, after.done_at, after.done_early_reason) == ("claimed", None, "")
     # a leader who claimed it, without a reason: the same
