@@ -90,7 +90,8 @@ def test_done_before_the_window_is_a_409_problem_and_nothing_changes(tenant, tom
     response = post(tomorrow["acting"](tomorrow["volunteer"]), done_url(tomorrow["plain"]))
     assert answer(response) == (409, "window_not_started")
     assert response["Content-Type"].startswith("application/problem+json")
-    assert response.json()["detail"] == "这项帮助约在稍后进行，时间未到，不能标记为完成。"  # the tenant's language
+    # in the tenant's language
+    assert response.json()["detail"] == "这项帮助约在稍后进行，时间未到，不能标记为完成。"  # noqa: RUF001
     after = stored(tenant, tomorrow["plain"])
     assert (after.status, after.done_at, after.done_early_reason) == ("claimed", None, "")
     # a leader who claimed it, without a reason: the same
