@@ -55,6 +55,14 @@ from tenants.community.models import (
 # The places a resident's household lies in, loaded with them so that masking a page of
 # residents costs no query per resident.
 RESIDENT_PLACES = "household__unit__building__estate__area"
+# What of those places deciding who sees a resident needs: their ids and the area's path.
+RESIDENT_PLACE_FIELDS = (
+    "household__unit",
+    "household__unit__building",
+    "household__unit__building__estate",
+    "household__unit__building__estate__area",
+    "household__unit__building__estate__area__path",
+)
 
 
 def resident_not_found(resident_id: int) -> NotFound:

@@ -8,7 +8,7 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from tenants.community.access import RESIDENT_PLACES, residents_visible
+from tenants.community.access import RESIDENT_PLACE_FIELDS, RESIDENT_PLACES, residents_visible
 from tenants.community.actor import Actor
 from tenants.community.models import (
     Area,
@@ -82,7 +82,10 @@ def resident_list(
         )
     if status:
         residents = residents.filter(status=status)
-    return with_tag_names(residents.select_related(RESIDENT_PLACES))
+    own = [field.name for field in Resident._meta.concrete_fields]
+    # The places come along for their ids only: a row each, not five whole models.
+    residents = residents.select_related(RESIDENT_PLACES).only(*own, *RESIDENT_PLACE_FIELDS)
+    return with_tag_names(residents)
 
 
 def with_tag_names(residents: QuerySet[Resident]) -> QuerySet[Resident]:

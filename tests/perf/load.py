@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import logging
 import os
 import random
 import shutil
@@ -50,6 +51,7 @@ from django_tenants.utils import tenant_context  # noqa: E402
 from api.access.services import key_create  # noqa: E402
 from api.scopes import ALL_SCOPES  # noqa: E402
 from linli.db.access import tenant_db  # noqa: E402
+from linli.ops import usage  # noqa: E402
 from linli.registry.demo import demo_build  # noqa: E402
 
 HOST = "cenxi.localhost"
@@ -155,6 +157,121 @@ def request_bare(city: City, rng: random.Random) -> tuple[str, str, dict[str, An
 MIXES = {"mix": request_mix, "bare": request_bare}
 
 
+class DatabaseTime:
+    """Statements and the time spent waiting on them, for one request at a time."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.count += 1
+
+
+def _kind(method: str, path: str) -> str:
+    return f"{method} {path.split('?')[0].rstrip('0123456789')}"
+
+
+def profile(city: City, samples: int, top: int) -> None:
+    """Each operation of the mix in this process, one at a time: where its server time goes.
+
+    Wall and CPU time per request (p50), the time spent waiting on PostgreSQL and the
+    number of statements, then the functions with the most own time under cProfile.
+    """
+    import cProfile
+    import io
+    import pstats
+
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    settings.DEBUG = False  # as `linli web` runs: no query log kept in memory
+    logging.getLogger("linli.access").setLevel(logging.WARNING)  # a line per request is noise
+    handler = WSGIHandler()
+    rng = random.Random(7)  # noqa: S311 - a reproducible load mix, not secrets
+    by_kind: dict[str, list[tuple[str, str, dict[str, Any] | None, int]]] = {}
+    for _i in range(4000):
+        method, path, body, expected = request_mix(city, rng)
+        by_kind.setdefault(_kind(method, path), []).append((method, path, body, expected))
+    bare_rng = random.Random(8)  # noqa: S311
+    by_kind["GET /api/v1/community/estates/ (bare)"] = [
+        request_bare(city, bare_rng) for _i in range(samples * 2)
+    ]
+
+    def call(method: str, path: str, body: dict[str, Any] | None, expected: int) -> None:
+        payload = json.dumps(body).encode() if body is not None else b""
+        route, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": route,
+            "QUERY_STRING": query,
+            "SERVER_NAME": HOST,
+            "SERVER_PORT": "80",
+            "HTTP_HOST": HOST,
+            "HTTP_AUTHORIZATION": f"Bearer {city.token}",
+            "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.input": io.BytesIO(payload),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+        }
+        if payload:
+            environ["CONTENT_TYPE"] = "application/json"
+            environ["CONTENT_LENGTH"] = str(len(payload))
+        response = handler(environ, lambda *_args: None)
+        b"".join(response)
+        response.close()
+        if response.status_code != expected:
+            raise RuntimeError(f"{method} {path}: {response.status_code}")
+
+    print(
+        f"\nServer time per operation, in this process ({samples} requests each, p50):\n"
+        f"  {'operation':<48} {'wall ms':>8} {'cpu ms':>7} {'db ms':>7} {'queries':>7}",
+        flush=True,
+    )
+    profiles: dict[str, pstats.Stats] = {}
+    for kind, calls in sorted(by_kind.items()):
+        for args in calls[:5]:  # warm: routes, caches, prepared plans
+            call(*args)
+        walls, cpus, dbs, counts = [], [], [], []
+        for args in (calls * (samples // len(calls) + 1))[5 : 5 + samples]:
+            timer = DatabaseTime()
+            wall, cpu = time.perf_counter(), time.thread_time()
+            with connection.execute_wrapper(timer):
+                call(*args)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.thread_time() - cpu)
+            dbs.append(timer.seconds)
+            counts.append(timer.count)
+        print(
+            f"  {kind:<48} {statistics.median(walls) * 1000:8.2f}"
+            f" {statistics.median(cpus) * 1000:7.2f} {statistics.median(dbs) * 1000:7.2f}"
+            f" {statistics.median(counts):7.0f}",
+            flush=True,
+        )
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for args in calls[:samples]:
+            call(*args)
+        profiler.disable()
+        profiles[kind] = pstats.Stats(profiler)
+    for kind, stats in profiles.items() if top else ():
+        print(f"\n  {kind}: most own time (cProfile)")
+        rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])  # type: ignore[attr-defined]
+        for (filename, line, function), (_cc, calls, own, _cum, _callers) in rows[:top]:
+            where = filename.replace(str(ROOT) + "/", "").split("site-packages/")[-1]
+            print(
+                f"    {own * 1000 / samples:7.3f} ms {calls / samples:6.1f} calls"
+                f"  {where}:{line} {function}"
+            )
+    tenant_db().set_schema_to_public()
+
+
 def client(
     port: int, city: City, count: int, deadline: float, tally: Tally, seed: int, mix: str = "mix"
 ) -> None:
@@ -182,7 +299,7 @@ def client(
                 tally.errors.append(f"{method} {path}: {exc}")
             continue
         elapsed = time.perf_counter() - start
-        kind = f"{method} {path.split('?')[0].rstrip('0123456789')}"
+        kind = _kind(method, path)
         with tally.lock:
             tally.latencies.append(elapsed)
             tally.by_kind.setdefault(kind, []).append(elapsed)
@@ -241,6 +358,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--workers", default=os.environ.get("LINLI_WEB_WORKERS", "2"))
     parser.add_argument("--threads", default=os.environ.get("LINLI_WEB_THREADS", "4"))
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first profile each operation in-process over N requests (server time, database\n"
+        "time, queries, the functions with most own time)",
+    )
+    parser.add_argument("--top", type=int, default=8, help="functions listed per operation")
+    parser.add_argument("--no-load", action="store_true", help="profile only")
     args = parser.parse_args()
 
     connection.settings_dict["TEST"]["NAME"] = "linli_load_bench"
@@ -256,6 +383,10 @@ def main() -> int:
             f"{args.clients} clients, {args.requests} requests (80 % reads, 20 % writes)",
             flush=True,
         )
+        if args.profile:
+            profile(city, args.profile, args.top)
+        if args.no_load:
+            return 0
         static = tempfile.mkdtemp(prefix="linli-static-")
         env = {
             **os.environ,
@@ -317,6 +448,7 @@ def main() -> int:
                 process.kill()
         if static:
             shutil.rmtree(static, ignore_errors=True)
+        usage.counter.flush()  # the profile's counts, to the database before it goes
         tenant_db().set_schema_to_public()
         connection.close()
         connection.creation.destroy_test_db("linli_load_bench", verbosity=0)
