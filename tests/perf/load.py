@@ -10,7 +10,18 @@ sends a fixed number of requests from concurrent clients over loopback, spread
 evenly over the processes, stopping early at ``--seconds``: 80 % list and detail
 reads across community, help team, deliberation and shop, 20 % writes (new help
 requests). It prints throughput, p50/p95/p99 latency and errors (any 5xx, any
-connection failure, any unexpected status) for each.
+connection failure, any unexpected status) for each, next to a bare endpoint (a key
+check, one indexed query, a small body) driven through the same processes in the same
+run: the machine's limit for this stack, and the mix's share of it. The CPU each
+request cost the web processes, PostgreSQL and the load clients says where the time
+went. ``--profile N`` first runs each operation of the mix in this process: wall, CPU
+and database time, statements, and the functions with the most own time.
+
+The web processes run with `linli web`'s own sizing (``LINLI_WEB_WORKERS`` workers of
+``LINLI_WEB_THREADS`` threads) unless told otherwise. Each client opens a new
+connection every ``--reconnect`` requests, as a proxy's pool turns over: a connection
+stays with the worker that accepted it, and sixteen connections for a whole run leave
+the workers' shares to the luck of the first accepts.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
 
 import django  # noqa: E402
+import psutil  # noqa: E402
 
 django.setup()
 
@@ -50,6 +62,7 @@ from django_tenants.utils import tenant_context  # noqa: E402
 
 from api.access.services import key_create  # noqa: E402
 from api.scopes import ALL_SCOPES  # noqa: E402
+from linli.cli import WEB_WORKERS_MAX  # noqa: E402
 from linli.db.access import tenant_db  # noqa: E402
 from linli.ops import usage  # noqa: E402
 from linli.registry.demo import demo_build  # noqa: E402
@@ -155,6 +168,7 @@ def request_bare(city: City, rng: random.Random) -> tuple[str, str, dict[str, An
 
 
 MIXES = {"mix": request_mix, "bare": request_bare}
+RECONNECT_EVERY = 25  # requests per client connection (0: one connection for the whole run)
 
 
 class DatabaseTime:
@@ -278,9 +292,14 @@ def client(
     rng = random.Random(seed)  # noqa: S311 - a reproducible load mix, not secrets
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Host": HOST, "Authorization": f"Bearer {city.token}"}
-    for _i in range(count):
+    for i in range(count):
         if time.monotonic() > deadline:
             break
+        if RECONNECT_EVERY and i and i % RECONNECT_EVERY == 0:
+            # A connection stays with the worker that accepted it: turning them over now and
+            # then keeps the share of each worker even, as a proxy's pool does over time.
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         method, path, body, expected = MIXES[mix](city, rng)
         payload = json.dumps(body).encode() if body is not None else None
         sent = dict(headers)
@@ -308,10 +327,47 @@ def client(
     conn.close()
 
 
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # gone since it was listed
+            continue
+        # with the children it has reaped: a web worker recycled, a backend that closed
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def cpu_split(web_pids: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by the web processes (with their workers), PostgreSQL's
+    processes and this one (the clients): where the machine's time goes under load."""
+    web = []
+    for pid in web_pids:
+        try:
+            parent = psutil.Process(pid)
+            web += [parent, *parent.children(recursive=True)]
+        except psutil.Error:
+            continue
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    return {
+        "web": _cpu_seconds(web),
+        "postgres": _cpu_seconds(postgres),
+        "clients": _cpu_seconds([psutil.Process()]),
+    }
+
+
 def run_load(
-    ports: list[int], city: City, requests: int, clients: int, seconds: float, mix: str = "mix"
+    ports: list[int],
+    city: City,
+    requests: int,
+    clients: int,
+    seconds: float,
+    mix: str = "mix",
+    web_pids: list[int] | None = None,
 ) -> dict[str, Any]:
     tally = Tally()
+    before = cpu_split(web_pids or [])
     deadline = time.monotonic() + seconds
     per_client = requests // clients
     threads = [
@@ -327,6 +383,7 @@ def run_load(
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
+    after = cpu_split(web_pids or [])
     ordered = sorted(tally.latencies)
 
     def pct(q: float) -> float:
@@ -340,6 +397,8 @@ def run_load(
         "p95": pct(0.95),
         "p99": pct(0.99),
         "errors": tally.errors,
+        # CPU milliseconds per request answered, by who spent them
+        "cpu": {part: (after[part] - before[part]) * 1000 / max(1, len(ordered)) for part in after},
         "kinds": {
             kind: (len(times), statistics.median(times) * 1000)
             for kind, times in sorted(tally.by_kind.items())
@@ -356,8 +415,19 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120)
-    parser.add_argument("--workers", default=os.environ.get("LINLI_WEB_WORKERS", "2"))
+    # `linli web`'s own sizing unless told otherwise: the benchmark measures what ships.
+    cores = os.cpu_count() or 1
+    parser.add_argument(
+        "--workers",
+        default=os.environ.get("LINLI_WEB_WORKERS", str(min(2 * cores + 1, WEB_WORKERS_MAX))),
+    )
     parser.add_argument("--threads", default=os.environ.get("LINLI_WEB_THREADS", "4"))
+    parser.add_argument(
+        "--reconnect",
+        type=int,
+        default=RECONNECT_EVERY,
+        help="requests per client connection (0: one for the whole run)",
+    )
     parser.add_argument(
         "--profile",
         type=int,
@@ -369,6 +439,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=8, help="functions listed per operation")
     parser.add_argument("--no-load", action="store_true", help="profile only")
     args = parser.parse_args()
+    global RECONNECT_EVERY  # the clients read it
+    RECONNECT_EVERY = args.reconnect
 
     connection.settings_dict["TEST"]["NAME"] = "linli_load_bench"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
@@ -418,8 +490,13 @@ def main() -> int:
                 wait_ready(port)
             run_load(ports[:count], city, args.requests // 10, args.clients, 30)  # warm-up
             # The limit first, then the mix, through the same processes in the same run.
-            bare = run_load(ports[:count], city, args.requests, args.clients, args.seconds, "bare")
-            r = run_load(ports[:count], city, args.requests, args.clients, args.seconds)
+            pids = [process.pid for process in processes[:count]]
+            bare = run_load(
+                ports[:count], city, args.requests, args.clients, args.seconds, "bare", pids
+            )
+            r = run_load(
+                ports[:count], city, args.requests, args.clients, args.seconds, "mix", pids
+            )
             name = f"{count} web process{'es' if count > 1 else ''}"
             for label, result in ((f"{name}, bare endpoint", bare), (f"{name}, mix", r)):
                 print(
@@ -433,6 +510,15 @@ def main() -> int:
                 f" p99 x{r['p99'] / bare['p99']:.2f}",
                 flush=True,
             )
+            for label, result in (("bare", bare), ("mix", r)):
+                cpu = result["cpu"]
+                busy = sum(cpu.values()) * result["throughput"] / 10 / (os.cpu_count() or 1)
+                print(
+                    f"    CPU per request, {label}: web {cpu['web']:.1f} ms,"
+                    f" PostgreSQL {cpu['postgres']:.1f} ms, load clients {cpu['clients']:.1f} ms"
+                    f" ({busy:.0f} % of the machine)",
+                    flush=True,
+                )
             for error in (bare["errors"] + r["errors"])[:5]:
                 print(f"    {error}")
             if args.detail:
