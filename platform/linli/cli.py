@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import django
@@ -108,6 +109,28 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 WEB_WORKERS_MAX = 12
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: those it is allowed to run on, and no more than its
+    control group's quota (a container's CPU limit), rounded up."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = cpus or 1
+    try:
+        quota, period = CGROUP_CPU_MAX.read_text().split()[:2]
+    except (OSError, ValueError):
+        return cpus
+    if quota == "max" or not (quota.isdigit() and period.isdigit()) or int(period) == 0:
+        return cpus
+    return max(1, min(cpus, -(-int(quota) // int(period))))
+
+
+def web_workers_default(cpus: int) -> int:
+    """gunicorn's rule of thumb, two workers per CPU and one more, within bounds."""
+    return min(2 * cpus + 1, WEB_WORKERS_MAX)
+
+
 SHARED_MEMORY = "/dev/shm"  # noqa: S108 - gunicorn's heartbeat files, private to each worker
 
 
@@ -115,11 +138,10 @@ def _web_options(args: argparse.Namespace) -> dict[str, Any]:
     """gunicorn's settings for `linli web`, from the command line and the environment."""
     from linli.settings import env_int
 
-    cores = os.cpu_count() or 1
     timeout = env_int("LINLI_WEB_TIMEOUT", 30)
     options: dict[str, Any] = {
         "bind": [args.bind],
-        "workers": env_int("LINLI_WEB_WORKERS", min(2 * cores + 1, WEB_WORKERS_MAX)),
+        "workers": env_int("LINLI_WEB_WORKERS", web_workers_default(available_cpus())),
         "worker_class": "gthread",
         "threads": env_int("LINLI_WEB_THREADS", 4),
         "timeout": timeout,
@@ -871,8 +893,9 @@ def build_parser() -> argparse.ArgumentParser:
         "web",
         help="serve production traffic (gunicorn; DEBUG must be off)",
         description=(
-            "Serve linli.wsgi with gunicorn: LINLI_WEB_WORKERS processes (default 2 per core "
-            f"+ 1, at most {WEB_WORKERS_MAX}) of LINLI_WEB_THREADS threads (4); a request may "
+            "Serve linli.wsgi with gunicorn: LINLI_WEB_WORKERS processes (default 2 per "
+            "CPU it may use, counting a container's CPU limit, + 1, at most "
+            f"{WEB_WORKERS_MAX}) of LINLI_WEB_THREADS threads (4); a request may "
             "take LINLI_WEB_TIMEOUT seconds (30); SIGTERM finishes the requests in flight "
             "(LINLI_WEB_GRACEFUL_TIMEOUT, 25) and exits 0. Static files are served from "
             "LINLI_STATIC_ROOT, collected beforehand."

@@ -18,7 +18,8 @@ went. ``--profile N`` first runs each operation of the mix in this process: wall
 and database time, statements, and the functions with the most own time.
 
 The web processes run with `linli web`'s own sizing (``LINLI_WEB_WORKERS`` workers of
-``LINLI_WEB_THREADS`` threads) unless told otherwise. Each client opens a new
+``LINLI_WEB_THREADS`` threads) unless told otherwise; two processes on one machine are
+each sized for half its CPUs, as two pods with CPU limits would be. Each client opens a new
 connection every ``--reconnect`` requests, as a proxy's pool turns over: a connection
 stays with the worker that accepted it, and sixteen connections for a whole run leave
 the workers' shares to the luck of the first accepts.
@@ -113,6 +114,24 @@ def start_web(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def stop_web(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    processes.clear()
+
+
+def workers_for(processes: int) -> str:
+    """`linli web`'s default workers for one of ``processes`` sharing this machine's CPUs."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    share = max(1, (cpus or 1) // processes)
+    return str(min(2 * share + 1, WEB_WORKERS_MAX))
 
 
 def wait_ready(port: int, seconds: float = 60) -> None:
@@ -407,6 +426,7 @@ def run_load(
 
 
 def main() -> int:
+    global RECONNECT_EVERY  # the clients read it
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -416,10 +436,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120)
     # `linli web`'s own sizing unless told otherwise: the benchmark measures what ships.
-    cores = os.cpu_count() or 1
     parser.add_argument(
         "--workers",
-        default=os.environ.get("LINLI_WEB_WORKERS", str(min(2 * cores + 1, WEB_WORKERS_MAX))),
+        default=os.environ.get("LINLI_WEB_WORKERS"),
+        help="workers per web process (default: `linli web`'s, for its share of the CPUs)",
     )
     parser.add_argument("--threads", default=os.environ.get("LINLI_WEB_THREADS", "4"))
     parser.add_argument(
@@ -439,7 +459,6 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=8, help="functions listed per operation")
     parser.add_argument("--no-load", action="store_true", help="profile only")
     args = parser.parse_args()
-    global RECONNECT_EVERY  # the clients read it
     RECONNECT_EVERY = args.reconnect
 
     connection.settings_dict["TEST"]["NAME"] = "linli_load_bench"
@@ -451,7 +470,8 @@ def main() -> int:
         city = build_city(args.scale)
         print(
             f"{args.scale.capitalize()} demo city built in {time.perf_counter() - started:.0f} s; "
-            f"{args.workers} workers x {args.threads} threads per web process, "
+            f"{args.workers or workers_for(1)} workers x {args.threads} threads per web process"
+            f" ({workers_for(2)} each of two), "
             f"{args.clients} clients, {args.requests} requests (80 % reads, 20 % writes)",
             flush=True,
         )
@@ -466,7 +486,6 @@ def main() -> int:
             "DEBUG": "0",
             "SECRET_KEY": SECRET,
             "LINLI_STATIC_ROOT": static,
-            "LINLI_WEB_WORKERS": str(args.workers),
             "LINLI_WEB_THREADS": str(args.threads),
             "LINLI_READY_REQUIRES_WORKER": "0",
             "LINLI_LOG_LEVEL": "WARNING",
@@ -484,8 +503,10 @@ def main() -> int:
         )
         ports = [_free_port(), _free_port()]
         for count in (1, 2):
-            while len(processes) < count:
-                processes.append(start_web(ports[len(processes)], env))
+            stop_web(processes)
+            # Each process sized for its share of the machine, as pods with CPU limits are.
+            sized = {**env, "LINLI_WEB_WORKERS": args.workers or workers_for(count)}
+            processes[:] = [start_web(port, sized) for port in ports[:count]]
             for port in ports[:count]:
                 wait_ready(port)
             run_load(ports[:count], city, args.requests // 10, args.clients, 30)  # warm-up
@@ -525,13 +546,7 @@ def main() -> int:
                 for kind, (n, p50) in r["kinds"].items():
                     print(f"    {kind:<48} {n:>6} p50 {p50:8.1f} ms")
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_web(processes)
         if static:
             shutil.rmtree(static, ignore_errors=True)
         usage.counter.flush()  # the profile's counts, to the database before it goes
