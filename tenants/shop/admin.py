@@ -10,8 +10,10 @@ to; setting up shops, suppliers and services is the district's.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignKey, QuerySet
@@ -21,7 +23,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from linli import clock
 from linli.admin_base import ModelAdmin, TabularInline
@@ -52,8 +56,64 @@ def yuan(fen: int | None) -> str:
     return "—" if fen is None else f"¥{fen / 100:.2f}"
 
 
+# The largest amount a fen column holds (PostgreSQL integer).
+MAX_FEN = 2_147_483_647
+MONEY_LABELS = {
+    "price": gettext_lazy("price"),
+    "unit_price": gettext_lazy("unit price"),
+    "total": gettext_lazy("total"),
+    "money_due": gettext_lazy("money due"),
+    "paid": gettext_lazy("paid"),
+}
+
+
+class YuanField(forms.DecimalField):
+    """Money typed in yuan (at most two decimals, as on a price tag) for a column in fen."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", UnfoldAdminTextInputWidget(attrs={"inputmode": "decimal"}))
+        super().__init__(
+            max_digits=12,
+            decimal_places=2,
+            min_value=Decimal(0),
+            max_value=Decimal(MAX_FEN) / 100,
+            **kwargs,
+        )
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int):  # the stored fen
+            return f"{Decimal(value) / 100:.2f}"
+        return value
+
+    def clean(self, value: Any) -> int | None:
+        amount = super().clean(value)
+        return None if amount is None else int(amount * 100)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        try:
+            amount = self.to_python(data)
+        except forms.ValidationError:
+            return True
+        try:
+            typed = None if amount is None else int(Decimal(amount) * 100)
+        except InvalidOperation:
+            return True
+        return typed != initial
+
+
 class InYuan:
-    """Money columns and read-only fields shown in yuan, sorted by the stored fen."""
+    """Money columns and read-only fields shown in yuan, sorted by the stored fen; money
+    typed in yuan."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        base = db_field.name.removesuffix("_fen")
+        if db_field.name.endswith("_fen") and db_field.editable and base in MONEY_LABELS:
+            return YuanField(
+                label=format_lazy(gettext_lazy("{name} (yuan)"), name=MONEY_LABELS[base]),
+                required=not (db_field.blank or db_field.has_default()),
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
     @admin.display(description=gettext_lazy("price"), ordering="price_fen")
     def price_yuan(self, obj: Any) -> str:
@@ -177,7 +237,7 @@ class ProductAdmin(PhotoAdminMixin, Scoped):
         return access.products_managed(actor)
 
 
-class BatchItemInline(TabularInline):
+class BatchItemInline(InYuan, TabularInline):
     model = BatchItem
     extra = 0
     readonly_fields = ["ordered"]
