@@ -51,9 +51,7 @@ def test_the_price_is_shown_and_typed_in_yuan(tenant, estate):
         ("99999999", "less than or equal to 21474836.47"),
     ],
 )
-def test_a_price_that_is_not_money_is_refused_and_nothing_changes(
-    tenant, estate, typed, message
-):
+def test_a_price_that_is_not_money_is_refused_and_nothing_changes(tenant, estate, typed, message):
     url = f"/admin/shop/product/{estate['soy'].pk}/change/"
     refused = _client(tenant).post(url, _product_form(estate, typed))
 
@@ -64,7 +62,7 @@ def test_a_price_that_is_not_money_is_refused_and_nothing_changes(
 
 def test_the_price_label_is_chinese_on_a_chinese_page(tenant, estate):
     page = _client(tenant, "zh-hans").get(f"/admin/shop/product/{estate['soy'].pk}/change/")
-    assert "价格（元）" in page.content.decode()
+    assert "价格（元）" in page.content.decode()  # noqa: RUF001 - Chinese brackets
 
 
 def test_a_batch_item_price_is_typed_in_yuan_too(tenant, estate, batch):
