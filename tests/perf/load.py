@@ -206,6 +206,10 @@ class DatabaseTime:
             self.count += 1
 
 
+def _ignore_start_response(*_args: Any) -> Any:
+    return None
+
+
 def _kind(method: str, path: str) -> str:
     return f"{method} {path.split('?')[0].rstrip('0123456789')}"
 
@@ -256,7 +260,7 @@ def profile(city: City, samples: int, top: int) -> None:
         if payload:
             environ["CONTENT_TYPE"] = "application/json"
             environ["CONTENT_LENGTH"] = str(len(payload))
-        response = handler(environ, lambda *_args: None)
+        response = handler(environ, _ignore_start_response)
         b"".join(response)
         response.close()
         if response.status_code != expected:
