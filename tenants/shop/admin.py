@@ -10,7 +10,7 @@ to; setting up shops, suppliers and services is the district's.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -94,11 +94,7 @@ class YuanField(forms.DecimalField):
             amount = self.to_python(data)
         except forms.ValidationError:
             return True
-        try:
-            typed = None if amount is None else int(Decimal(amount) * 100)
-        except InvalidOperation:
-            return True
-        return typed != initial
+        return (None if amount is None else int(amount * 100)) != initial
 
 
 class InYuan:
@@ -115,23 +111,23 @@ class InYuan:
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
-    @admin.display(description=gettext_lazy("price"), ordering="price_fen")
+    @admin.display(description=MONEY_LABELS["price"], ordering="price_fen")
     def price_yuan(self, obj: Any) -> str:
         return yuan(obj.price_fen)
 
-    @admin.display(description=gettext_lazy("unit price"), ordering="unit_price_fen")
+    @admin.display(description=MONEY_LABELS["unit_price"], ordering="unit_price_fen")
     def unit_price_yuan(self, obj: Any) -> str:
         return yuan(obj.unit_price_fen)
 
-    @admin.display(description=gettext_lazy("total"), ordering="total_fen")
+    @admin.display(description=MONEY_LABELS["total"], ordering="total_fen")
     def total_yuan(self, obj: Any) -> str:
         return yuan(obj.total_fen)
 
-    @admin.display(description=gettext_lazy("money due"), ordering="money_due_fen")
+    @admin.display(description=MONEY_LABELS["money_due"], ordering="money_due_fen")
     def money_due_yuan(self, obj: Any) -> str:
         return yuan(obj.money_due_fen)
 
-    @admin.display(description=gettext_lazy("paid"), ordering="paid_fen")
+    @admin.display(description=MONEY_LABELS["paid"], ordering="paid_fen")
     def paid_yuan(self, obj: Any) -> str:
         return yuan(obj.paid_fen)
 

@@ -70,3 +70,15 @@ def test_a_batch_item_price_is_typed_in_yuan_too(tenant, estate, batch):
     page = _client(tenant).get(f"/admin/shop/preorderbatch/{batch.pk}/change/").content.decode()
     field = f'name="items-0-price_fen" value="{item.price_fen / 100:.2f}"'
     assert field in page
+
+
+def test_saving_an_unchanged_price_records_no_change(tenant, estate):
+    from django.contrib.admin.models import LogEntry
+
+    url = f"/admin/shop/product/{estate['soy'].pk}/change/"
+    saved = _client(tenant).post(url, _product_form(estate, "12.00"))
+
+    assert saved.status_code == 302
+    entry = LogEntry.objects.filter(object_id=str(estate["soy"].pk)).latest("action_time")
+    assert "price" not in entry.get_change_message().lower()
+    assert Product.objects.get(pk=estate["soy"].pk).price_fen == 1200
