@@ -48,6 +48,19 @@ WRONG_PASSWORD_OR_CODE = "The password or the code is not right."
 User = get_user_model()
 
 
+@pytest.fixture(autouse=True)
+def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's clock stands still during a test: a delay of one second is still running
+    however slowly the machine gets through the test's requests, and passes only when
+    ``later`` says so. The codes below are read from the same clock."""
+    stopped = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: stopped)
+
+
+def clock() -> float:
+    return timezone.now().timestamp()
+
+
 def client_for(tenant: Tenant) -> Client:
     return Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
 
@@ -92,18 +105,18 @@ def enrol(tenant: Tenant, username: str = ADMIN) -> tuple[str, list[str]]:
         user = User.objects.get(username=username)
         device = services.two_factor_enrol_start(user=user)
         secret = services.secret_of(device)
-        codes = services.two_factor_enrol_confirm(user=user, code=pyotp.TOTP(secret).now())
+        codes = services.two_factor_enrol_confirm(user=user, code=pyotp.TOTP(secret).at(clock()))
     return secret, codes
 
 
 def next_code(secret: str) -> str:
     """The code of the next time step: accepted (one step of drift) and not yet used."""
-    return pyotp.TOTP(secret).at(time.time() + 30)
+    return pyotp.TOTP(secret).at(clock() + 30)
 
 
 def wrong_code(secret: str) -> str:
     totp = pyotp.TOTP(secret)
-    near = {totp.at(time.time() + d) for d in (-60, -30, 0, 30, 60)}
+    near = {totp.at(clock() + d) for d in (-60, -30, 0, 30, 60)}
     return next(c for c in (f"{n:06d}" for n in range(10**6)) if c not in near)
 
 
@@ -466,7 +479,9 @@ def test_enrolment_refuses_a_wrong_code_and_accepts_the_right_one(tenant):
         assert not RecoveryCode.objects.exists()
     assert audit_actions(tenant, "security.two_factor_enabled") == []
     # and the right code turns it on, showing eight recovery codes once
-    response = client.post(TWO_FACTOR, {"action": "confirm", "code": pyotp.TOTP(secret).now()})
+    response = client.post(
+        TWO_FACTOR, {"action": "confirm", "code": pyotp.TOTP(secret).at(clock())}
+    )
     assert response.status_code == 200
     codes = re.findall(
         r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", response.content.decode()
@@ -550,7 +565,7 @@ def test_the_enrolment_code_cannot_be_replayed_to_sign_in(tenant):
     with tenant_context(tenant):
         user = User.objects.get(username=ADMIN)
         secret = services.secret_of(services.two_factor_enrol_start(user=user))
-        code = pyotp.TOTP(secret).now()
+        code = pyotp.TOTP(secret).at(clock())
         services.two_factor_enrol_confirm(user=user, code=code)
     client = client_for(tenant)
     sign_in(client, ADMIN, ADMIN_PASSWORD)
@@ -707,7 +722,7 @@ def test_the_platform_admin_has_two_factor_too(db):
         username="ops", password=make_password("ops-pass-2026"), is_staff=True
     )
     secret = services.secret_of(services.two_factor_enrol_start(user=ops))
-    services.two_factor_enrol_confirm(user=ops, code=pyotp.TOTP(secret).now())
+    services.two_factor_enrol_confirm(user=ops, code=pyotp.TOTP(secret).at(clock()))
     client = Client(HTTP_HOST="localhost")
     response = sign_in(client, "ops", "ops-pass-2026")
     assert response.status_code == 302 and response["Location"] == VERIFY
