@@ -292,11 +292,13 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
 
         groups.insert(0, console_menu())
     for app in site.get_app_list(request):
+        pages = _app_pages(request, app["app_label"]) if tenant is not None else []
         groups.append(
             {
                 "title": app["name"],
                 "collapsible": True,
-                "items": [
+                "items": pages
+                + [
                     {"title": model["name"], "link": model["admin_url"]}
                     for model in app["models"]
                     if model.get("admin_url")
@@ -304,3 +306,26 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
             }
         )
     return groups
+
+
+def _runs_a_shop(request: HttpRequest) -> bool:
+    from tenants.community.actor import request_actor
+    from tenants.shop import access
+
+    return access.shops_operated(request_actor(request)).filter(active=True).exists()
+
+
+def _app_pages(request: HttpRequest, app_label: str) -> list[dict[str, Any]]:
+    """A module's own pages, first in its part of the menu: the tasks done every day."""
+    from django.urls import reverse
+
+    if app_label == "shop":
+        return [
+            {
+                "title": _("Counter"),
+                "icon": "point_of_sale",
+                "link": reverse("admin:shop_counter"),
+                "permission": _runs_a_shop,
+            }
+        ]
+    return []

@@ -298,4 +298,5 @@ def parcels(request: HttpRequest) -> HttpResponse:
     keep = timedelta(days=shop_settings().parcel_return_days)
     for parcel in waiting:
         parcel.return_by = parcel.arrived_at + keep  # type: ignore[attr-defined]
+        parcel.qr = _pickup_qr(parcel.pickup_code)  # type: ignore[attr-defined]
     return render(request, "pages/parcels.html", {"parcels": waiting})

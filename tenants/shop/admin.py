@@ -33,7 +33,7 @@ from linli.errors import LinliError
 from linli.http import absolute_url
 from linli.photo_admin import PhotoAdminMixin
 from tenants.community.actor import Actor, request_actor
-from tenants.shop import access, qr, selectors
+from tenants.shop import access, counter, qr, selectors
 from tenants.shop.models import (
     BatchItem,
     Booking,
@@ -333,6 +333,13 @@ class OrderAdmin(Scoped):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.counter_view)
+        return [path("counter/", view, name="shop_counter"), *super().get_urls()]
+
+    def counter_view(self, request: HttpRequest) -> HttpResponse:
+        return counter.counter_view(request, each_context=self.admin_site.each_context(request))
 
     @admin.action(description=gettext_lazy("Mark packed and ready (tells the resident)"))
     def mark_ready(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:

@@ -156,6 +156,18 @@ def parcels_waiting(parcels: QuerySet[Parcel]) -> QuerySet[Parcel]:
     return parcels.filter(status=Parcel.Status.WAITING).select_related("shop")
 
 
+def parcel_waiting_with_code(*, shop_id: int, code: str) -> Parcel | None:
+    """The parcel waiting at this shop under this pickup code (one at most), with what the
+    counter shows of its household."""
+    return (
+        Parcel.objects.filter(shop_id=shop_id, status=Parcel.Status.WAITING, pickup_code=code)
+        .select_related("household__unit__building__estate")
+        .first()
+        if code
+        else None
+    )
+
+
 def service_list(
     services: QuerySet[PartnerService], *, category: str | None = None
 ) -> QuerySet[PartnerService]:
