@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.widgets import (
@@ -92,6 +93,17 @@ def _order_at(shop_id: int, code: str) -> Order | None:
     return selectors.order_shown(found)
 
 
+def _batch_still_open(order: Order) -> bool:
+    """A pre-order whose batch still takes orders is packed only after it closes."""
+    batch = order.batch
+    return (
+        batch is not None
+        and order.status == Order.Status.PLACED
+        and batch.closed_at is None
+        and timezone.now() < batch.closes_at
+    )
+
+
 def _lines(order: Order) -> list[dict[str, Any]]:
     return [
         {
@@ -136,6 +148,7 @@ def _found(shop_id: int, code: str) -> dict[str, Any]:
         "lines": _lines(order) if order is not None else [],
         "due": f"¥{yuan(order.money_due_fen)}" if order is not None else "",
         "total": f"¥{yuan(order.total_fen)}" if order is not None else "",
+        "batch_open": order is not None and _batch_still_open(order),
         "parcel": parcel,
         "household": selectors.household_label(parcel.household) if parcel else "",
         "payment": PaymentForm(),

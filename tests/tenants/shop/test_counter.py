@@ -286,3 +286,24 @@ def test_the_counter_is_in_the_menu_and_in_chinese(tenant, estate):
     for words in ("柜台", "取货码", "现金", "应收"):
         assert words in page, words
     assert "Pickup code" not in page and "Paid by" not in page
+
+
+def test_a_pre_order_is_not_offered_for_packing_while_its_batch_takes_orders(tenant, estate, batch):
+    from tests.tenants.shop.conftest import items
+
+    greens, _eggs = items(batch)
+    order = orders.order_place(
+        resident_id=estate["xu"].pk,
+        batch_id=batch.pk,
+        slot_id=batch.slots.first().pk,
+        lines=[(greens.pk, 2)],
+    )
+    client = _operator(tenant, estate)
+
+    page = client.get(COUNTER, {"code": order.pickup_code}).content.decode()
+    assert "Orders for this batch are still open until" in page
+    assert 'value="order_ready"' not in page and 'value="order_pick_up"' not in page
+
+    catalogue.batch_close(batch_id=batch.pk)
+    page = client.get(COUNTER, {"code": order.pickup_code}).content.decode()
+    assert 'value="order_ready"' in page
