@@ -233,3 +233,31 @@ def test_parcels_show_shelf_arrival_and_return_deadline(client, xu, estate):
     assert f'Arrived: <span class="d">{arrived:%m-%d}' in page
     assert f'Collect by <span class="d">{back:%m-%d}' in page
     assert len(response.content) < 10 * 1024
+
+
+def test_a_waiting_parcel_shows_its_pickup_code_as_a_qr_code(client, xu, estate):
+    import re
+
+    first = parcel_log(
+        shop_id=estate["shop"].pk,
+        carrier="顺丰",
+        tracking_number="SF2",
+        household_id=xu.household_id,
+    )
+    second = parcel_log(
+        shop_id=estate["shop"].pk,
+        carrier="圆通",
+        tracking_number="YT2",
+        household_id=xu.household_id,
+    )
+    response = client.get("/r/parcels")
+    page = response.content.decode()
+
+    # one QR per parcel, each after its own letters, with words for a screen reader
+    qrs = re.findall(
+        r'<p class="code"[^>]*>(\w+)</p>\s*<div class="qr" role="img" aria-label="([^"]+)"><svg',
+        page,
+    )
+    assert sorted(code for code, _label in qrs) == sorted([first.pickup_code, second.pickup_code])
+    assert {label for _code, label in qrs} == {"Pickup code as a QR code"}
+    assert len(response.content) < 10 * 1024
