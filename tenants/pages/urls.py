@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="pages-home"),
     path("sign-in", views.sign_in, name="pages-sign-in"),
     path("sign-out", views.sign_out, name="pages-sign-out"),
+    path("text-size", views.text_size, name="pages-text-size"),
     path("pass/<str:token>", views.household_pass, name="pages-pass"),
     path("shop", shop_views.shop, name="pages-shop"),
     path("shop/batches/<str:token>", shop_views.batch, name="pages-batch"),

@@ -19,6 +19,9 @@ from tenants.community.actor import actor_for_resident
 from tenants.pages import signin
 
 COOKIE = "linli_r"
+# The larger-text mode (长辈版): kept in the browser, signed in or not, for a year.
+TEXT_COOKIE = "linli_text"
+TEXT_LARGE = "large"
 View = Callable[..., HttpResponse]
 
 
@@ -111,6 +114,26 @@ def sign_out(request: HttpRequest) -> HttpResponse:
         signin.session_revoke(token=token)
     response = HttpResponseRedirect("/r/sign-in")
     response.delete_cookie(COOKIE)
+    return response
+
+
+@require_http_methods(["POST"])
+def text_size(request: HttpRequest) -> HttpResponse:
+    """The larger-text switch in every page's header: back to the same page, now in the
+    size asked for. Works without JavaScript."""
+    response = HttpResponseRedirect(_next(request))
+    if request.POST.get("size") == TEXT_LARGE:
+        response.set_cookie(
+            TEXT_COOKIE,
+            TEXT_LARGE,
+            max_age=365 * 86400,
+            path="/r/",
+            httponly=True,
+            samesite="Lax",
+            secure=not settings.DEBUG,
+        )
+    else:
+        response.delete_cookie(TEXT_COOKIE, path="/r/")
     return response
 
 

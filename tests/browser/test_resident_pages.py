@@ -1,6 +1,7 @@
 """Mr Xu (70) on his phone: back on the phone step the code box is still there; an order
 error keeps what he typed; he checks the total, orders, sees the code as letters and QR,
-cancels after being asked. Every tap target is 48 px tall; no favicon request fails."""
+cancels after being asked, then turns the larger text on. Every tap target is 48 px tall;
+no favicon request fails."""
 
 from __future__ import annotations
 
@@ -114,15 +115,15 @@ def test_mr_xu_orders_after_a_mistake_and_cancels(site, phone_page):
     # sign in, go back to the phone step and send the number again: the code box is there
     page.goto(f"{base}/r/sign-in?next=/r/shop")
     page.fill("#phone", PHONE)
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.go_back()
     page.fill("#phone", PHONE)
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     assert page.locator("#code").is_visible()
     check(page, "resident-1-sign-in-again")
     assert _small_targets(page) == []
     page.fill("#code", _code(site))
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.wait_for_url("**/r/shop")
     check(page, "resident-2-my-shop")
     assert _small_targets(page) == []
@@ -153,7 +154,7 @@ def test_mr_xu_orders_after_a_mistake_and_cancels(site, phone_page):
     assert _small_targets(page) == []
     page.locator(f"a[href='/r/orders/{order.pk}/cancel']").click()
     check(page, "resident-6-cancel-asks")
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.wait_for_url(f"**/r/orders/{order.pk}")
     order = _in(site, lambda: Order.objects.get())
     assert order.status == "cancelled" and order.pickup_code not in page.content()
@@ -163,4 +164,29 @@ def test_mr_xu_orders_after_a_mistake_and_cancels(site, phone_page):
     assert "20" in page.locator("h1").inner_text()
     check(page, "resident-7-statement")
     assert _small_targets(page) == []
+    _larger_text(page, base)
     assert failed == []  # no favicon (or anything else) answered 404
+
+
+def _larger_text(page: Any, base: str) -> None:
+    """长辈版: one tap in the header makes every page's text larger, and it stays so; the
+    tap targets stay 48 px and nothing runs off the side of a 390 px screen."""
+    page.goto(f"{base}/r/")
+    size = "() => getComputedStyle(document.body).fontSize"
+    assert page.evaluate(size) == "20px"
+    check(page, "resident-8-home-normal-text")
+
+    page.get_by_role("button", name="长辈版（大字）").click()  # noqa: RUF001 - Chinese brackets
+    page.wait_for_url("**/r/")
+    assert page.evaluate(size) == "26px"
+    check(page, "resident-9-home-larger-text")
+    for path, name in (("/r/shop", "10-shop"), ("/r/points", "11-statement")):
+        page.goto(f"{base}{path}")
+        assert page.evaluate(size) == "26px", path
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= 390, (path, wide)
+        assert _small_targets(page) == []
+        check(page, f"resident-{name}-larger-text")
+    page.get_by_role("button", name="标准字号").click()
+    page.wait_for_url("**/r/points")
+    assert page.evaluate(size) == "20px"

@@ -109,9 +109,9 @@ def _latest_code(tenant: Tenant) -> str:
 def sign_in(page: Any, site: dict[str, Any], phone: str, next_path: str = "/r/") -> None:
     page.goto(f"{site['base']}/r/sign-in?next={next_path}")
     page.fill("#phone", phone)
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.fill("#code", _latest_code(site["tenant"]))
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.wait_for_url(f"**{next_path}")
 
 
@@ -127,9 +127,9 @@ def test_the_pre_order_story_in_a_phone_browser(site, phone_page):
     page.locator("a[href^='/r/sign-in']").click()
     page.fill("#phone", site["phone"])
     check(page, "2-sign-in")
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.fill("#code", _latest_code(tenant))
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     # back on the batch: two 斤 of greens, 3 points (half of 6 yuan)
     page.wait_for_url(f"**/r/shop/batches/{batch.qr_token}")
     with tenant_context(tenant):
@@ -137,7 +137,7 @@ def test_the_pre_order_story_in_a_phone_browser(site, phone_page):
     page.fill(f"#item_{item_id}", "2")
     page.fill("#points", "3")
     check(page, "3-order-form")
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.wait_for_url("**/r/orders/*")
     with tenant_context(tenant):
         order = Order.objects.get()
@@ -215,7 +215,7 @@ def test_a_corridor_light_raised_with_a_photo_and_followed(site, phone_page):
         {"name": "light.png", "mimeType": "image/png", "buffer": png()},
     )
     check(page, "topic-1-raise")
-    page.locator("button[type=submit]").click()
+    page.locator("main button[type=submit]").click()
     page.wait_for_url("**/r/topics/*")
     with within(tenant):
         topic = Topic.objects.get(title="樓道燈壞了")

@@ -178,3 +178,36 @@ def test_forms_refuse_a_post_without_the_csrf_token(in_shop_tenant, xu):
     strict = Client(HTTP_HOST=host_of(in_shop_tenant), enforce_csrf_checks=True)
     assert strict.post("/r/sign-in", {"phone": PHONE}).status_code == 403
     assert not SignInCode.objects.exists()
+
+
+def test_the_larger_text_switch_is_kept_and_brings_you_back(in_shop_tenant, xu):
+    client = page_client(in_shop_tenant)
+    sign_in(client)
+    before = client.get("/r/parcels").content.decode()
+    assert '<html lang="en">' in before and 'value="large">Larger text</button>' in before
+
+    switched = client.post("/r/text-size", {"size": "large", "next": "/r/parcels"})
+
+    assert (switched.status_code, switched["Location"]) == (302, "/r/parcels")
+    cookie = switched.cookies["linli_text"]
+    assert (cookie.value, cookie["path"], cookie["httponly"]) == ("large", "/r/", True)
+    for path in ("/r/parcels", "/r/", "/r/points"):
+        page = client.get(path).content.decode()
+        assert '<html lang="en" class="large">' in page, path
+        assert 'value="normal">Normal text</button>' in page
+    # and back to the normal size
+    normal = client.post("/r/text-size", {"size": "normal", "next": "/r/"})
+    assert normal.cookies["linli_text"].value == ""
+    assert 'class="large"' not in client.get("/r/").content.decode()
+
+
+def test_the_switch_is_there_before_signing_in_and_never_leaves_the_site(in_shop_tenant):
+    client = page_client(in_shop_tenant)
+    assert 'action="/r/text-size"' in client.get("/r/sign-in").content.decode()
+    for target in ("https://evil.example/", "//evil.example/r/", "/admin/", "", "/r/\\x"):
+        moved = client.post("/r/text-size", {"size": "large", "next": target})
+        assert moved.status_code == 302
+        assert moved["Location"] in ("/r/", "/r/%5Cx"), target
+    assert client.get("/r/text-size").status_code == 405
+    # anything but "large" is the normal size, never an error
+    assert client.post("/r/text-size", {"size": "巨大" * 1000}).status_code == 302

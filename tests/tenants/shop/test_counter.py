@@ -3,6 +3,8 @@ order or parcel it is for, takes the money due and hands it over."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -19,7 +21,7 @@ NOT_HERE = "No open order or waiting parcel has this code here."
 
 def _operator(tenant, estate, language: str = "en") -> Client:
     """The shop's operator (a resident with the shop-operator role), signed in to the admin."""
-    user = UserFactory(username="counter")
+    user: Any = UserFactory(username="counter")
     operator = estate["operator"]
     operator.user = user
     operator.save(update_fields=["user"])
@@ -267,7 +269,7 @@ def test_another_tenants_code_is_nobodys_here(tenant, other_tenant, estate):
 
 
 def test_staff_who_run_no_shop_have_no_counter(tenant, estate):
-    user = UserFactory(username="clerk")
+    user: Any = UserFactory(username="clerk")
     user.user_permissions.set(Permission.objects.filter(content_type__app_label="shop"))
     client = Client(HTTP_HOST=host_of(tenant), HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
