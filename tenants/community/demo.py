@@ -31,71 +31,71 @@ from tenants.community.models import (
 )
 
 SURNAMES = (
-    "李王張劉陳楊黃趙吳周徐孫馬朱胡郭何高林羅鄭梁謝宋唐許韓馮鄧曹彭曾蕭田董袁潘蔣蔡余杜葉程蘇魏呂"
-    "丁任沈姚盧姜崔鍾譚陸汪范金石廖賈夏韋方白鄒孟熊秦邱江尹薛段雷侯龍史陶黎賀顧毛郝龔邵萬錢嚴覃武戴莫孔湯"
+    "李王张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蒋蔡余杜叶程苏魏吕"
+    "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤"
 )
 GIVEN = (
-    "偉芳娜秀英敏靜麗強磊軍洋勇艷傑娟濤明超秀蘭霞平剛桂英華建國志紅玉蘭"
-    "小紅海燕文博子涵宇軒浩然欣怡梓萱思遠佳琪雨桐俊傑嘉怡"
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰"
+    "小红海燕文博子涵宇轩浩然欣怡梓萱思远佳琪雨桐俊杰嘉怡"
 )
 ESTATE_FIRST = (
-    "學府",
-    "萬象",
+    "学府",
+    "万象",
     "碧桂",
     "翠湖",
     "金域",
     "御景",
-    "龍湖",
-    "華府",
-    "錦繡",
-    "陽光",
-    "東方",
-    "名門",
-    "濱江",
-    "桂園",
+    "龙湖",
+    "华府",
+    "锦绣",
+    "阳光",
+    "东方",
+    "名门",
+    "滨江",
+    "桂园",
     "荔景",
-    "書香",
-    "鳳凰",
-    "天譽",
+    "书香",
+    "凤凰",
+    "天誉",
     "和美",
-    "鄰里",
-    "義昌",
+    "邻里",
+    "义昌",
     "岑城",
     "南山",
-    "紫荊",
+    "紫荆",
 )
 ESTATE_SECOND = (
-    "一號",
-    "公館",
-    "花園",
+    "一号",
+    "公馆",
+    "花园",
     "名苑",
     "雅居",
     "新城",
-    "華庭",
-    "家園",
+    "华庭",
+    "家园",
     "豪庭",
     "苑",
-    "山莊",
-    "廣場",
+    "山庄",
+    "广场",
 )
-STREETS = ("岑城街道", "義昌街道", "城中街道", "城東街道", "城南街道")
-ROADS = ("學府路", "義昌大道", "玉梧大道", "城中路", "東華路", "南興路", "桂岑路", "鳳凰路")
+STREETS = ("岑城街道", "义昌街道", "城中街道", "城东街道", "城南街道")
+ROADS = ("学府路", "义昌大道", "玉梧大道", "城中路", "东华路", "南兴路", "桂岑路", "凤凰路")
 TAGS = (
-    ("黨員", ResidentTag.Frequency.MONTHLY),
-    ("獨居老人", ResidentTag.Frequency.DAILY),
-    ("殘疾人", ResidentTag.Frequency.WEEKLY),
-    ("留守兒童", ResidentTag.Frequency.WEEKLY),
-    ("流動人口", ResidentTag.Frequency.MONTHLY),
+    ("党员", ResidentTag.Frequency.MONTHLY),
+    ("独居老人", ResidentTag.Frequency.DAILY),
+    ("残疾人", ResidentTag.Frequency.WEEKLY),
+    ("留守儿童", ResidentTag.Frequency.WEEKLY),
+    ("流动人口", ResidentTag.Frequency.MONTHLY),
 )
 ORGANISATIONS = (
-    ("岑溪市供電局", Organisation.Kind.UTILITY),
-    ("岑溪市自來水公司", Organisation.Kind.UTILITY),
-    ("岑溪市住房和城鄉建設局", Organisation.Kind.DEPARTMENT),
+    ("岑溪市供电局", Organisation.Kind.UTILITY),
+    ("岑溪市自来水公司", Organisation.Kind.UTILITY),
+    ("岑溪市住房和城乡建设局", Organisation.Kind.DEPARTMENT),
     ("岑溪市民政局", Organisation.Kind.DEPARTMENT),
-    ("岑溪市衛生健康局", Organisation.Kind.DEPARTMENT),
+    ("岑溪市卫生健康局", Organisation.Kind.DEPARTMENT),
     ("岑溪市教育局", Organisation.Kind.DEPARTMENT),
 )
-SERVICE_COMPANIES = ("家政服務", "養老服務", "教育培訓", "社區診所", "物業服務", "家電維修")
+SERVICE_COMPANIES = ("家政服务", "养老服务", "教育培训", "社区诊所", "物业服务", "家电维修")
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _name(rng: random.Random) -> str:
 
 
 def _estate_names(count: int) -> list[str]:
-    names = ["學府一號", "萬象公館"]
+    names = ["学府一号", "万象公馆"]
     for second in ESTATE_SECOND:
         for first in ESTATE_FIRST:
             name = first + second
@@ -142,20 +142,20 @@ def community_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
     levels = AreaLevel.objects.bulk_create(
         [
             AreaLevel(depth=1, name="街道"),
-            AreaLevel(depth=2, name="社區"),
-            AreaLevel(depth=3, name="網格"),
+            AreaLevel(depth=2, name="社区"),
+            AreaLevel(depth=3, name="网格"),
         ]
     )
     streets = Area.objects.bulk_create(
         Area(level=levels[0], name=STREETS[i % len(STREETS)], path="") for i in range(shape.streets)
     )
     communities = Area.objects.bulk_create(
-        Area(level=levels[1], parent=street, name=f"{street.name[:2]}第{j + 1}社區", path="")
+        Area(level=levels[1], parent=street, name=f"{street.name[:2]}第{j + 1}社区", path="")
         for street in streets
         for j in range(shape.communities_per_street)
     )
     grids = Area.objects.bulk_create(
-        Area(level=levels[2], parent=community, name=f"{community.name}第{k + 1}網格", path="")
+        Area(level=levels[2], parent=community, name=f"{community.name}第{k + 1}网格", path="")
         for community in communities
         for k in range(shape.grids_per_community)
     )
@@ -168,19 +168,19 @@ def community_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
         Estate(
             name=name,
             area=grids[i % len(grids)],
-            address=f"岑溪市{rng.choice(ROADS)}{rng.randint(1, 399)}號",
+            address=f"岑溪市{rng.choice(ROADS)}{rng.randint(1, 399)}号",
             latitude=round(22.918 + rng.uniform(-0.03, 0.03), 6),
             longitude=round(110.994 + rng.uniform(-0.03, 0.03), 6),
         )
         for i, name in enumerate(_estate_names(shape.estates))
     )
     buildings = Building.objects.bulk_create(
-        Building(estate=estate, name=f"{b + 1}棟")
+        Building(estate=estate, name=f"{b + 1}栋")
         for estate in estates
         for b in range(rng.randint(*shape.buildings))
     )
     units = Unit.objects.bulk_create(
-        Unit(building=building, name=f"{u + 1}單元")
+        Unit(building=building, name=f"{u + 1}单元")
         for building in buildings
         for u in range(shape.units_per_building)
     )
@@ -315,8 +315,8 @@ def community_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
     ]
     organisations += [
         Organisation(
-            name=f"{rng.choice(('歸義', '南渡', '馬路', '糯垌', '筋竹', '大隆'))}鎮"
-            f"第{v + 1}村農業專業合作社",
+            name=f"{rng.choice(('归义', '南渡', '马路', '糯垌', '筋竹', '大隆'))}镇"
+            f"第{v + 1}村农业专业合作社",
             kind=Organisation.Kind.COOPERATIVE,
             contact_name=_name(rng),
         )
@@ -328,7 +328,7 @@ def community_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
             f"{SERVICE_COMPANIES[c % len(SERVICE_COMPANIES)]}有限公司",
             kind=(
                 Organisation.Kind.PROPERTY_MANAGEMENT
-                if SERVICE_COMPANIES[c % len(SERVICE_COMPANIES)] == "物業服務"
+                if SERVICE_COMPANIES[c % len(SERVICE_COMPANIES)] == "物业服务"
                 else Organisation.Kind.COMPANY
             ),
             contact_name=_name(rng),
@@ -340,7 +340,9 @@ def community_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
         [
             Term(key="help_team", language="zh-hant", label="鄰里幫幫團"),
             Term(key="help_team", language="zh-hans", label="邻里帮帮团"),
+            Term(key="estate", language="zh-hans", label="小区"),
             Term(key="estate", language="zh-hant", label="小區"),
+            Term(key="neighbourhood_council", language="zh-hans", label="邻里议事会"),
             Term(key="neighbourhood_council", language="zh-hant", label="鄰里議事會"),
         ]
     )

@@ -26,16 +26,16 @@ from tenants.deliberation.models import (
 )
 
 TITLES = (
-    ("樓道燈不亮", "facilities"),
-    ("小區車輛亂停", "parking"),
-    ("垃圾分類點太遠", "sanitation"),
-    ("健身器材損壞", "facilities"),
-    ("噪音擾民", "neighbours"),
-    ("綠化帶缺人打理", "greenery"),
+    ("楼道灯不亮", "facilities"),
+    ("小区车辆乱停", "parking"),
+    ("垃圾分类点太远", "sanitation"),
+    ("健身器材损坏", "facilities"),
+    ("噪音扰民", "neighbours"),
+    ("绿化带缺人打理", "greenery"),
 )
 VOTES = ("for", "against", "abstain")
 WITHOUT_QUORUM_REASON = (
-    "颱風夜到場戶數不足法定人數、議題急需處理、召集人決定照常表決並於下次會議追認。"
+    "台风夜到场户数不足法定人数、议题急需处理、召集人决定照常表决并于下次会议追认。"
 )
 SHAPES = {
     "small": {"topics_per_estate": 6, "visits_per_household": 2},
@@ -64,13 +64,13 @@ def deliberation_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
             topics.append(
                 Topic(
                     title=title,
-                    description=f"{title} 請議事會討論",
+                    description=f"{title} 请议事会讨论",
                     category=category,
                     raised_by_id=rng.choice(people),
                     scope="estate",
                     estate_id=estate,
                     status=statuses[n % len(statuses)],
-                    rejection_reason="不屬於本小區事務"
+                    rejection_reason="不属于本小区事务"
                     if statuses[n % len(statuses)] == "rejected"
                     else "",
                 )
@@ -143,13 +143,13 @@ def _council_build(
     )
     meetings = Meeting.objects.bulk_create(
         Meeting(
-            title="鄰里議事會",
+            title="邻里议事会",
             estate_id=estate,
             starts_at=clock.at(today - timedelta(days=30), time(19, 30)),  # an evening council
-            place="黨群服務中心",
+            place="党群服务中心",
             convener_id=secretaries.get(estate, people[0]),
             status="closed",
-            minutes="議題逐一討論並表決。",
+            minutes="议题逐一讨论并表决。",
             invited_households=invited.get(estate, 0),
         )
         for estate, people in by_estate.items()
@@ -183,7 +183,7 @@ def _council_build(
             cast[choice] += 1
             voter = f"h:{household}" if per_household else f"r:{resident}"
             votes.append(Vote(item=item, resident_id=resident, voter=voter, choice=choice))
-        item.outcome = "通過" if cast["for"] > cast["against"] else "未通過"
+        item.outcome = "通过" if cast["for"] > cast["against"] else "未通过"
         changes: dict[str, list[object]] = {
             "votes": [None, list(cast.values())],
             "quorum": [None, [meeting.invited_households, present, required]],

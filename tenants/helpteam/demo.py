@@ -29,13 +29,13 @@ from tenants.helpteam.models import (
 
 SKILLS = (
     ("child_pickup", "接送孩子"),
-    ("plumbing", "水管維修"),
-    ("electrical", "電路維修"),
+    ("plumbing", "水管维修"),
+    ("electrical", "电路维修"),
     ("elderly_company", "陪伴老人"),
-    ("shopping", "代買代送"),
-    ("tutoring", "課業輔導"),
-    ("cleaning", "清潔打掃"),
-    ("hairdressing", "義剪"),
+    ("shopping", "代买代送"),
+    ("tutoring", "课业辅导"),
+    ("cleaning", "清洁打扫"),
+    ("hairdressing", "义剪"),
 )
 SHAPES = {
     "small": {"squads": 4, "requests": 60, "activities": 2},
@@ -50,12 +50,12 @@ def helpteam_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
     skills = Skill.objects.bulk_create(Skill(code=c, name=n) for c, n in SKILLS)
     estates = list(Estate.objects.order_by("pk"))
     teams = HelpTeam.objects.bulk_create(
-        HelpTeam(estate=e, name=f"{e.name}鄰里幫幫團") for e in estates
+        HelpTeam(estate=e, name=f"{e.name}邻里帮帮团") for e in estates
     )
     partners = list(Organisation.objects.exclude(kind="cooperative").order_by("pk"))
     squads = Squad.objects.bulk_create(
         Squad(
-            name=f"鄰里志願服務隊第{n + 1}隊",
+            name=f"邻里志愿服务队第{n + 1}队",
             organisation=partners[n % len(partners)] if partners and n % 3 == 0 else None,
         )
         for n in range(shape["squads"])
@@ -125,7 +125,7 @@ def helpteam_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
                 requester_id=who,
                 household_id=requesters[who] or rng.choice(households),
                 category=rng.choice(SKILLS)[0],
-                description="小事我幫您",
+                description="小事我帮您",
                 urgency="normal",
                 window_start=start,
                 window_end=start + timedelta(hours=3),
@@ -141,11 +141,11 @@ def helpteam_demo_build(*, scale: str, seed: int = 2021) -> dict[str, int]:
     HelpRequest.objects.bulk_create(requests, batch_size=5000)
     awarded = _award_history([r for r in requests if r.status == "confirmed"])
     spaces = Space.objects.bulk_create(
-        Space(estate=e, name=name) for e in estates for name in ("樂鄰坊", "親鄰坊")
+        Space(estate=e, name=name) for e in estates for name in ("乐邻坊", "亲邻坊")
     )
     activities = Activity.objects.bulk_create(
         Activity(
-            title=rng.choice(["小事我幫您", "義剪進小區", "親子讀書會", "長者健康講座"]),
+            title=rng.choice(["小事我帮您", "义剪进小区", "亲子读书会", "长者健康讲座"]),
             estate=space.estate,
             space=space,
             starts_at=clock.at(today + timedelta(days=rng.randint(1, 30)), time(9 + n % 8)),

@@ -36,25 +36,25 @@ from tenants.shop.models import (
 
 PRODUCE = (
     ("青菜", "斤", 300, 50),
-    ("土雞蛋", "盒", 2500, 20),
+    ("土鸡蛋", "盒", 2500, 20),
     ("砂糖橘", "斤", 600, 30),
-    ("紅薯", "斤", 250, 50),
-    ("豆腐", "塊", 300, 0),
+    ("红薯", "斤", 250, 50),
+    ("豆腐", "块", 300, 0),
     ("六堡茶", "盒", 8800, 10),
 )
 DAILY_GOODS = (
-    ("醬油", "瓶", 1200, 100),
+    ("酱油", "瓶", 1200, 100),
     ("大米", "袋", 5900, 20),
     ("洗衣液", "瓶", 2990, 50),
-    ("衛生紙", "提", 2490, 50),
+    ("卫生纸", "提", 2490, 50),
 )
-CARRIERS = ("順豐", "中通", "圓通", "韻達", "郵政", "京東")
+CARRIERS = ("顺丰", "中通", "圆通", "韵达", "邮政", "京东")
 SERVICES = (
-    ("housekeeping", "家居清潔兩小時", 8000, 30),
-    ("elderly_care", "上門陪護半天", 6000, 25),
-    ("education", "小學作業輔導", 5000, 20),
-    ("medical", "上門量血壓測血糖", 1000, 5),
-    ("property", "水電小修", 3000, None),
+    ("housekeeping", "家居清洁两小时", 8000, 30),
+    ("elderly_care", "上门陪护半天", 6000, 25),
+    ("education", "小学作业辅导", 5000, 20),
+    ("medical", "上门量血压测血糖", 1000, 5),
+    ("property", "水电小修", 3000, None),
 )
 SHAPES = {
     "small": {"weeks": 4, "orders_per_batch": 6, "parcels_per_shop": 40, "bookings": 20},
@@ -96,7 +96,7 @@ def shop_demo_build(*, scale: str, seed: int = 2022) -> dict[str, int]:
     shops = Shop.objects.bulk_create(
         Shop(
             estate=e,
-            name=f"{e.name}鄰家小店",
+            name=f"{e.name}邻家小店",
             zones=["daily_goods", "parcels", "preorders"],
             opening_hours="08:00-20:00",
         )
@@ -105,7 +105,7 @@ def shop_demo_build(*, scale: str, seed: int = 2022) -> dict[str, int]:
     villages = list(Organisation.objects.filter(kind="cooperative").order_by("pk"))
     suppliers = Supplier.objects.bulk_create(
         Supplier(name=o.name, kind="cooperative", contact_name=o.contact_name) for o in villages
-    ) or [Supplier.objects.create(name="大業村農業專業合作社", kind="cooperative")]
+    ) or [Supplier.objects.create(name="大业村农业专业合作社", kind="cooperative")]
     products = Product.objects.bulk_create(
         [
             Product(
@@ -149,7 +149,7 @@ def shop_demo_build(*, scale: str, seed: int = 2022) -> dict[str, int]:
                 PreorderBatch(
                     shop=s,
                     supplier=suppliers[(s.pk + week) % len(suppliers)],
-                    title=f"第{week + 1}週 鄉村直供",
+                    title=f"第{week + 1}周 乡村直供",
                     opens_at=opens,
                     closes_at=closes,
                     opened_at=opens,

@@ -302,7 +302,7 @@ def test_a_damaged_or_foreign_archive_restores_nothing(demo_city: Tenant, tmp_pa
     def one_row_edited(name: str, data: bytes) -> bytes:
         if name != "tables/community_estate.copy":
             return data
-        edited = data.replace("學府".encode(), "学府".encode(), 1)  # one name, re-spelt
+        edited = data.replace("学府".encode(), "學府".encode(), 1)  # one name, re-spelt
         assert edited != data
         return edited
 

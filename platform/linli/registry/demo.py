@@ -51,7 +51,7 @@ def _demo_tenant_create(slug: str) -> Tenant:
     return tenant_create(
         slug=slug,
         name="岑溪市 Cenxi",
-        region="廣西 梧州 Wuzhou, Guangxi",
+        region="广西 梧州 Wuzhou, Guangxi",
         locale="zh-hans",
         time_zone="Asia/Shanghai",
         currency="CNY",

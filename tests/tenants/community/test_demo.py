@@ -13,7 +13,7 @@ def test_the_small_demo_city_is_built_in_a_new_tenant(db):
     assert counts["estates"] == 3
     assert counts["households"] == 3 * 2 * 2 * 4
     with tenant_context(tenant):
-        assert Estate.objects.filter(name__in=["學府一號", "萬象公館"]).count() == 2
+        assert Estate.objects.filter(name__in=["学府一号", "万象公馆"]).count() == 2
         assert Resident.objects.count() == counts["residents"] > 0
         leaders = RoleAssignment.objects.filter(role=Role.BUILDING_LEADER).count()
         assert leaders == counts["buildings"]

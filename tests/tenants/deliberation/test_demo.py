@@ -37,7 +37,7 @@ def test_the_demos_decisions_have_their_quorum_or_say_they_had_none(db):
             assert (item.without_quorum_reason != "") == item.decided_without_quorum
             # one vote per household present: the votes add up to the attendance
             assert item.f + item.a + item.s == counted.present
-            assert item.outcome == ("通過" if item.f > item.a else "未通過")
+            assert item.outcome == ("通过" if item.f > item.a else "未通过")
             # convened by the estate's secretary, who answers for a decision without quorum
             assert RoleAssignment.objects.filter(
                 resident_id=meeting.convener_id,
