@@ -129,6 +129,10 @@ def install(api: NinjaAPI) -> None:
         errors = None
         if exc.field:
             errors = [{"pointer": f"/body/{exc.field}", "message": exc.message}]
+        # A form checked whole (a signup) names every field that is not right.
+        problems: dict[str, str] = getattr(exc, "problems", {})
+        if problems:
+            errors = [{"pointer": f"/body/{f}", "message": m} for f, m in problems.items()]
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return problem(exc.status, exc.code, exc.message, errors=errors, headers=headers)
 

@@ -173,3 +173,57 @@ def test_the_api_checks_availability_and_takes_signups(platform_client, mailbox)
         content_type="application/json",
     )
     assert weak.status_code == 422 and weak.json()["code"] == "password_weak"
+
+
+def test_every_problem_on_the_form_is_told_at_once_at_its_field(db):
+    platform = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    form = {**FORM, "district_name": "", "slug": "Bad Slug!", "email": "not-an-email",
+            "password": "12345678", "admin_name": "王主任"}  # fmt: skip
+
+    refused = platform.post("/signup", form)
+
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "有 4 处需要改正" in page
+    for field in ("district_name", "slug", "email", "password"):
+        assert f'id="{field}-problem"' in page, field
+        assert f'href="#{field}"' in page, field
+    assert "网址（子域名）须为 2 到 40 个字符" in page  # noqa: RUF001
+    assert "标识" not in page
+    # what was typed stays, the name among it, and nothing is kept
+    assert 'value="王主任"' in page and 'value="Bad Slug!"' in page
+    assert 'id="admin_name-problem"' not in page
+    assert "https://cenxi.localhost/" in page  # the example, not the address refused
+    assert not Signup.objects.exists()
+
+
+def test_the_time_zone_is_chosen_and_the_address_previewed(db):
+    platform = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="en")
+    page = platform.get("/signup").content.decode()
+    assert '<select id="time_zone" name="time_zone">' in page
+    assert '<option value="Asia/Shanghai" selected>' in page
+    assert "Your district's address: https://cenxi.localhost/" in page
+    typed = platform.post("/signup", {**FORM, "slug": "nuodong", "email": "x"}).content.decode()
+    assert "https://nuodong.localhost/" in typed
+    unknown = platform.post("/signup", {**FORM, "time_zone": "Mars/Olympus"})
+    assert unknown.status_code == 422
+    assert 'id="time_zone-problem"' in unknown.content.decode()
+    assert "Unknown time zone" in unknown.content.decode()
+
+
+def test_the_platform_home_links_to_signup(db):
+    home = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="zh-hans").get("/")
+    assert 'href="/signup"' in home.content.decode()
+
+
+def test_the_api_names_every_field_that_is_not_right(platform_client, mailbox):
+    body = {"district_name": "糯垌镇", "slug": "Bad Slug", "email": "nope", "password": "short",
+            "admin_name": "王主任"}  # fmt: skip
+    refused = platform_client.post(
+        "/api/v1/platform/signups", body, content_type="application/json"
+    )
+    assert refused.status_code == 422
+    pointers = [e["pointer"] for e in refused.json()["errors"]]
+    assert pointers == ["/body/slug", "/body/email", "/body/password"]
+    assert refused.json()["code"] == "slug_invalid"
+    assert not Signup.objects.exists()

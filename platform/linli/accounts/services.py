@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -65,6 +66,85 @@ def slug_check(slug: str) -> str:
     return slug
 
 
+class SignupInvalid(ValidationFailed):
+    """Every field of the signup form that is not right, each with its message (the
+    first one is the error's own, for callers that show one)."""
+
+    def __init__(self, problems: dict[str, LinliError]) -> None:
+        first = next(iter(problems.values()))
+        super().__init__(first.message, code=first.code, field=first.field)
+        self.status = first.status  # a taken address alone is still a 409
+        self.problems = {field: error.message for field, error in problems.items()}
+
+
+def signup_problems(
+    *,
+    district_name: str,
+    slug: str,
+    email: str,
+    password: str,
+    admin_name: str,
+    locale: str,
+    time_zone: str,
+    modules: list[str] | tuple[str, ...],
+) -> dict[str, LinliError]:
+    """What is wrong with a signup, field by field in the form's order (empty: nothing)."""
+    problems: dict[str, LinliError] = {}
+
+    def check(field: str, test: Any) -> None:
+        try:
+            test()
+        except LinliError as exc:
+            problems[field] = exc
+
+    def name() -> None:
+        if not (district_name or "").strip() or len(district_name.strip()) > 120:
+            raise ValidationFailed(
+                _("Give the district's name."), code="name_required", field="district_name"
+            )
+
+    def admin() -> None:
+        if not (admin_name or "").strip() or len(admin_name.strip()) > 120:
+            raise ValidationFailed(
+                _("Give your name."), code="admin_name_required", field="admin_name"
+            )
+
+    def address() -> None:
+        try:
+            validate_email((email or "").strip().lower())
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                _("Give a valid email address."), code="email_invalid", field="email"
+            ) from exc
+
+    def secret() -> None:
+        try:
+            validate_password(password)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                " ".join(exc.messages), code="password_weak", field="password"
+            ) from exc
+
+    def known_modules() -> None:
+        unknown = sorted(set(modules) - set(Module.values))
+        if unknown:
+            raise ValidationFailed(
+                _("Unknown modules: %(modules)s.") % {"modules": ", ".join(unknown)},
+                code="module_invalid",
+                field="modules",
+            )
+
+    check("district_name", name)
+    check("slug", lambda: slug_check(slug))
+    check("locale", lambda: validate_locale(locale))
+    check("time_zone", lambda: validate_time_zone(time_zone))
+    check("admin_name", admin)
+    check("email", address)
+    check("password", secret)
+    check("modules", known_modules)
+    return problems
+
+
 @transaction.atomic
 def signup_start(
     *,
@@ -91,36 +171,20 @@ def signup_start(
         >= PER_IP_HOUR
     ):
         raise TooManySignups(_("Too many signups from this network. Please try again later."))
-    district_name, admin_name = (district_name or "").strip(), (admin_name or "").strip()
-    if not district_name or len(district_name) > 120:
-        raise ValidationFailed(
-            _("Give the district's name."), code="name_required", field="district_name"
-        )
-    if not admin_name or len(admin_name) > 120:
-        raise ValidationFailed(_("Give your name."), code="admin_name_required", field="admin_name")
-    email = (email or "").strip().lower()
-    try:
-        validate_email(email)
-    except DjangoValidationError as exc:
-        raise ValidationFailed(
-            _("Give a valid email address."), code="email_invalid", field="email"
-        ) from exc
-    try:
-        validate_password(password)
-    except DjangoValidationError as exc:
-        raise ValidationFailed(
-            " ".join(exc.messages), code="password_weak", field="password"
-        ) from exc
-    validate_locale(locale)
-    validate_time_zone(time_zone)
-    unknown = sorted(set(modules) - set(Module.values))
-    if unknown:
-        raise ValidationFailed(
-            _("Unknown modules: %(modules)s.") % {"modules": ", ".join(unknown)},
-            code="module_invalid",
-            field="modules",
-        )
-    slug = slug_check(slug)
+    problems = signup_problems(
+        district_name=district_name,
+        slug=slug,
+        email=email,
+        password=password,
+        admin_name=admin_name,
+        locale=locale,
+        time_zone=time_zone,
+        modules=modules,
+    )
+    if problems:
+        raise SignupInvalid(problems)
+    district_name, admin_name = district_name.strip(), admin_name.strip()
+    email, slug = email.strip().lower(), slug.strip().lower()
     # an expired pending signup for the same address gives way
     Signup.objects.filter(slug=slug, status=Signup.Status.PENDING, expires_at__lte=now).delete()
     token = secrets.token_urlsafe(32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -16,14 +17,41 @@ from linli.http import absolute_url, client_ip, public_origin
 from linli.registry.models import Module
 
 FIELDS = ("district_name", "slug", "region", "locale", "time_zone", "admin_name", "email")
+# The zones a district is most likely in, first; any other IANA name typed through the
+# API is accepted and shown too.
+TIME_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Urumqi",
+    "Asia/Hong_Kong",
+    "Asia/Macau",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Kuala_Lumpur",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Europe/London",
+    "America/New_York",
+    "UTC",
+)
+EXAMPLE_SLUG = "cenxi"
+LANGUAGES = (("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English"))
 
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    values = {k: request.POST.get(k, "") for k in FIELDS}
+    zone = values["time_zone"] or "Asia/Shanghai"
     context: dict[str, Any] = {
-        "values": {k: request.POST.get(k, "") for k in FIELDS},
+        "values": values,
         "modules": [(m.value, m.label) for m in Module if m.value != "community"],
         "chosen": request.POST.getlist("modules"),
+        "languages": LANGUAGES,
+        "locale": values["locale"] or "zh-hans",
+        "time_zones": TIME_ZONES if zone in TIME_ZONES else (*TIME_ZONES, zone),
+        "time_zone": zone,
+        "base_domain": settings.LINLI_BASE_DOMAIN,
+        "problems": {},
+        "preview_slug": values["slug"].strip().lower() or EXAMPLE_SLUG,
     }
     if request.method == "POST":
         try:
@@ -42,9 +70,14 @@ def signup(request: HttpRequest) -> HttpResponse:
                 verify_url=absolute_url(request, "/signup/verify"),
             )
         except LinliError as exc:
-            context["error"] = exc.message
-            context["error_field"] = exc.field
-            return render(request, "accounts/signup.html", context)
+            problems = getattr(exc, "problems", None) or (
+                {exc.field: exc.message} if exc.field else {}
+            )
+            context["problems"] = problems
+            context["error"] = None if problems else exc.message
+            if "slug" in problems:
+                context["preview_slug"] = EXAMPLE_SLUG
+            return render(request, "accounts/signup.html", context, status=exc.status)
         return render(request, "accounts/signup_sent.html", {"email": signup_row.email})
     return render(request, "accounts/signup.html", context)
 
