@@ -229,11 +229,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     from linli.jobs.supervise import Supervised
-    from linli.registry.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_tenant_ensure
+    from linli.registry.demo import (
+        DEMO_ADMIN_PASSWORD,
+        DEMO_ADMIN_USERNAME,
+        demo_platform_admin_ensure,
+        demo_tenant_ensure,
+    )
     from linli.registry.validators import slug_to_host_label
 
     cmd_migrate(args)
     tenant, created = demo_tenant_ensure()
+    ops_username = demo_platform_admin_ensure()
     base, port = settings.LINLI_BASE_DOMAIN, args.port
     host = f"{slug_to_host_label(tenant.slug)}.{base}"
     # Jobs (notices, webhooks, the periodic sweeps) need a worker: one runs beside the
@@ -248,7 +254,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         login_label = _("login")
         docs_label = _("%(slug)s API docs") % {"slug": tenant.slug}
         worker_label = _("job worker")
-        _print(f"  {platform_label:<20}http://{base}:{port}/")
+        _print(f"  {platform_label:<20}http://{base}:{port}/admin/")
+        _print(f"  {'':<20}{login_label} {ops_username} / {DEMO_ADMIN_PASSWORD}")
         _print(f"  {admin_label:<20}http://{host}:{port}/admin/")
         _print(f"  {'':<20}{login_label} {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
         _print(f"  {docs_label:<20}http://{host}:{port}/api/v1/docs")

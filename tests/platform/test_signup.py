@@ -227,3 +227,18 @@ def test_the_api_names_every_field_that_is_not_right(platform_client, mailbox):
     assert pointers == ["/body/slug", "/body/email", "/body/password"]
     assert refused.json()["code"] == "slug_invalid"
     assert not Signup.objects.exists()
+
+
+def test_linli_up_gives_the_platform_a_development_login_once(db):
+    from linli.registry.demo import DEMO_ADMIN_PASSWORD, demo_platform_admin_ensure
+
+    assert demo_platform_admin_ensure() == "ops"
+    assert demo_platform_admin_ensure() == "ops"  # a second start changes nothing
+    from django.contrib.auth import get_user_model
+
+    [ops] = get_user_model().objects.filter(username="ops")
+    assert ops.is_superuser and ops.is_staff
+    platform = Client(HTTP_HOST="localhost")
+    signed = platform.post("/admin/login/", {"username": "ops", "password": DEMO_ADMIN_PASSWORD})
+    assert signed.status_code == 302
+    assert platform.get("/admin/ops/tenants/").status_code == 200

@@ -76,9 +76,11 @@ def test_linli_up_runs_a_worker_says_so_and_stops_it(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_migrate", lambda args: 0)
     demo = SimpleNamespace(slug="cenxi")
     monkeypatch.setattr("linli.registry.demo.demo_tenant_ensure", lambda: (demo, False))
+    monkeypatch.setattr("linli.registry.demo.demo_platform_admin_ensure", lambda: "ops")
     monkeypatch.setattr("django.core.management.call_command", lambda *a, **k: None)
     assert cli.cmd_up(argparse.Namespace(port=8000, bind="127.0.0.1")) == 0
     [worker] = started
     printed = capsys.readouterr().out
     assert f"job worker          running (process {worker.pid})" in printed
+    assert "http://localhost:8000/admin/\n                      login ops / linli-demo" in printed
     assert worker.pid is not None and wait_for(lambda: not alive(worker.pid))

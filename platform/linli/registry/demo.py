@@ -21,6 +21,27 @@ DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = "linli-demo"  # noqa: S105 - a development-only demo login, printed on start
 
 
+DEMO_OPS_USERNAME = "ops"
+
+
+def demo_platform_admin_ensure() -> str:
+    """A platform staff login for `linli up` (development only): the ops console and the
+    platform admin on the base domain. Its password is the demo's, printed on start."""
+    from django.contrib.auth import get_user_model
+
+    from linli.db.access import tenant_db
+
+    tenant_db().set_schema_to_public()
+    users = get_user_model()._default_manager
+    if not users.filter(username=DEMO_OPS_USERNAME).exists():
+        users.create_superuser(  # type: ignore[attr-defined]
+            username=DEMO_OPS_USERNAME,
+            email="ops@linli.example",
+            password=DEMO_ADMIN_PASSWORD,
+        )
+    return DEMO_OPS_USERNAME
+
+
 def demo_tenant_ensure() -> tuple[Tenant, bool]:
     """The demo tenant for `linli up`: created with the small demo city the first time."""
     tenant = tenant_get(slug=DEMO_SLUG)
