@@ -439,3 +439,27 @@ def test_the_migrations_page_shows_runs_their_failures_and_who_is_behind(
     lagging = ops.get(MIGRATIONS)
     assert lagging.context["behind"] == 1
     assert lagging.context["behind_schemas"] == ["beta"]
+
+
+def test_the_detail_shows_the_schemas_size_and_the_residents_before_any_snapshot(
+    ops: Client, tenant: Tenant
+) -> None:
+    from datetime import date
+
+    from django_tenants.utils import tenant_context
+
+    from tests.factories import ResidentFactory
+
+    with tenant_context(tenant):
+        ResidentFactory.create_batch(3)
+        ResidentFactory(status="moved_out", moved_out_on=date(2026, 1, 1))
+    size = console.schema_sizes([tenant.schema_name])[tenant.schema_name]
+    assert size > 1_000_000  # an empty tenant's tables and indexes are megabytes
+
+    body = ops.get(f"{TENANTS}alpha/").content.decode()
+
+    assert f'data-size="{size}"' in body and " 0 bytes" not in body
+    assert "data-residents>3</p>" in body  # counted now: no daily snapshot yet
+    # once the daily snapshot exists, the page shows it
+    _seed(tenant, 0, "", residents=7)
+    assert "data-residents>7</p>" in ops.get(f"{TENANTS}alpha/").content.decode()

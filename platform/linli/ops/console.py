@@ -370,6 +370,17 @@ def _tenant_or_404(slug: str) -> Tenant:
     return tenant
 
 
+def _residents_now(tenant: Tenant) -> int | None:
+    """Before the first daily snapshot: the count now (one query in the tenant's schema)."""
+    from linli.ops.tasks import active_residents
+    from linli.registry.context import within
+
+    if tenant.status == Tenant.Status.CLOSED:
+        return None
+    with within(tenant):
+        return active_residents()
+
+
 def tenant_view(site: Any, request: HttpRequest, slug: str) -> HttpResponse:
     from linli.billing import selectors as billing_selectors
     from linli.billing.views import money
@@ -388,7 +399,9 @@ def tenant_view(site: Any, request: HttpRequest, slug: str) -> HttpResponse:
         "amount": money(account.monthly_amount, account.currency) if account else "",
         "billing_differs": billing_selectors.plan_differs(tenant, account),
         "usage": usage,
-        "size": schema_sizes([tenant.schema_name]).get(tenant.schema_name, 0),
+        # not "size": the theme's card component has a variable of that name
+        "schema_size": schema_sizes([tenant.schema_name]).get(tenant.schema_name, 0),
+        "residents": usage.residents if usage.residents is not None else _residents_now(tenant),
         "behind": None if lagging is None else tenant.schema_name in lagging,
         "charts": tenant_charts(tenant),
         "actions": OpsAction.objects.filter(tenant_slug=tenant.schema_name)[:20],

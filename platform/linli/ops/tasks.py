@@ -22,13 +22,19 @@ ON CONFLICT (tenant_id, day, module) DO UPDATE SET residents = EXCLUDED.resident
 """
 
 
+def active_residents() -> int:
+    """The current tenant's active residents (what the daily snapshot records)."""
+    from tenants.community.models import Resident
+
+    return Resident.objects.filter(status=Resident.Status.ACTIVE, erased_at__isnull=True).count()
+
+
 def residents_snapshot(*, day: date | None = None) -> dict[str, int]:
     """Count each serving tenant's active residents (inside its schema) and store the
     counts as ``day``'s snapshot (today, UTC) with one statement; returns slug → count.
     Run again on the same day, it replaces that day's figures."""
     from linli.registry.context import within
     from linli.registry.models import Tenant
-    from tenants.community.models import Resident
 
     day = day or timezone.now().date()
     serving = Tenant.objects.exclude(
@@ -38,9 +44,7 @@ def residents_snapshot(*, day: date | None = None) -> dict[str, int]:
     ids: list[int] = []
     for tenant in serving:
         with within(tenant):
-            counts[tenant.schema_name] = Resident.objects.filter(
-                status=Resident.Status.ACTIVE, erased_at__isnull=True
-            ).count()
+            counts[tenant.schema_name] = active_residents()
         ids.append(tenant.pk)
     if ids:
         with connection.cursor() as cursor:
