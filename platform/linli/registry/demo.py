@@ -34,7 +34,7 @@ def demo_platform_admin_ensure() -> str:
     tenant_db().set_schema_to_public()
     users = get_user_model()._default_manager
     if not users.filter(username=DEMO_OPS_USERNAME).exists():
-        users.create_superuser(  # type: ignore[attr-defined]
+        users.create_superuser(
             username=DEMO_OPS_USERNAME,
             email="ops@linli.example",
             password=DEMO_ADMIN_PASSWORD,
