@@ -19,7 +19,7 @@ from django.http import HttpRequest
 
 from linli.errors import ValidationFailed
 from linli.storage import stored_file_delete_on_commit
-from linli.uploads import MAX_PHOTO_BYTES, photo_extension, photo_name
+from linli.uploads import MAX_PHOTO_BYTES, phone_photo, photo_extension, photo_name
 
 
 class PhotoFormField(forms.FileField):
@@ -38,15 +38,36 @@ class PhotoFormField(forms.FileField):
         return upload
 
 
+class PhonePhotoFormField(forms.FileField):
+    """A photo shown on phones: checked the same way, then kept phone-sized, upright and
+    without metadata (``linli.uploads.phone_photo``)."""
+
+    def to_python(self, data: Any) -> File[Any] | None:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        upload = super().to_python(data)
+        if upload is None:
+            return None
+        try:
+            content = phone_photo(upload.read(MAX_PHOTO_BYTES + 1))
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
+        return SimpleUploadedFile(photo_name("photo", "jpg"), content, "image/jpeg")
+
+
 class PhotoAdminMixin:
-    """Before the ModelAdmin, for a model that keeps photos in ``photo_fields``."""
+    """Before the ModelAdmin, for a model that keeps photos in ``photo_fields`` (those in
+    ``phone_photo_fields`` kept phone-sized)."""
 
     photo_fields: tuple[str, ...] = ()
+    phone_photo_fields: tuple[str, ...] = ()
 
     def formfield_for_dbfield(
         self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> forms.Field | None:
-        if db_field.name in self.photo_fields:
+        if db_field.name in self.phone_photo_fields:
+            kwargs["form_class"] = PhonePhotoFormField
+        elif db_field.name in self.photo_fields:
             kwargs["form_class"] = PhotoFormField
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 

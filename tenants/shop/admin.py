@@ -224,7 +224,7 @@ class SupplierAdmin(SetUpByTheDistrict):
 
 @admin.register(Product)
 class ProductAdmin(PhotoAdminMixin, Scoped):
-    photo_fields = ("photo",)
+    photo_fields = phone_photo_fields = ("photo",)
     list_display = ["name", "unit", "shop", "price_yuan", "points_share", "stock", "active"]
     list_filter = ["active", "shop", "supplier"]
     search_fields = ["name"]

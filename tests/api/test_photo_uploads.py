@@ -4,6 +4,7 @@ tenant's own host only, and a replaced photo's file goes once the change commits
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from PIL import Image
 
 from linli.registry.services import module_set_enabled
 from linli.uploads import MAX_UPLOAD_BODY_BYTES, PHOTO_NOT_AN_IMAGE
@@ -142,7 +144,7 @@ def test_a_png_signature_followed_by_html_is_refused(api, things, media, endpoin
     assert stored_files(media) == []
 
 
-def test_a_real_png_is_kept_and_its_url_serves_it_on_this_tenants_host_only(
+def test_a_product_photo_is_kept_phone_sized_and_served_on_this_tenants_host_only(
     api, things, media, tenant_client, other_client
 ):
     # given
@@ -150,14 +152,15 @@ def test_a_real_png_is_kept_and_its_url_serves_it_on_this_tenants_host_only(
     path, _fields = uploads(things)[0]
     # when
     response = api.post(path, {"photo": SimpleUploadedFile("lychee.png", content, "image/png")})
-    # then
+    # then: kept as a JPEG for phones (the size it had: it is smaller than a phone's)
     assert response.status_code == 200, response.content
     url = response.json()["photo_url"]
-    assert url.startswith("/media/alpha/shop/products/product-") and url.endswith(".png")
+    assert url.startswith("/media/alpha/shop/products/product-") and url.endswith(".jpg")
     served = tenant_client.get(url)
     assert served.status_code == 200
-    assert b"".join(served.streaming_content) == content
-    assert served["Content-Type"] == "image/png"
+    with Image.open(io.BytesIO(b"".join(served.streaming_content))) as kept:
+        assert (kept.format, kept.size) == ("JPEG", (16, 9))
+    assert served["Content-Type"] == "image/jpeg"
     assert served["X-Content-Type-Options"] == "nosniff"
     assert other_client.get(url).status_code == 404
 
@@ -187,7 +190,8 @@ def test_a_photo_of_3_mb_with_an_idempotency_key_is_accepted(api, things, media)
     )
     assert response.status_code == 200, response.content[:300]
     [kept] = stored_files(media)
-    assert kept.read_bytes() == content
+    with Image.open(kept) as photo:  # a product photo is kept phone-sized
+        assert (photo.format, photo.size) == ("JPEG", (720, 720))
 
 
 def test_a_replaced_product_photo_is_deleted_once_the_change_commits(

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from linli import clock
 from linli.errors import Conflict, NotFound, ValidationFailed
 from linli.storage import stored_file_delete_on_commit
-from linli.uploads import photo_extension, photo_name
+from linli.uploads import phone_photo, photo_name
 from tenants.audit.services import audit_record
 from tenants.community.models import Estate
 from tenants.shop.events import batch_event
@@ -202,13 +202,15 @@ def product_restock(*, product_id: int, delta: int) -> Product:
 
 @transaction.atomic
 def product_photo_set(*, product_id: int, content: bytes) -> Product:
-    """A new photo for the product; the one it replaces is deleted once this commits."""
+    """A new photo for the product, phone-sized and stripped of its metadata; the one it
+    replaces is deleted once this commits."""
     from django.core.files.base import ContentFile
 
     product = _product_for_update(product_id)
-    kind = photo_extension(content)
+    phone_sized = phone_photo(content)
     replaced = product.photo.name
-    product.photo.save(photo_name(f"product-{product.pk}", kind), ContentFile(content), save=False)
+    name = photo_name(f"product-{product.pk}", "jpg")
+    product.photo.save(name, ContentFile(phone_sized), save=False)
     product.save(update_fields=["photo"])
     stored_file_delete_on_commit(name=replaced)
     audit_record(action="shop.product.photo", obj=product)

@@ -261,3 +261,33 @@ def test_a_waiting_parcel_shows_its_pickup_code_as_a_qr_code(client, xu, estate)
     assert sorted(code for code, _label in qrs) == sorted([first.pickup_code, second.pickup_code])
     assert {label for _code, label in qrs} == {"Pickup code as a QR code"}
     assert len(response.content) < 10 * 1024
+
+
+def test_a_product_photo_shows_on_the_batch_page_phone_sized_and_lazily(
+    client, xu, estate, batch, settings, tmp_path
+):
+    import io
+
+    from PIL import Image
+
+    from tenants.shop.services.catalogue import product_photo_set
+
+    settings.MEDIA_ROOT = tmp_path
+    camera = io.BytesIO()
+    scene = Image.effect_mandelbrot((3000, 2000), (-2.0, -1.2, 1.0, 1.2), 100)
+    scene.convert("RGB").save(camera, "JPEG", quality=95)
+    product_photo_set(product_id=estate["greens"].pk, content=camera.getvalue())
+    estate["greens"].refresh_from_db()
+    url = estate["greens"].photo.url
+
+    response = client.get(f"/r/shop/batches/{batch.qr_token}")
+
+    page = response.content.decode()
+    tag = f'<img class="thumb" src="{url}" alt="" width="720" height="540" loading="lazy"'
+    assert tag in page and page.count('<img class="thumb"') == 1  # the eggs have none
+    assert len(response.content) < 10 * 1024
+    served = client.get(url)
+    photo = b"".join(served.streaming_content)
+    assert served.status_code == 200 and len(photo) < 100 * 1024
+    with Image.open(io.BytesIO(photo)) as kept:
+        assert kept.size == (720, 480)
