@@ -1,4 +1,5 @@
-"""Resident sign-in in the tenant admin: sessions to revoke, household sign-in codes to print."""
+"""Resident sign-in in the tenant admin: sessions to revoke, WeChat sign-ins to undo, household
+sign-in codes to print."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from linli.http import absolute_url
 from tenants.community.models import Household, Unit
 from tenants.community.roles import staff_scope
 from tenants.pages import signin
-from tenants.pages.models import HouseholdPass, ResidentSession
+from tenants.pages.models import HouseholdPass, ResidentSession, WeChatBinding
 
 
 @admin.register(ResidentSession)
@@ -39,6 +40,23 @@ class ResidentSessionAdmin(ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ResidentSession]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         messages.success(request, _("%(count)s sessions revoked.") % {"count": count})
+
+
+@admin.register(WeChatBinding)
+class WeChatBindingAdmin(ModelAdmin):
+    """Who signs in with one tap inside WeChat; deleting one asks that WeChat user to
+    prove the phone again (the WeChat user is never shown: only a digest is kept)."""
+
+    list_display = ["resident", "created_at", "last_used_at"]
+    raw_id_fields = ["resident"]
+    readonly_fields = ["resident", "created_at", "last_used_at"]
+    exclude = ["openid_digest"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(HouseholdPass)

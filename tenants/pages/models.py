@@ -64,3 +64,22 @@ class HouseholdPass(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id} {clock.day_of(self.created_at)}"
+
+
+class WeChatBinding(models.Model):
+    """A WeChat user of the official account, tied to the resident who proved their phone
+    once in WeChat's browser: later visits there sign in with one tap. The openid is kept
+    only as a keyed digest (it is never shown, logged or sent anywhere)."""
+
+    openid_digest = models.CharField(max_length=64, unique=True)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="wechat_bindings")
+    created_at = models.DateTimeField(_("bound at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("WeChat sign-in")
+        verbose_name_plural = _("WeChat sign-ins")
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {clock.day_of(self.created_at)}"

@@ -6,22 +6,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.errors import LinliError
-from linli.http import client_ip
+from linli.http import absolute_url, client_ip
 from tenants.community.actor import actor_for_resident
-from tenants.pages import signin
+from tenants.pages import signin, wechat
 
 COOKIE = "linli_r"
 # The larger-text mode (长辈版): kept in the browser, signed in or not, for a year.
 TEXT_COOKIE = "linli_text"
 TEXT_LARGE = "large"
+WECHAT_STATE = "linli_wx_state"
+WECHAT_PENDING = "linli_wx_pending"
 View = Callable[..., HttpResponse]
 
 
@@ -45,18 +49,34 @@ def _next(request: HttpRequest) -> str:
     return target if target.startswith("/r/") and "//" not in target else "/r/"
 
 
+def _sign_in_context(request: HttpRequest) -> dict[str, Any]:
+    user_agent = request.headers.get("User-Agent", "")
+    return {
+        "next": _next(request),
+        "phone": request.POST.get("phone", ""),
+        # inside WeChat's browser, with an official account: one tap instead of a code
+        "wechat": wechat.enabled() and wechat.in_wechat(user_agent),
+        "wechat_pending": wechat.pending_openid(request.COOKIES.get(WECHAT_PENDING)) is not None,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"next": _next(request), "phone": request.POST.get("phone", "")}
+    context = _sign_in_context(request)
     if request.method == "POST":
         try:
             if "code" in request.POST:
-                _resident, token = signin.code_verify(
+                resident, token = signin.code_verify(
                     phone=request.POST.get("phone", ""),
                     code=request.POST.get("code", ""),
                     user_agent=request.headers.get("User-Agent", ""),
                 )
-                return _session_cookie(HttpResponseRedirect(context["next"]), token)
+                response = _session_cookie(HttpResponseRedirect(context["next"]), token)
+                openid = wechat.pending_openid(request.COOKIES.get(WECHAT_PENDING))
+                if openid is not None:  # the phone proved: WeChat signs them in from now on
+                    wechat.bind(openid=openid, resident=resident)
+                    response.delete_cookie(WECHAT_PENDING, path="/r/")
+                return response
             code = signin.code_request(phone=request.POST.get("phone", ""), ip=client_ip(request))
             context["code_sent"] = True
             context["wait"] = 60  # seconds until another code may be sent
@@ -71,6 +91,63 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             context["error"] = exc.message
             context["code_sent"] = "code" in request.POST
     return render(request, "pages/sign_in.html", context, status=200)
+
+
+def _wechat_back(request: HttpRequest) -> str:
+    return absolute_url(request, "/r/wechat/back")
+
+
+def _private_cookie(response: HttpResponse, name: str, value: str, seconds: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=seconds,
+        path="/r/",
+        httponly=True,
+        samesite="Lax",  # WeChat's redirect back is a top-level GET: the cookie comes along
+        secure=not settings.DEBUG,
+    )
+
+
+@require_http_methods(["GET"])
+def wechat_start(request: HttpRequest) -> HttpResponse:
+    """The "sign in with WeChat" button: off to WeChat's web authorisation and back."""
+    if not wechat.enabled():
+        return render(request, "pages/not_found.html", status=404)
+    url, state = wechat.start(redirect_uri=_wechat_back(request), next_path=_next(request))
+    response = HttpResponseRedirect(url)
+    _private_cookie(response, WECHAT_STATE, state, wechat.STATE_SECONDS)
+    return response
+
+
+@require_http_methods(["GET"])
+def wechat_back(request: HttpRequest) -> HttpResponse:
+    """WeChat sends the browser back with a code (or without, when the user declined)."""
+    if not wechat.enabled():
+        return render(request, "pages/not_found.html", status=404)
+    context = _sign_in_context(request)
+    try:
+        context["next"] = wechat.came_back(
+            cookie=request.COOKIES.get(WECHAT_STATE), state=request.GET.get("state", "")
+        )
+        if not request.GET.get("code"):
+            raise wechat.WeChatRefused(
+                _("WeChat sign-in was not allowed. Sign in with your phone number instead.")
+            )
+        openid = wechat.openid_for(code=request.GET["code"], redirect_uri=_wechat_back(request))
+    except wechat.WeChatRefused as exc:
+        context["error"] = exc.message
+        response = render(request, "pages/sign_in.html", context, status=400)
+        response.delete_cookie(WECHAT_STATE, path="/r/")
+        return response
+    token = wechat.sign_in(openid=openid, user_agent=request.headers.get("User-Agent", ""))
+    if token is not None:
+        response = _session_cookie(HttpResponseRedirect(context["next"]), token)
+    else:  # the first time: prove the phone once, then WeChat is enough
+        response = HttpResponseRedirect(f"/r/sign-in?next={quote(context['next'])}")
+        _private_cookie(response, WECHAT_PENDING, wechat.pending(openid), wechat.PENDING_SECONDS)
+    response.delete_cookie(WECHAT_STATE, path="/r/")
+    return response
 
 
 def _session_cookie(response: HttpResponse, token: str) -> HttpResponse:

@@ -19,6 +19,11 @@ from linli.registry.services import tenant_create, tenant_delete
 from tests.browser.conftest import check, close_other_connections, serve
 
 PHONE = "13800138010"
+WANG_PHONE = "13800138011"
+IN_WECHAT = (
+    "Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F30) NetType/WIFI"
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +81,12 @@ def _estate() -> dict[str, Any]:
             catalogue.ItemSpec(product_id=eggs.pk),
         ],
     )
-    return {"batch": batch, "xu": xu}
+    wang: Any = ResidentFactory(
+        display_name="王阿姨",
+        phone=f"+86{WANG_PHONE}",
+        household=HouseholdFactory(unit=UnitFactory(building__estate=estate)),
+    )
+    return {"batch": batch, "xu": xu, "wang": wang}
 
 
 def _in(site: dict[str, Any], read: Any) -> Any:
@@ -190,3 +200,46 @@ def _larger_text(page: Any, base: str) -> None:
     page.get_by_role("button", name="标准字号").click()
     page.wait_for_url("**/r/points")
     assert page.evaluate(size) == "20px"
+
+
+def test_mrs_wang_signs_in_with_wechat_once_with_her_phone_then_with_one_tap(
+    site, phone_page, settings
+):
+    """Inside WeChat's browser (WeChat itself a local stand-in): the first time she taps
+    "微信一键登录", proves her phone once, and is in; the next time one tap is enough."""
+    from tests.wechat_standin import wechat_standin
+
+    base = site["base"]
+    with wechat_standin("wx0123456789abcdef", "official-account-secret") as wechat:
+        settings.LINLI_WECHAT_APP_ID = wechat.app_id
+        settings.LINLI_WECHAT_APP_SECRET = wechat.secret
+        settings.LINLI_WECHAT_OAUTH_BASE = f"{wechat.base}connect/"
+        settings.LINLI_WECHAT_API_BASE = wechat.base
+        wechat.openid = "oWang0123456789abcdefghijk"
+        browser = phone_page.context.browser
+        for visit in ("first", "later"):
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                locale="zh-CN",
+                user_agent=IN_WECHAT,
+            )
+            page = context.new_page()
+            page.goto(f"{base}/r/sign-in?next=/r/points")
+            check(page, f"wechat-{visit}-1-sign-in")
+            assert _small_targets(page) == []
+            page.get_by_role("link", name="微信一键登录").click()
+            if visit == "first":
+                # (a browser keeps WeChat's "#wechat_redirect" through the redirects)
+                page.wait_for_url(lambda url: "/r/sign-in?next=/r/points" in url)
+                assert "微信已认出您" in page.content()
+                check(page, "wechat-first-2-prove-the-phone-once")
+                page.fill("#phone", WANG_PHONE)
+                page.locator("main button[type=submit]").click()
+                page.fill("#code", _code(site))
+                page.locator("main button[type=submit]").click()
+            page.wait_for_url(lambda url: url.split("#")[0].endswith("/r/points"))
+            assert page.locator("h1").is_visible()
+            check(page, f"wechat-{visit}-3-signed-in")
+            context.close()
+        assert wechat.calls.count("/sns/oauth2/access_token") == 2
