@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Status
+from ninja import File, Query, Router, Status
+from ninja.files import UploadedFile
 
 from api.acting import actor
 from api.errors import READ_ERRORS, WRITE_ERRORS
@@ -104,6 +105,20 @@ def batches_get(request: HttpRequest, batch_id: int) -> PreorderBatch:
 def batches_qr(request: HttpRequest, batch_id: int, kind: str) -> HttpResponse:
     batch = access.access_batch(actor=actor(request), batch_id=batch_id)
     return qr_response(request, qr.batch_path(batch.qr_token), kind, f"batch-{batch.pk}")
+
+
+@router.post(
+    "/batches/{batch_id}/photo",
+    response={200: BatchOut, **WRITE_ERRORS},
+    summary="Set a batch's photo (JPEG or PNG, at most 5 MB; kept phone-sized)",
+    operation_id="shop_batches_photo",
+)
+def batches_photo(request: HttpRequest, batch_id: int, photo: File[UploadedFile]) -> PreorderBatch:
+    from linli.uploads import MAX_PHOTO_BYTES
+
+    batch = _batch_to_run(request, batch_id)
+    content = photo.read(MAX_PHOTO_BYTES + 1)
+    return selectors.batch_shown(catalogue.batch_photo_set(batch_id=batch.pk, content=content))
 
 
 @router.post(

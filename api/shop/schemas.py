@@ -191,8 +191,13 @@ class BatchOut(Schema):
     pickup_on: date
     state: str = Field(description="upcoming, open, closed or cancelled")
     link: str = Field(description="What the batch's QR code opens.")
+    photo_url: str | None = Field(description="The batch's photo (phone-sized JPEG), if any.")
     items: list[ItemOut]
     slots: list[SlotOut]
+
+    @staticmethod
+    def resolve_photo_url(obj: Any) -> str | None:
+        return obj.photo.url if obj.photo else None
 
     @staticmethod
     def resolve_supplier(obj: Any) -> str:

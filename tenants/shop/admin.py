@@ -246,7 +246,8 @@ class PickupSlotInline(TabularInline):
 
 
 @admin.register(PreorderBatch)
-class PreorderBatchAdmin(Scoped):
+class PreorderBatchAdmin(PhotoAdminMixin, Scoped):
+    photo_fields = phone_photo_fields = ("photo",)
     list_display = ["title", "shop", "supplier", "opens_at", "closes_at", "pickup_on", "links"]
     list_filter = ["shop", "supplier", "pickup_on"]
     search_fields = ["title"]

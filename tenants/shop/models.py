@@ -139,6 +139,7 @@ class PreorderBatch(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True, editable=False)
     qr_token = models.CharField(max_length=24, default=qr_token, unique=True, editable=False)
+    photo = models.ImageField(_("photo"), upload_to="shop/batches/", blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -46,6 +46,16 @@ def things(tenant, media):
         estate = requester.household.unit.building.estate
         shop = catalogue.shop_create(estate_id=estate.pk, name="鄰里小店", zones=["daily_goods"])
         product = catalogue.product_create(shop_id=shop.pk, name="荔枝", unit="斤", price_fen=900)
+        supplier = catalogue.supplier_create(name="大業村合作社", kind="cooperative")
+        batch = catalogue.batch_create(
+            shop_id=shop.pk,
+            supplier_id=supplier.pk,
+            title="荔枝季",
+            opens_at=timezone.now() - timedelta(hours=1),
+            closes_at=timezone.now() + timedelta(days=1),
+            pickup_on=timezone.localdate() + timedelta(days=2),
+            items=[catalogue.ItemSpec(product_id=product.pk)],
+        )
         Volunteer.objects.create(resident=helper)
         start = timezone.now() + timedelta(hours=5)
         help_request = request_create(
@@ -64,7 +74,13 @@ def things(tenant, media):
             scope="building",
             place_id=requester.household.unit.building_id,
         )
-    return {"product": product, "request": help_request, "helper": helper, "topic": topic}
+    return {
+        "product": product,
+        "request": help_request,
+        "helper": helper,
+        "topic": topic,
+        "batch": batch,
+    }
 
 
 def uploads(things) -> list[tuple[str, dict]]:
@@ -76,6 +92,7 @@ def uploads(things) -> list[tuple[str, dict]]:
             {"volunteer_resident_id": things["helper"].pk},
         ),
         (f"/api/v1/deliberation/topics/{things['topic'].pk}/photos", {"kind": "problem"}),
+        (f"/api/v1/shop/batches/{things['batch'].pk}/photo", {}),
     ]
 
 
@@ -89,7 +106,7 @@ def assert_problem(response, status: int, code: str) -> None:
     assert response.json()["code"] == code
 
 
-@pytest.mark.parametrize("endpoint", [0, 1, 2], ids=["product", "evidence", "topic"])
+@pytest.mark.parametrize("endpoint", [0, 1, 2, 3], ids=["product", "evidence", "topic", "batch"])
 @pytest.mark.parametrize("idempotency", [{}, {"HTTP_IDEMPOTENCY_KEY": "big-1"}], ids=["", "key"])
 def test_an_upload_declaring_more_than_the_limit_is_413_and_never_read(
     api, things, media, endpoint, idempotency
@@ -132,7 +149,7 @@ def test_one_byte_over_the_limit_is_refused_and_the_limit_itself_is_read(api, th
         )
 
 
-@pytest.mark.parametrize("endpoint", [0, 1, 2], ids=["product", "evidence", "topic"])
+@pytest.mark.parametrize("endpoint", [0, 1, 2, 3], ids=["product", "evidence", "topic", "batch"])
 def test_a_png_signature_followed_by_html_is_refused(api, things, media, endpoint):
     path, fields = uploads(things)[endpoint]
     photo = SimpleUploadedFile("cat.png", PNG_AND_HTML, "image/png")
@@ -255,3 +272,36 @@ def test_topic_photos_are_added_not_replaced(api, things, media, tenant):
     assert len(stored_files(media)) == 2
     with tenant_context(tenant):
         assert TopicPhoto.objects.count() == 2
+
+
+def test_a_batch_photo_is_kept_phone_sized_and_shown_on_its_page(api, things, media, tenant_client):
+    from PIL import Image as PILImage
+
+    camera = io.BytesIO()
+    PILImage.effect_mandelbrot((2000, 1500), (-2.0, -1.2, 1.0, 1.2), 60).convert("RGB").save(
+        camera, "JPEG", quality=95
+    )
+    batch = things["batch"]
+    response = api.post(
+        f"/api/v1/shop/batches/{batch.pk}/photo",
+        {"photo": SimpleUploadedFile("harvest.jpg", camera.getvalue(), "image/jpeg")},
+    )
+    assert response.status_code == 200, response.content[:300]
+    url = response.json()["photo_url"]
+    assert url.startswith("/media/alpha/shop/batches/batch-") and url.endswith(".jpg")
+    [kept] = stored_files(media)
+    with Image.open(kept) as photo:
+        assert (photo.format, photo.size) == ("JPEG", (720, 540))
+    assert api.get(f"/api/v1/shop/batches/{batch.pk}").json()["photo_url"] == url
+    page = tenant_client.get(f"/r/shop/batches/{batch.qr_token}").content.decode()
+    assert f'<img class="thumb" src="{url}"' in page
+
+
+def test_another_districts_key_cannot_set_a_batch_photo(other_api, things, media):
+    module_set_enabled(slug="beta", module="shop", enabled=True)
+    response = other_api.post(
+        f"/api/v1/shop/batches/{things['batch'].pk}/photo",
+        {"photo": SimpleUploadedFile("x.png", png(), "image/png")},
+    )
+    assert_problem(response, 404, "batch_not_found")
+    assert stored_files(media) == []

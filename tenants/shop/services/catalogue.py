@@ -220,6 +220,24 @@ def product_photo_set(*, product_id: int, content: bytes) -> Product:
 # --- pre-order batches ---------------------------------------------------------------------
 
 
+@transaction.atomic
+def batch_photo_set(*, batch_id: int, content: bytes) -> PreorderBatch:
+    """A photo for the batch's page and poster (the village's harvest), phone-sized and
+    stripped of its metadata; the one it replaces is deleted once this commits."""
+    from django.core.files.base import ContentFile
+
+    batch = PreorderBatch.objects.select_for_update().filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(_("No batch %(id)s.") % {"id": batch_id}, code="batch_not_found")
+    phone_sized = phone_photo(content)
+    replaced = batch.photo.name
+    batch.photo.save(photo_name(f"batch-{batch.pk}", "jpg"), ContentFile(phone_sized), save=False)
+    batch.save(update_fields=["photo"])
+    stored_file_delete_on_commit(name=replaced)
+    audit_record(action="shop.batch.photo", obj=batch)
+    return batch
+
+
 @dataclass(frozen=True)
 class ItemSpec:
     product_id: int
