@@ -126,9 +126,11 @@ def test_mr_xu_orders_after_a_mistake_and_cancels(site, phone_page):
     page.goto(f"{base}/r/sign-in?next=/r/shop")
     page.fill("#phone", PHONE)
     page.locator("main button[type=submit]").click()
+    page.locator("#code").wait_for()  # the code step has loaded before going back
     page.go_back()
     page.fill("#phone", PHONE)
     page.locator("main button[type=submit]").click()
+    page.locator("#code").wait_for()
     assert page.locator("#code").is_visible()
     check(page, "resident-1-sign-in-again")
     assert _small_targets(page) == []
@@ -236,6 +238,7 @@ def test_mrs_wang_signs_in_with_wechat_once_with_her_phone_then_with_one_tap(
                 check(page, "wechat-first-2-prove-the-phone-once")
                 page.fill("#phone", WANG_PHONE)
                 page.locator("main button[type=submit]").click()
+                page.locator("#code").wait_for()  # the code is sent once this step loads
                 page.fill("#code", _code(site))
                 page.locator("main button[type=submit]").click()
             page.wait_for_url(lambda url: url.split("#")[0].endswith("/r/points"))

@@ -118,6 +118,7 @@ def sign_in(page: Any, site: dict[str, Any], phone: str, next_path: str = "/r/")
     page.goto(f"{site['base']}/r/sign-in?next={next_path}")
     page.fill("#phone", phone)
     page.locator("main button[type=submit]").click()
+    page.locator("#code").wait_for()  # the code is sent once this step loads
     page.fill("#code", _latest_code(site["tenant"]))
     page.locator("main button[type=submit]").click()
     page.wait_for_url(f"**{next_path}")
@@ -136,6 +137,7 @@ def test_the_pre_order_story_in_a_phone_browser(site, phone_page):
     page.fill("#phone", site["phone"])
     check(page, "2-sign-in")
     page.locator("main button[type=submit]").click()
+    page.locator("#code").wait_for()  # the code is sent once this step loads
     page.fill("#code", _latest_code(tenant))
     page.locator("main button[type=submit]").click()
     # back on the batch: two 斤 of greens, 3 points (half of 6 yuan)
