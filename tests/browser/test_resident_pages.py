@@ -27,8 +27,11 @@ IN_WECHAT = (
 
 
 @pytest.fixture(scope="module")
-def site(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:
-    with django_db_blocker.unblock():
+def site(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    from django.test import override_settings
+
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"))
+    with django_db_blocker.unblock(), media:
         tenant = tenant_create(
             slug="residents", name="萬象公館", status="active", modules=["shop", "points"]
         )
@@ -41,6 +44,18 @@ def site(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:
             connection.close()
             tenant_delete(slug="residents")
             close_other_connections()
+
+
+def _camera_photo(seed: float) -> bytes:
+    """A photo as a phone takes it: 3,000 x 2,000 pixels, a few megabytes."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    scene = Image.effect_mandelbrot((3000, 2000), (-2.0 + seed, -1.2, 1.0, 1.2), 80)
+    scene.convert("RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
 
 
 def _estate() -> dict[str, Any]:
@@ -81,6 +96,8 @@ def _estate() -> dict[str, Any]:
             catalogue.ItemSpec(product_id=eggs.pk),
         ],
     )
+    catalogue.product_photo_set(product_id=greens.pk, content=_camera_photo(0.0))
+    catalogue.batch_photo_set(batch_id=batch.pk, content=_camera_photo(0.3))
     wang: Any = ResidentFactory(
         display_name="王阿姨",
         phone=f"+86{WANG_PHONE}",
@@ -140,6 +157,13 @@ def test_mr_xu_orders_after_a_mistake_and_cancels(site, phone_page):
     check(page, "resident-2-my-shop")
     assert _small_targets(page) == []
     page.locator("a.card").click()
+    # the batch's photo and the greens': phone-sized, the first screen's under 100 KB
+    photos = page.locator("img.thumb")
+    assert photos.count() == 2
+    weigh = "async src => (await (await fetch(src)).arrayBuffer()).byteLength"
+    weights = [page.evaluate(weigh, photos.nth(n).get_attribute("src")) for n in (0, 1)]
+    assert sum(weights) < 100 * 1024, weights
+    assert page.evaluate("() => [...document.images].every(i => i.complete)")
     greens, eggs = _in(site, lambda: list(batch.items.order_by("id").values_list("pk", flat=True)))
     # too many points: the error, and everything he typed still there
     page.fill(f"#item_{greens}", "2")
@@ -176,11 +200,11 @@ def test_mr_xu_orders_after_a_mistake_and_cancels(site, phone_page):
     assert "20" in page.locator("h1").inner_text()
     check(page, "resident-7-statement")
     assert _small_targets(page) == []
-    _larger_text(page, base)
+    _larger_text(page, base, [f"/r/shop/batches/{batch.qr_token}", f"/r/orders/{order.pk}"])
     assert failed == []  # no favicon (or anything else) answered 404
 
 
-def _larger_text(page: Any, base: str) -> None:
+def _larger_text(page: Any, base: str, more: list[str]) -> None:
     """长辈版: one tap in the header makes every page's text larger, and it stays so; the
     tap targets stay 48 px and nothing runs off the side of a 390 px screen."""
     page.goto(f"{base}/r/")
@@ -192,7 +216,9 @@ def _larger_text(page: Any, base: str) -> None:
     page.wait_for_url("**/r/")
     assert page.evaluate(size) == "26px"
     check(page, "resident-9-home-larger-text")
-    for path, name in (("/r/shop", "10-shop"), ("/r/points", "11-statement")):
+    pages = ["/r/shop", *more, "/r/orders", "/r/parcels", "/r/points"]
+    for n, path in enumerate(pages, start=10):
+        name = f"{n}-{path.strip('/').replace('/', '-')[:30]}"
         page.goto(f"{base}{path}")
         assert page.evaluate(size) == "26px", path
         wide = page.evaluate("() => document.documentElement.scrollWidth")
