@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('community', '0003_resident_birth_year'),
+        ('community', '0001_initial'),
         ('pages', '0001_initial'),
     ]
 
