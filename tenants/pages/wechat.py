@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.errors import LinliError, ValidationFailed
+from linli.security.crypto import secret_decrypt, secret_encrypt
 from tenants.audit.services import audit_record
 from tenants.community.models import Resident
 from tenants.pages import signin
@@ -132,17 +133,19 @@ def sign_in(*, openid: str, user_agent: str = "") -> str | None:
 
 
 def pending(openid: str) -> str:
-    """The WeChat user, signed, to keep in the browser until the phone is proved."""
-    return signing.dumps(openid, salt=PENDING_SALT)
+    """The WeChat user, encrypted and signed with the time, to keep in the browser until the
+    phone is proved: the browser cannot read the openid out of it."""
+    return signing.dumps(secret_encrypt(openid), salt=PENDING_SALT)
 
 
 def pending_openid(cookie: str | None) -> str | None:
     if not cookie:
         return None
     try:
-        return str(signing.loads(cookie, salt=PENDING_SALT, max_age=PENDING_SECONDS))
+        sealed = signing.loads(cookie, salt=PENDING_SALT, max_age=PENDING_SECONDS)
     except signing.BadSignature:
         return None
+    return secret_decrypt(str(sealed)) or None
 
 
 def bind(*, openid: str, resident: Resident) -> WeChatBinding:
