@@ -25,22 +25,7 @@ from linli.uploads import MAX_PHOTO_BYTES, phone_photo, photo_extension, photo_n
 class PhotoFormField(forms.FileField):
     """A file field that keeps only a JPEG or PNG that decodes, under a random name."""
 
-    def to_python(self, data: Any) -> File[Any] | None:
-        upload = super().to_python(data)
-        if upload is None:
-            return None
-        try:
-            extension = photo_extension(upload.read(MAX_PHOTO_BYTES + 1))
-        except ValidationFailed as exc:
-            raise forms.ValidationError(exc.message, code=exc.code) from exc
-        upload.seek(0)
-        upload.name = photo_name("photo", extension)
-        return upload
-
-
-class PhonePhotoFormField(forms.FileField):
-    """A photo shown on phones: checked the same way, then kept phone-sized, upright and
-    without metadata (``linli.uploads.phone_photo``)."""
+    phone_sized = False
 
     def to_python(self, data: Any) -> File[Any] | None:
         from django.core.files.uploadedfile import SimpleUploadedFile
@@ -48,11 +33,24 @@ class PhonePhotoFormField(forms.FileField):
         upload = super().to_python(data)
         if upload is None:
             return None
+        content = upload.read(MAX_PHOTO_BYTES + 1)
         try:
-            content = phone_photo(upload.read(MAX_PHOTO_BYTES + 1))
+            if self.phone_sized:
+                kept = phone_photo(content)
+                return SimpleUploadedFile(photo_name("photo", "jpg"), kept, "image/jpeg")
+            extension = photo_extension(content)
         except ValidationFailed as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from exc
-        return SimpleUploadedFile(photo_name("photo", "jpg"), content, "image/jpeg")
+        upload.seek(0)
+        upload.name = photo_name("photo", extension)
+        return upload
+
+
+class PhonePhotoFormField(PhotoFormField):
+    """A photo shown on phones: checked the same way, then kept phone-sized, upright and
+    without metadata (``linli.uploads.phone_photo``)."""
+
+    phone_sized = True
 
 
 class PhotoAdminMixin:
