@@ -316,11 +316,9 @@ LINLI_SMS_SIGN_NAME = os.environ.get("LINLI_SMS_SIGN_NAME", "")
 LINLI_SMS_DEFAULT_TEMPLATE = os.environ.get("LINLI_SMS_DEFAULT_TEMPLATE", "")
 LINLI_WECHAT_APP_ID = os.environ.get("LINLI_WECHAT_APP_ID", "")
 LINLI_WECHAT_APP_SECRET = os.environ.get("LINLI_WECHAT_APP_SECRET", "")
-# WeChat's own addresses (web authorisation and its API); a test stand-in points them home.
-LINLI_WECHAT_OAUTH_BASE = os.environ.get(
-    "LINLI_WECHAT_OAUTH_BASE", "https://open.weixin.qq.com/connect/"
-)
-LINLI_WECHAT_API_BASE = os.environ.get("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com/")
+# WeChat's own addresses (web authorisation and its API); the tests' stand-in points them home.
+LINLI_WECHAT_OAUTH_BASE = "https://open.weixin.qq.com/connect/"
+LINLI_WECHAT_API_BASE = "https://api.weixin.qq.com/"
 
 # --- Webhooks: hosts or networks allowed although not public (tests, self-hosting) ---
 
