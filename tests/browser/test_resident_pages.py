@@ -268,7 +268,9 @@ def test_mrs_wang_signs_in_with_wechat_once_with_her_phone_then_with_one_tap(
                 page.fill("#code", _code(site))
                 page.locator("main button[type=submit]").click()
             page.wait_for_url(lambda url: url.split("#")[0].endswith("/r/points"))
-            assert page.locator("h1").is_visible()
+            # signed in as her: a resident session cookie, and her own statement
+            assert any(c["name"] == "linli_r" and c["value"] for c in context.cookies())
+            assert page.locator("h1").inner_text().strip() != ""
             check(page, f"wechat-{visit}-3-signed-in")
             context.close()
         assert wechat.calls.count("/sns/oauth2/access_token") == 2
